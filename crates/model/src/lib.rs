@@ -1,0 +1,21 @@
+//! Canonical, format-neutral model: patients keyed by national identifiers, encounters, message envelopes and diagnostics.
+//!
+//! This crate does no IO and depends on no other crate of ours. Every format crate maps into and out
+//! of these types; the identity rules of domain-fr-be.md §0 live here so that no format can bypass them.
+
+pub mod checksum;
+pub mod datetime;
+pub mod diagnostics;
+pub mod encounter;
+pub mod identifier;
+pub mod message;
+pub mod patient;
+pub mod trust;
+
+pub use datetime::{PartialDateTime, TimeZoneRule};
+pub use diagnostics::{Issue, IssueLocation, Parsed, Severity};
+pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
+pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
+pub use message::{Format, MergeInfo, Message, MessageEvent};
+pub use patient::{Address, ContactPoint, HumanName, InsTraits, NameUse, Patient, Sex};
+pub use trust::{IdentityAttribute, IdentityStatus, IdentityTrust};
