@@ -1,1 +1,25 @@
-//! hl7v2
+//! HL7 v2 ER7: a borrowing byte-level tokenizer, escapes and charsets, a writer, the ACK builder,
+//! the MLLP codec, and the mapping of ADT (PAM-FR) messages into `passerelle_model`.
+//!
+//! Parsing is total: [`parse`] returns the message plus diagnostics; only bytes that cannot be
+//! framed as HL7 v2 at all (no MSH, unusable delimiters) are an [`Error`]. Nothing here panics on
+//! input, logs, or touches a socket, a file or the clock.
+
+pub mod ack;
+pub mod charset;
+pub mod delimiters;
+pub mod error;
+pub mod escape;
+pub mod mllp;
+pub mod normalise;
+pub mod tokenizer;
+pub mod writer;
+
+pub use ack::{AckCode, AckOptions, ErrorCondition, build_ack};
+pub use charset::Charset;
+pub use delimiters::Delimiters;
+pub use error::Error;
+pub use mllp::{MllpCodec, MllpError};
+pub use normalise::{NormaliseOptions, normalise};
+pub use tokenizer::{Field, Message, ParseOptions, Segment, parse};
+pub use writer::Er7Writer;

@@ -1,0 +1,205 @@
+//! The ACK builder: AA/AE/AR, MSA-2 = the received MSH-10, ERR with an HL7 table 0357 code and the
+//! location of the fault, sender and receiver swapped, MSH-9 = ACK^<trigger>^ACK.
+
+use crate::delimiters::Delimiters;
+use crate::tokenizer::Message;
+use crate::writer::Er7Writer;
+use crate::charset::Charset;
+use passerelle_model::{Issue, IssueLocation, Severity};
+
+/// MSA-1 acknowledgment code (original mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckCode {
+    /// Application accept: journaled and will be delivered.
+    Aa,
+    /// Application error: the message was read but cannot be processed as sent.
+    Ae,
+    /// Application reject: the bytes are not a usable HL7 v2 message (or the gateway cannot take it now).
+    Ar,
+}
+
+impl AckCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aa => "AA",
+            Self::Ae => "AE",
+            Self::Ar => "AR",
+        }
+    }
+}
+
+/// One ERR segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCondition {
+    /// HL7 table 0357 code.
+    pub code: &'static str,
+    /// Free text for ERR-8 (never patient data).
+    pub message: String,
+    pub severity: Severity,
+    pub location: Option<IssueLocation>,
+}
+
+impl ErrorCondition {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), severity: Severity::Error, location: None }
+    }
+    /// Maps a diagnostic to an ERR: the diagnostic code decides the table 0357 code.
+    pub fn from_issue(issue: &Issue) -> Self {
+        Self {
+            code: table_0357_for(issue.code),
+            message: issue.message.clone(),
+            severity: issue.severity,
+            location: issue.location.clone(),
+        }
+    }
+}
+
+/// HL7 table 0357 code for one of our diagnostic codes.
+pub fn table_0357_for(diagnostic: &str) -> &'static str {
+    match diagnostic {
+        "missing-field" | "missing-msh10" | "missing-msh9" | "missing-pid" => "101",
+        "bad-date" | "bad-value" | "segment-name" => "102",
+        "unsupported-message-type" => "200",
+        "unsupported-event" | "a08-forbidden-pam-fr" => "201",
+        "unsupported-version" => "203",
+        "duplicate" => "205",
+        _ => "207",
+    }
+}
+
+fn table_0357_text(code: &str) -> &'static str {
+    match code {
+        "0" => "Message accepted",
+        "100" => "Segment sequence error",
+        "101" => "Required field missing",
+        "102" => "Data type error",
+        "103" => "Table value not found",
+        "200" => "Unsupported message type",
+        "201" => "Unsupported event code",
+        "202" => "Unsupported processing id",
+        "203" => "Unsupported version id",
+        "204" => "Unknown key identifier",
+        "205" => "Duplicate key identifier",
+        "206" => "Application record locked",
+        _ => "Application internal error",
+    }
+}
+
+/// What the ACK needs that the received message cannot give.
+#[derive(Debug, Clone)]
+pub struct AckOptions<'t> {
+    /// MSH-7 of the ACK, already formatted as an HL7 DTM (the caller reads the clock).
+    pub timestamp: &'t str,
+    /// MSH-10 of the ACK itself.
+    pub control_id: &'t str,
+    /// MSH-3/MSH-4 to use when the received message is unreadable.
+    pub application: &'t str,
+    pub facility: &'t str,
+}
+
+/// Builds the ACK for `received` (or for unreadable bytes when `None`).
+pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
+    let msh = received.and_then(|m| m.msh());
+    let d = received.map_or_else(Delimiters::default, |m| *m.delimiters());
+    let charset = received.map_or(Charset::Utf8, |m| m.charset());
+    let mut w = Er7Writer::new(d, charset);
+    w.begin_msh();
+    match msh {
+        Some(msh) => {
+            // Sender and receiver swapped; raw copies keep escapes and charset intact.
+            w.raw_field(msh.field(5).raw()).raw_field(msh.field(6).raw());
+            w.raw_field(msh.field(3).raw()).raw_field(msh.field(4).raw());
+        }
+        None => {
+            w.field(options.application).field(options.facility).field("").field("");
+        }
+    }
+    w.field(options.timestamp).field("");
+    let trigger = msh.map(|m| m.field(9).component(2).text().into_owned()).unwrap_or_default();
+    w.components(&["ACK", &trigger, "ACK"]);
+    w.field(options.control_id);
+    match msh {
+        Some(msh) if !msh.field(11).is_empty() => w.raw_field(msh.field(11).raw()),
+        _ => w.field("P"),
+    };
+    match msh {
+        Some(msh) if !msh.field(12).is_empty() => w.raw_field(msh.field(12).raw()),
+        _ => w.field("2.5"),
+    };
+    if let Some(charset_field) = msh.map(|m| m.field(18)).filter(|f| !f.is_empty()) {
+        for _ in 13..18 {
+            w.field("");
+        }
+        w.raw_field(charset_field.raw());
+    }
+    w.end_segment();
+    w.begin_segment("MSA").field(code.as_str());
+    match msh {
+        Some(msh) => w.raw_field(msh.field(10).raw()),
+        None => w.field(""),
+    };
+    w.end_segment();
+    for e in errors {
+        w.begin_segment("ERR").field("");
+        match &e.location {
+            Some(loc) => {
+                let seq = if loc.sequence == 0 { String::new() } else { loc.sequence.to_string() };
+                let num = |n: usize| if n == 0 { String::new() } else { n.to_string() };
+                let (f, r, c, s) = (num(loc.field), num(loc.repetition), num(loc.component), num(loc.subcomponent));
+                w.components(&[&loc.segment, &seq, &f, &r, &c, &s]);
+            }
+            None => {
+                w.field("");
+            }
+        }
+        w.components(&[e.code, table_0357_text(e.code), "HL70357"]);
+        let severity = match e.severity {
+            Severity::Error => "E",
+            Severity::Warning => "W",
+            Severity::Info => "I",
+        };
+        w.field(severity);
+        for _ in 5..8 {
+            w.field("");
+        }
+        w.field(&e.message);
+        w.end_segment();
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::{ParseOptions, parse};
+
+    const OPTS: AckOptions<'static> = AckOptions { timestamp: "20260101120000", control_id: "ACK1", application: "PASSERELLE", facility: "GW" };
+
+    #[test]
+    fn accept_swaps_sender_and_receiver_and_echoes_the_control_id() {
+        let input = b"MSH|^~\\&|SND|SFAC|RCV|RFAC|20260101||ADT^A01^ADT_A01|MSG-42|P|2.5^FRA^2.11\rPID|1\r";
+        let parsed = parse(input, &ParseOptions::default()).expect("parse");
+        let ack = build_ack(Some(&parsed.value), AckCode::Aa, &[], &OPTS);
+        assert_eq!(
+            String::from_utf8(ack).expect("utf8"),
+            "MSH|^~\\&|RCV|RFAC|SND|SFAC|20260101120000||ACK^A01^ACK|ACK1|P|2.5^FRA^2.11\rMSA|AA|MSG-42\r"
+        );
+    }
+
+    #[test]
+    fn error_carries_table_0357_code_and_location() {
+        let input = b"MSH|^~\\&|SND|SFAC|RCV|RFAC|20260101||ADT^A08|M1|P|2.5\r";
+        let parsed = parse(input, &ParseOptions::default()).expect("parse");
+        let issue = Issue::error("missing-pid", "no PID segment").at(IssueLocation::segment("PID", 1));
+        let ack = build_ack(Some(&parsed.value), AckCode::Ae, &[ErrorCondition::from_issue(&issue)], &OPTS);
+        let text = String::from_utf8(ack).expect("utf8");
+        assert!(text.ends_with("MSA|AE|M1\rERR||PID^1|101^Required field missing^HL70357|E||||no PID segment\r"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_input_gets_an_ar_from_the_gateway_identity() {
+        let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", "message does not start with an MSH segment")], &OPTS);
+        let text = String::from_utf8(ack).expect("utf8");
+        assert!(text.starts_with("MSH|^~\\&|PASSERELLE|GW|||20260101120000||ACK^^ACK|ACK1|P|2.5\rMSA|AR|\rERR|||100^"), "{text}");
+    }
+}

@@ -1,0 +1,169 @@
+//! The ER7 writer: builds segments from text with correct escaping, and re-writes parsed messages.
+
+use crate::charset::Charset;
+use crate::delimiters::Delimiters;
+use crate::escape::escape_into;
+use crate::tokenizer::Message;
+
+/// Writes ER7 segments terminated by CR. Text values are escaped and encoded in `charset`.
+#[derive(Debug, Clone)]
+pub struct Er7Writer {
+    out: Vec<u8>,
+    d: Delimiters,
+    charset: Charset,
+    /// Characters the charset could not carry were replaced with `?`.
+    pub lossy: bool,
+    scratch: Vec<u8>,
+}
+
+impl Er7Writer {
+    pub fn new(d: Delimiters, charset: Charset) -> Self {
+        Self { out: Vec::with_capacity(512), d, charset, lossy: false, scratch: Vec::new() }
+    }
+
+    /// Starts the MSH segment: `MSH` + field separator + encoding characters.
+    pub fn begin_msh(&mut self) -> &mut Self {
+        self.out.extend_from_slice(b"MSH");
+        self.out.push(self.d.field);
+        let enc = self.d.encoding_characters();
+        self.out.extend_from_slice(&enc);
+        self
+    }
+
+    pub fn begin_segment(&mut self, name: &str) -> &mut Self {
+        self.out.extend_from_slice(name.as_bytes());
+        self
+    }
+
+    fn put_text(&mut self, text: &str) {
+        self.scratch.clear();
+        self.lossy |= self.charset.encode(text, &mut self.scratch);
+        escape_into(&self.scratch, &self.d, &mut self.out);
+    }
+
+    /// A field holding one text value.
+    pub fn field(&mut self, text: &str) -> &mut Self {
+        self.out.push(self.d.field);
+        self.put_text(text);
+        self
+    }
+
+    /// A field of components (one repetition).
+    pub fn components(&mut self, components: &[&str]) -> &mut Self {
+        self.out.push(self.d.field);
+        self.put_components(components);
+        self
+    }
+
+    fn put_components(&mut self, components: &[&str]) {
+        let last = components.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
+        for (i, c) in components[..last].iter().enumerate() {
+            if i > 0 {
+                self.out.push(self.d.component);
+            }
+            self.put_text(c);
+        }
+    }
+
+    /// A field of repetitions, each a list of components whose items are sub-component lists.
+    pub fn nested(&mut self, repetitions: &[Vec<Vec<String>>]) -> &mut Self {
+        self.out.push(self.d.field);
+        for (r, rep) in repetitions.iter().enumerate() {
+            if r > 0 {
+                self.out.push(self.d.repetition);
+            }
+            for (c, comp) in rep.iter().enumerate() {
+                if c > 0 {
+                    self.out.push(self.d.component);
+                }
+                for (s, sub) in comp.iter().enumerate() {
+                    if s > 0 {
+                        self.out.push(self.d.subcomponent);
+                    }
+                    self.put_text(sub);
+                }
+            }
+        }
+        self
+    }
+
+    /// A field copied byte for byte (already escaped, in the output charset).
+    pub fn raw_field(&mut self, raw: &[u8]) -> &mut Self {
+        self.out.push(self.d.field);
+        self.out.extend_from_slice(raw);
+        self
+    }
+
+    pub fn end_segment(&mut self) -> &mut Self {
+        self.out.push(b'\r');
+        self
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Re-writes a parsed message from its decoded text, escaping again: for canonical input
+/// (CR terminators, standard escapes only) the output is byte-identical to the input.
+pub fn rewrite(msg: &Message<'_>) -> Vec<u8> {
+    let d = *msg.delimiters();
+    let mut w = Er7Writer::new(d, msg.charset());
+    for seg in msg.segments() {
+        let is_header = matches!(seg.name_bytes(), b"MSH" | b"FHS" | b"BHS");
+        w.out.extend_from_slice(seg.name_bytes());
+        let first = if is_header {
+            w.out.push(d.field);
+            w.out.extend_from_slice(seg.field(2).raw());
+            3
+        } else {
+            1
+        };
+        for n in first..=seg.field_count() {
+            let field = seg.field(n);
+            let reps: Vec<Vec<Vec<String>>> = field
+                .raw()
+                .split(|&b| b == d.repetition)
+                .map(|rep| {
+                    rep.split(|&b| b == d.component)
+                        .map(|comp| {
+                            comp.split(|&b| b == d.subcomponent)
+                                .map(|sub| field_text(&field, sub))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            w.nested(&reps);
+        }
+        w.end_segment();
+    }
+    w.finish()
+}
+
+fn field_text(template: &crate::tokenizer::Field<'_>, raw: &[u8]) -> String {
+    template.with_raw(raw).text().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::{ParseOptions, parse};
+
+    #[test]
+    fn builds_escaped_segments() {
+        let mut w = Er7Writer::new(Delimiters::default(), Charset::Utf8);
+        w.begin_segment("NTE").field("1").field("a|b^c").components(&["x", "y&z", "", ""]).end_segment();
+        assert_eq!(w.finish(), b"NTE|1|a\\F\\b\\S\\c|x^y\\T\\z\r".to_vec());
+    }
+
+    #[test]
+    fn parse_then_rewrite_of_canonical_input_is_byte_identical() {
+        let input = "MSH|^~\\&|APP|FAC|RCV|RFAC|20260101120000||ADT^A01^ADT_A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||42^^^H&1.2.3&ISO^PI~7^^^X^AN||Müller\\S\\x^Zoé||19800101|F\rZBE|1\\F\\2|\\E\\\\T\\\\R\\|a&b&&c~~|\r";
+        let parsed = parse(input.as_bytes(), &ParseOptions::default()).expect("parse");
+        assert_eq!(String::from_utf8(rewrite(&parsed.value)).expect("utf8"), input);
+        let latin = b"MSH|^~\\&|A|B|C|D|20260101||ADT^A04|2|P|2.5||||||8859/1\rPID|1||||Andr\xe9^Ren\xe9e\r";
+        let parsed = parse(latin, &ParseOptions::default()).expect("parse");
+        assert_eq!(rewrite(&parsed.value), latin.to_vec());
+    }
+}
