@@ -20,6 +20,6 @@ pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use error::Error;
 pub use mllp::{MllpCodec, MllpError};
-pub use normalise::{NormaliseOptions, normalise};
+pub use normalise::{NormaliseOptions, PamFrMode, normalise};
 pub use tokenizer::{Field, Message, ParseOptions, Segment, parse};
 pub use writer::Er7Writer;

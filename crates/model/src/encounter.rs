@@ -129,6 +129,12 @@ pub struct Encounter {
     pub discharge_disposition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub movement: Option<Movement>,
+    /// PV2-3 admit reason (code or text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// PV2-9 expected discharge date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_discharge: Option<PartialDateTime>,
 }
 
 impl Encounter {

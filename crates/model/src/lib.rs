@@ -17,5 +17,5 @@ pub use diagnostics::{Issue, IssueLocation, Parsed, Severity};
 pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
 pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
 pub use message::{Format, MergeInfo, Message, MessageEvent};
-pub use patient::{Address, ContactPoint, HumanName, InsTraits, NameUse, Patient, Sex};
+pub use patient::{Address, Contact, ContactPoint, HumanName, InsTraits, NameUse, Patient, Sex};
 pub use trust::{IdentityAttribute, IdentityStatus, IdentityTrust};

@@ -155,6 +155,28 @@ pub struct Patient {
     pub telecoms: Vec<ContactPoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deceased: Option<PartialDateTime>,
+    /// NK1: next of kin and contact persons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+    /// PD1-4: the patient's primary care doctor (médecin traitant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub general_practitioner: Option<crate::encounter::AttendingDoctor>,
+}
+
+/// A contact person (HL7 v2 NK1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    /// NK1-3 relationship code (HL7 table 0063) and NK1-7 contact role (table 0131).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<HumanName>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub telecoms: Vec<ContactPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
 }
 
 impl Patient {

@@ -1,0 +1,178 @@
+//! HL7 v2 composite data types read into model values: CX, XPN, XAD, XTN, XCN, PL, TS.
+
+use crate::tokenizer::Field;
+use passerelle_model::{
+    Address, AttendingDoctor, ContactPoint, HumanName, Identifier, IdentifierKind, Issue, IssueLocation, Location, NameUse,
+    PartialDateTime,
+    identifier::{OID_BE_SSIN, OID_NIR_BILLING},
+};
+
+const BELGIAN_NAMESPACES: &[&str] = &["NISS", "INSZ", "SSIN", "INSS", "RRN", "NISS-BE", "BE-NISS", "BE-SSIN"];
+
+/// A TS/DTM field (component 1), with a diagnostic when it is not a valid date.
+pub fn timestamp(f: Field<'_>, segment: &str, field: usize, issues: &mut Vec<Issue>) -> Option<PartialDateTime> {
+    let text = f.component(1).text();
+    if text.is_empty() || text == "\"\"" {
+        return None;
+    }
+    let parsed = super::parse_ts(&text);
+    if parsed.is_none() {
+        issues.push(Issue::warning("bad-date", "malformed date/time ignored").at(IssueLocation::field(segment, 1, field)));
+    }
+    parsed
+}
+
+/// One CX repetition: value, assigning authority (namespace & OID & type) and identifier type.
+/// The kind is decided by OID + type together, never by one alone (domain-fr-be.md §0).
+pub fn cx(rep: Field<'_>, issues: &mut Vec<Issue>, at: &IssueLocation) -> Option<Identifier> {
+    let value = rep.component(1).text_with(issues).into_owned();
+    if value.is_empty() {
+        return None;
+    }
+    let authority = rep.component(4);
+    let namespace = authority.subcomponent(1).string();
+    let oid = authority.subcomponent(2).string();
+    let authority_type = authority.subcomponent(3).string();
+    let type_code = rep.component(5).string();
+    let ns_upper = namespace.as_deref().map(str::to_ascii_uppercase);
+    let ty = type_code.as_deref().unwrap_or("");
+    let national = oid.as_deref().and_then(IdentifierKind::ins_for_oid);
+    let kind = match (ty, national) {
+        ("INS" | "INS-NIR" | "INS-NIA", Some(k)) => k,
+        ("INS" | "INS-NIR" | "INS-NIA", None) => match ns_upper.as_deref() {
+            Some("ASIP-SANTE-INS-NIR") => {
+                issues.push(Issue::warning("ins-without-oid", "INS without an OID; kind read from the namespace").at(at.clone()));
+                IdentifierKind::InsNir
+            }
+            Some("ASIP-SANTE-INS-NIA") => {
+                issues.push(Issue::warning("ins-without-oid", "INS without an OID; kind read from the namespace").at(at.clone()));
+                IdentifierKind::InsNia
+            }
+            _ => {
+                issues.push(Issue::warning("ins-unknown-authority", "identifier typed INS with an unknown authority; not used as an INS").at(at.clone()));
+                IdentifierKind::Other
+            }
+        },
+        ("NH", _) if oid.as_deref() == Some(OID_NIR_BILLING) || ns_upper.as_deref() == Some("ASIP-SANTE-NIR") => IdentifierKind::NirBilling,
+        ("", Some(IdentifierKind::InsNir)) => {
+            issues.push(Issue::warning("national-oid-without-type", "identifier under the NIR OID without a type: neither INS nor billing NIR").at(at.clone()));
+            IdentifierKind::Other
+        }
+        ("", Some(k)) => k,
+        _ if oid.as_deref() == Some(OID_BE_SSIN) || ns_upper.as_deref().is_some_and(|n| BELGIAN_NAMESPACES.contains(&n)) => {
+            let mut id = Identifier::belgian(value);
+            id.namespace = namespace;
+            id.authority_type = authority_type;
+            id.type_code = type_code;
+            return Some(id);
+        }
+        ("PI" | "MR" | "PT", _) => IdentifierKind::Ipp,
+        ("AN", _) => IdentifierKind::Nda,
+        ("VN", _) => IdentifierKind::VisitNumber,
+        _ => IdentifierKind::Other,
+    };
+    let mut id = Identifier::new(kind, value);
+    id.oid = oid;
+    id.namespace = namespace;
+    id.authority_type = authority_type;
+    id.type_code = type_code;
+    Some(id)
+}
+
+/// One XPN repetition. XPN-1.1 is the surname; `""` asks to clear the name and yields `None`.
+pub fn xpn(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<HumanName> {
+    if rep.component(1).is_null() {
+        return None;
+    }
+    let family = rep.component(1).subcomponent(1).text_with(issues);
+    let mut given = Vec::new();
+    for c in [2, 3] {
+        let g = rep.component(c).text_with(issues);
+        if !g.is_empty() {
+            given.push(g.into_owned());
+        }
+    }
+    let name = HumanName {
+        name_use: rep.component(7).string().map(|c| NameUse::from_hl7(&c)),
+        family: (!family.is_empty()).then(|| family.into_owned()),
+        given,
+        suffix: rep.component(4).string(),
+        prefix: rep.component(5).string(),
+    };
+    (name.family.is_some() || !name.given.is_empty()).then_some(name)
+}
+
+pub fn xad(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<Address> {
+    let mut lines = Vec::new();
+    for c in [1, 2] {
+        let l = rep.component(c).subcomponent(1).text_with(issues);
+        if !l.is_empty() && l != "\"\"" {
+            lines.push(l.into_owned());
+        }
+    }
+    let a = Address {
+        kind: rep.component(7).string(),
+        lines,
+        city: rep.component(3).string(),
+        state: rep.component(4).string(),
+        postal_code: rep.component(5).string(),
+        country: rep.component(6).string(),
+        cog: rep.component(9).string(),
+    };
+    (a != Address::default()).then_some(a)
+}
+
+pub fn xtn(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<ContactPoint> {
+    let usage = match rep.component(2).raw() {
+        b"PRN" | b"ORN" | b"VHN" => Some("home"),
+        b"WPN" => Some("work"),
+        b"PRS" => Some("mobile"),
+        _ => None,
+    };
+    let equipment = rep.component(3).raw();
+    let email = rep.component(4).text_with(issues);
+    let (system, value) = if !email.is_empty() || equipment == b"Internet" || equipment == b"X.400" {
+        ("email", email.into_owned())
+    } else {
+        let system = if equipment == b"FX" { "fax" } else { "phone" };
+        let unformatted = rep.component(12).text();
+        let number = if !unformatted.is_empty() {
+            unformatted.into_owned()
+        } else {
+            let parts = [rep.component(5).text(), rep.component(6).text(), rep.component(7).text()];
+            let joined: Vec<_> = parts.iter().filter(|p| !p.is_empty()).map(|p| p.as_ref()).collect();
+            if joined.is_empty() { rep.component(1).text().into_owned() } else { joined.join(" ") }
+        };
+        (system, number)
+    };
+    if value.is_empty() {
+        return None;
+    }
+    let usage = if equipment == b"CP" { Some("mobile") } else { usage };
+    Some(ContactPoint { system: system.to_owned(), usage: usage.map(str::to_owned), value })
+}
+
+/// XCN: id, family, given, assigning authority (component 9).
+pub fn doctor(f: Field<'_>, issues: &mut Vec<Issue>) -> Option<AttendingDoctor> {
+    let d = AttendingDoctor {
+        id: f.component(1).string(),
+        family: {
+            let t = f.component(2).subcomponent(1).text_with(issues);
+            (!t.is_empty()).then(|| t.into_owned())
+        },
+        given: f.component(3).string(),
+        authority: f.component(9).subcomponent(1).string(),
+    };
+    (d != AttendingDoctor::default()).then_some(d)
+}
+
+/// PL: point of care, room, bed, facility.
+pub fn location(f: Field<'_>) -> Option<Location> {
+    let l = Location {
+        point_of_care: f.component(1).string(),
+        room: f.component(2).string(),
+        bed: f.component(3).string(),
+        facility: f.component(4).subcomponent(1).string(),
+    };
+    (l != Location::default()).then_some(l)
+}
