@@ -23,3 +23,14 @@ pub use mllp::{MllpCodec, MllpError};
 pub use normalise::{NormaliseOptions, PamFrMode, normalise};
 pub use tokenizer::{Field, Message, ParseOptions, Segment, parse};
 pub use writer::Er7Writer;
+
+/// Tokenizes and normalises in one call: the gateway's and `passerelle convert`'s decode step.
+/// Diagnostics of both stages are merged in order.
+pub fn decode(input: &[u8], parse_options: &ParseOptions, normalise_options: &NormaliseOptions) -> Result<passerelle_model::Parsed<passerelle_model::Message>, Error> {
+    let tokens = parse(input, parse_options)?;
+    let mut normalised = normalise(&tokens.value, normalise_options);
+    let mut issues = tokens.issues;
+    issues.append(&mut normalised.issues);
+    normalised.issues = issues;
+    Ok(normalised)
+}

@@ -1,0 +1,122 @@
+//! A message as a FHIR transaction Bundle: conditional update by identifier, deterministic and
+//! collision-free `urn:uuid` fullUrls (name-based SHA-1 UUIDs of sender, control id, type and index).
+
+use crate::encounter::encounter;
+use crate::patient::{patient, system_of};
+use crate::types::{Bundle, BundleEntry, BundleRequest, Resource};
+use crate::Profile;
+use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    pub profile: Profile,
+    pub time_zone: TimeZoneRule,
+}
+
+/// Name-based UUID (version 5 layout) from SHA-1 of `name`.
+pub fn uuid_for(name: &str) -> String {
+    let digest = sha1_smol::Sha1::from(name).digest().bytes();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '&' => out.push_str("%26"),
+            '#' => out.push_str("%23"),
+            '+' => out.push_str("%2B"),
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `identifier=system|value` for the first identifier that has a system, by preference order.
+fn conditional_url(resource: &str, ids: &[&Identifier]) -> Option<String> {
+    ids.iter().find_map(|id| {
+        let system = system_of(id)?;
+        Some(format!("{resource}?identifier={}|{}", query_escape(&system), query_escape(&id.value)))
+    })
+}
+
+/// Patient match key: the sender's IPP (stable across INS changes), then the INS, then NISS/BIS.
+fn patient_keys(ids: &[Identifier]) -> Vec<&Identifier> {
+    let rank = |k: IdentifierKind| match k {
+        IdentifierKind::Ipp => 0,
+        k if k.is_ins() => 1,
+        IdentifierKind::Niss | IdentifierKind::Bis => 2,
+        IdentifierKind::NirBilling => 9,
+        _ => 3,
+    };
+    let mut v: Vec<&Identifier> = ids.iter().filter(|i| rank(i.kind) < 9).collect();
+    v.sort_by_key(|i| rank(i.kind));
+    v
+}
+
+fn entry(resource: Resource, full_url: String, conditional: Option<String>, type_name: &str) -> BundleEntry {
+    let request = match conditional {
+        Some(url) => BundleRequest { method: "PUT".into(), url },
+        None => BundleRequest { method: "POST".into(), url: type_name.into() },
+    };
+    BundleEntry { full_url: Some(full_url), resource: Some(resource), request: Some(request) }
+}
+
+/// Renders the message as a transaction Bundle (Patient, then Encounter), with diagnostics.
+pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Issue>) {
+    let mut issues = Vec::new();
+    let profile = options.profile.resolve(msg);
+    let tz = options.time_zone;
+    let scope = format!(
+        "{}|{}|{}|{}",
+        msg.sending_application.as_deref().unwrap_or(""),
+        msg.sending_facility.as_deref().unwrap_or(""),
+        msg.control_id,
+        msg.raw.len()
+    );
+    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.map(|t| t.fhir_date_time(tz)), ..Bundle::default() };
+    let mut patient_ref = None;
+    if let Some(p) = &msg.patient {
+        let resource = patient(p, msg.merge.as_ref(), &msg.event.trigger, profile, tz);
+        let full_url = format!("urn:uuid:{}", uuid_for(&format!("{scope}|Patient|0")));
+        let conditional = conditional_url("Patient", &patient_keys(&p.identifiers));
+        if conditional.is_none() {
+            issues.push(Issue::warning("fhir-no-conditional-key", "no patient identifier with a system: the Patient is created, not updated"));
+        }
+        bundle.entry.push(entry(Resource::Patient(Box::new(resource)), full_url.clone(), conditional, "Patient"));
+        patient_ref = Some(full_url);
+    }
+    if let Some(e) = &msg.encounter {
+        let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
+        if meaningful {
+            let resource = encounter(e, &msg.event.trigger, patient_ref.as_deref(), profile, tz);
+            let full_url = format!("urn:uuid:{}", uuid_for(&format!("{scope}|Encounter|1")));
+            let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
+            let conditional = conditional_url("Encounter", &keys);
+            bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));
+        }
+    }
+    (bundle, issues)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_deterministic_distinct_and_well_formed() {
+        let a = uuid_for("APP|FAC|1|10|Patient|0");
+        assert_eq!(a, uuid_for("APP|FAC|1|10|Patient|0"));
+        assert_ne!(a, uuid_for("APP|FAC|1|10|Encounter|1"));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "5");
+    }
+}

@@ -1,0 +1,37 @@
+//! Diagnostics → FHIR OperationOutcome, the answer HTTP clients get for bad input.
+
+use crate::types::{OperationOutcome, OperationOutcomeIssue};
+use passerelle_model::{Issue, Severity};
+
+pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome {
+    let mut out: Vec<OperationOutcomeIssue> = issues
+        .iter()
+        .map(|i| OperationOutcomeIssue {
+            severity: match i.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "information",
+            }
+            .into(),
+            code: match i.code {
+                c if c.starts_with("missing") => "required",
+                "a08-forbidden-pam-fr" | "unsupported-message-type" | "unsupported-event" => "not-supported",
+                "duplicate" => "duplicate",
+                _ if i.severity == Severity::Error => "invalid",
+                _ => "informational",
+            }
+            .into(),
+            details: None,
+            diagnostics: Some(format!("{}: {}", i.code, i.message)),
+            location: i
+                .location
+                .iter()
+                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field) } else { l.segment.clone() })
+                .collect(),
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(OperationOutcomeIssue { severity: "information".into(), code: "informational".into(), diagnostics: Some("no issues".into()), ..Default::default() });
+    }
+    OperationOutcome { issue: out }
+}

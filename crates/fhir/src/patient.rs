@@ -1,0 +1,234 @@
+//! model::Patient → FHIR Patient, following FR Core (INS, identity reliability, birth place) or BE core.
+
+use crate::types::{Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference};
+use crate::{BE_CORE, FR_CORE, Profile, V2_0203};
+use passerelle_model as m;
+use passerelle_model::{IdentifierKind, NameUse};
+
+const FR_CS_0203: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
+pub const EXT_IDENTITY_RELIABILITY: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability";
+pub const CS_IDENTITY_STATUS: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identity-status";
+const EXT_BIRTH_LIST_GIVEN: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-birth-list-given-name";
+const EXT_BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+const EXT_INSEE_CODE: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code";
+const TRE_R13: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM";
+const TRE_R20: &str = "https://mos.esante.gouv.fr/NOS/TRE_R20-Pays/FHIR/TRE-R20-Pays";
+
+/// FHIR identifier for a model identifier: use and type by kind, system from the authority.
+pub fn identifier(id: &m::Identifier) -> Identifier {
+    let fr_type = |code: &str| Some(CodeableConcept::coding(Coding::new(FR_CS_0203, code)));
+    let v2_type = |code: &str| Some(CodeableConcept::coding(Coding::new(V2_0203, code)));
+    let (use_, type_) = match id.kind {
+        IdentifierKind::InsNir => ("official", fr_type("INS-NIR")),
+        IdentifierKind::InsNia => ("temp", fr_type("INS-NIA")),
+        IdentifierKind::InsNirTest => ("official", fr_type("INS-NIR-TEST")),
+        IdentifierKind::InsNirDemo => ("official", fr_type("INS-NIR-DEMO")),
+        IdentifierKind::NirBilling => ("official", v2_type("NH")),
+        IdentifierKind::Niss | IdentifierKind::Bis => ("official", v2_type("SB")),
+        IdentifierKind::Ipp => ("usual", v2_type("PI")),
+        IdentifierKind::Nda => ("official", v2_type("AN")),
+        IdentifierKind::VisitNumber => ("official", v2_type("VN")),
+        IdentifierKind::Other => ("secondary", id.type_code.as_deref().map(|c| CodeableConcept::coding(Coding::new(V2_0203, c)))),
+    };
+    let system = system_of(id);
+    let assigner = match (&system, &id.namespace) {
+        (None, Some(ns)) => Some(Box::new(Reference { display: Some(ns.clone()), ..Reference::default() })),
+        _ => None,
+    };
+    Identifier { use_: Some(use_.to_owned()), type_, system, value: Some(id.value.clone()), assigner }
+}
+
+/// The identifier system: BE SSIN naming system, `urn:oid:` for an ISO authority, a URI as sent.
+pub fn system_of(id: &m::Identifier) -> Option<String> {
+    if id.kind.is_belgian() {
+        return id.system_uri();
+    }
+    let oid = id.oid.as_deref()?;
+    let iso = id.authority_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("ISO"));
+    let looks_like_oid = oid.split('.').count() >= 3 && oid.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if looks_like_oid && (iso || id.kind.country().is_some()) {
+        Some(format!("urn:oid:{oid}"))
+    } else if oid.contains("://") || oid.starts_with("urn:") {
+        Some(oid.to_owned())
+    } else {
+        None
+    }
+}
+
+fn name_use(u: Option<NameUse>) -> Option<String> {
+    let s = match u? {
+        NameUse::Birth => "official",
+        NameUse::Used => "usual",
+        NameUse::Pseudonym | NameUse::Alias => "nickname",
+        NameUse::Maiden => "maiden",
+        NameUse::Unspecified => return None,
+    };
+    Some(s.to_owned())
+}
+
+fn human_name(n: &m::HumanName) -> HumanName {
+    HumanName {
+        use_: name_use(n.name_use),
+        family: n.family.clone(),
+        given: n.given.clone(),
+        prefix: n.prefix.iter().cloned().collect(),
+        suffix: n.suffix.iter().cloned().collect(),
+        ..HumanName::default()
+    }
+}
+
+fn address(a: &m::Address) -> Address {
+    let use_ = match a.kind.as_deref() {
+        Some("H") => Some("home"),
+        Some("O" | "B") => Some("work"),
+        Some("C") => Some("temp"),
+        Some("OLD") => Some("old"),
+        _ => None,
+    };
+    Address {
+        use_: use_.map(str::to_owned),
+        line: a.lines.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+        ..Address::default()
+    }
+}
+
+fn telecom(t: &m::ContactPoint) -> ContactPoint {
+    ContactPoint { system: Some(t.system.clone()), value: Some(t.value.clone()), use_: t.usage.clone() }
+}
+
+fn gender(s: m::Sex) -> &'static str {
+    match s {
+        m::Sex::Male => "male",
+        m::Sex::Female => "female",
+        m::Sex::Other => "other",
+        m::Sex::Unknown => "unknown",
+    }
+}
+
+/// FR Core identity reliability: v2 VALI + INS → QUAL, VALI without INS → VALI, otherwise PROV.
+fn identity_reliability(p: &m::Patient) -> Option<Extension> {
+    if p.trust.statuses.is_empty() && p.trust.attributes.is_empty() {
+        return None;
+    }
+    let status = match (p.trust.is_validated(), p.ins().is_some()) {
+        (true, true) => "QUAL",
+        (true, false) => "VALI",
+        _ => "PROV",
+    };
+    let mut ext = Extension::new(EXT_IDENTITY_RELIABILITY);
+    let mut sub = Extension::new("identityStatus");
+    sub.value_coding = Some(Coding::new(CS_IDENTITY_STATUS, status));
+    ext.extension.push(sub);
+    if let Some(method) = &p.trust.collection_method {
+        let mut sub = Extension::new("methodCollection");
+        sub.value_coding = Some(Coding::code_only(method));
+        ext.extension.push(sub);
+    }
+    if let Some(date) = p.trust.insi_query_date.as_deref().and_then(m::PartialDateTime::parse_hl7) {
+        let mut sub = Extension::new("dateInterrogationINSi");
+        sub.value_date = Some(date.fhir_date());
+        ext.extension.push(sub);
+    }
+    if let Some(proof) = &p.trust.proof_type {
+        let mut sub = Extension::new("validationMode");
+        sub.value_coding = Some(Coding::code_only(proof));
+        ext.extension.push(sub);
+    }
+    for a in &p.trust.attributes {
+        let mut sub = Extension::new("comment");
+        sub.value_codeable_concept = Some(CodeableConcept::coding(Coding::code_only(a.code())));
+        ext.extension.push(sub);
+    }
+    Some(ext)
+}
+
+fn birth_place(cog: &str) -> Extension {
+    let system = if cog.starts_with("99") { TRE_R20 } else { TRE_R13 };
+    let mut insee = Extension::new(EXT_INSEE_CODE);
+    insee.value_coding = Some(Coding::new(system, cog));
+    let mut ext = Extension::new(EXT_BIRTH_PLACE);
+    ext.value_address = Some(Address { extension: vec![insee], ..Address::default() });
+    ext
+}
+
+/// Builds the FHIR Patient; `merge` adds A40 links and A47 prior identifiers as `old`.
+pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, profile: Profile, tz: m::TimeZoneRule) -> Patient {
+    let mut out = Patient {
+        identifier: p.identifiers.iter().map(|i| identifier(i)).collect(),
+        telecom: p.telecoms.iter().map(telecom).collect(),
+        gender: p.sex.map(|s| gender(s).to_owned()),
+        birth_date: p.birth_date.map(|d| d.fhir_date()),
+        deceased_date_time: p.deceased.map(|d| d.fhir_date_time(tz)),
+        address: p.addresses.iter().filter(|a| a.kind.as_deref() != Some("BDL")).map(address).collect(),
+        ..Patient::default()
+    };
+    for n in &p.names {
+        let mut name = human_name(n);
+        if profile == Profile::FrCore && n.name_use == Some(NameUse::Birth) {
+            if let Some(traits) = &p.ins_traits {
+                // FR Core official name: exactly the first birth given name, the list in an extension.
+                name.family = Some(traits.birth_family_name.clone());
+                name.given = vec![traits.first_birth_given_name.clone()];
+                if !traits.birth_given_names.is_empty() {
+                    let mut ext = Extension::new(EXT_BIRTH_LIST_GIVEN);
+                    ext.value_string = Some(traits.birth_given_names.clone());
+                    name.extension.push(ext);
+                }
+            }
+        }
+        out.name.push(name);
+    }
+    out.contact = p
+        .contacts
+        .iter()
+        .map(|c| PatientContact {
+            relationship: c
+                .role
+                .iter()
+                .map(|r| CodeableConcept::coding(Coding::new("http://terminology.hl7.org/CodeSystem/v2-0131", r)))
+                .chain(c.relationship.iter().map(|r| CodeableConcept::text(r)))
+                .collect(),
+            name: c.name.as_ref().map(human_name),
+            telecom: c.telecoms.iter().map(telecom).collect(),
+            address: c.address.as_ref().map(address),
+        })
+        .collect();
+    if let Some(gp) = &p.general_practitioner {
+        let display = [gp.given.as_deref(), gp.family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        out.general_practitioner.push(Reference {
+            identifier: gp.id.as_ref().map(|v| Identifier { value: Some(v.clone()), ..Identifier::default() }),
+            display: (!display.is_empty()).then_some(display),
+            ..Reference::default()
+        });
+    }
+    if let Some(merge) = merge {
+        for prior in &merge.prior_identifiers {
+            let mut id = identifier(prior);
+            if trigger == "A40" {
+                out.link.push(PatientLink { other: Reference { identifier: Some(id), ..Reference::default() }, type_: "replaces".into() });
+            } else if !p.identifiers.iter().any(|i| i.value == prior.value && i.oid == prior.oid) {
+                id.use_ = Some("old".into());
+                out.identifier.push(id);
+            }
+        }
+    }
+    match profile {
+        Profile::FrCore => {
+            let ins = p.ins().is_some();
+            let prof = if ins { "fr-core-patient-ins" } else { "fr-core-patient" };
+            out.meta = Some(Meta { profile: vec![format!("{FR_CORE}/StructureDefinition/{prof}")] });
+            out.extension.extend(identity_reliability(p));
+            let cog = p.ins_traits.as_ref().and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
+            out.extension.extend(cog.as_deref().map(birth_place));
+        }
+        Profile::BeCore => {
+            out.meta = Some(Meta { profile: vec![format!("{BE_CORE}/StructureDefinition/be-patient")] });
+        }
+        Profile::Generic | Profile::Auto => {}
+    }
+    out
+}

@@ -1,0 +1,128 @@
+//! FHIR R4 Patient JSON → model::Patient (FR Core and BE core identifiers, identity reliability),
+//! the base of the FHIR → HL7 v2 direction. The same INS rules apply as for HL7 v2 input.
+
+use crate::patient::{CS_IDENTITY_STATUS, EXT_IDENTITY_RELIABILITY};
+use crate::types::{Patient, Resource};
+use passerelle_model as m;
+use passerelle_model::{IdentifierKind, Issue, KeyCheck, Parsed};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("expected a Patient resource or a Bundle containing one")]
+    NoPatient,
+}
+
+fn kind_of(system: &str, type_code: Option<&str>) -> (IdentifierKind, Option<String>) {
+    let oid = system.strip_prefix("urn:oid:").map(str::to_owned);
+    if system == m::identifier::URI_BE_SSIN || oid.as_deref() == Some(m::identifier::OID_BE_SSIN) {
+        return (IdentifierKind::Niss, Some(m::identifier::OID_BE_SSIN.to_owned()));
+    }
+    let kind = match (type_code, oid.as_deref().and_then(IdentifierKind::ins_for_oid)) {
+        (Some("INS-NIR" | "INS-NIA" | "INS-NIR-TEST" | "INS-NIR-DEMO" | "INS"), Some(k)) => k,
+        (Some("NH"), _) => IdentifierKind::NirBilling,
+        (Some("PI" | "MR"), _) => IdentifierKind::Ipp,
+        (Some("AN"), _) => IdentifierKind::Nda,
+        (Some("VN"), _) => IdentifierKind::VisitNumber,
+        _ => IdentifierKind::Other,
+    };
+    (kind, oid)
+}
+
+/// Reads a Patient (or the first Patient of a Bundle) into the model.
+pub fn read_patient(json: &[u8]) -> Result<Parsed<m::Patient>, ReadError> {
+    let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
+    let resource: serde_json::Value = serde_json::from_slice(json)?;
+    let patient_value = match resource.get("resourceType").and_then(|v| v.as_str()) {
+        Some("Patient") => resource,
+        Some("Bundle") => resource
+            .get("entry")
+            .and_then(|e| e.as_array())
+            .and_then(|entries| entries.iter().filter_map(|e| e.get("resource")).find(|r| r.get("resourceType").and_then(|t| t.as_str()) == Some("Patient")))
+            .cloned()
+            .ok_or(ReadError::NoPatient)?,
+        _ => return Err(ReadError::NoPatient),
+    };
+    let Resource::Patient(p) = serde_json::from_value::<Resource>(patient_value)? else { return Err(ReadError::NoPatient) };
+    Ok(to_model(&p))
+}
+
+fn to_model(p: &Patient) -> Parsed<m::Patient> {
+    let mut issues = Vec::new();
+    let mut out = m::Patient::default();
+    for ext in p.extension.iter().filter(|e| e.url == EXT_IDENTITY_RELIABILITY) {
+        for sub in &ext.extension {
+            let code = sub.value_coding.as_ref().and_then(|c| c.code.clone());
+            match (sub.url.as_str(), code) {
+                ("identityStatus", Some(c)) => {
+                    let system_ok = sub.value_coding.as_ref().and_then(|c| c.system.as_deref()).is_none_or(|s| s == CS_IDENTITY_STATUS || s.contains("fr-core-cs"));
+                    let v2 = match c.as_str() {
+                        "QUAL" | "VALI" if system_ok => "VALI",
+                        _ => "PROV",
+                    };
+                    out.trust.push_code(v2);
+                }
+                ("methodCollection", Some(c)) => out.trust.collection_method = Some(c),
+                ("validationMode", Some(c)) => out.trust.proof_type = Some(c),
+                ("dateInterrogationINSi", _) => out.trust.insi_query_date = sub.value_date.as_ref().map(|d| d.replace('-', "")),
+                ("comment", _) => {
+                    for c in sub.value_codeable_concept.iter().flat_map(|cc| cc.coding.iter()).filter_map(|c| c.code.as_deref()) {
+                        out.trust.push_code(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for id in &p.identifier {
+        let Some(value) = id.value.clone() else { continue };
+        let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| c.code.clone());
+        let (kind, oid) = kind_of(id.system.as_deref().unwrap_or(""), type_code.as_deref());
+        let mut mid = if kind.is_belgian() { m::Identifier::belgian(value) } else { m::Identifier::new(kind, value) };
+        if !kind.is_belgian() {
+            mid.oid = oid;
+        }
+        mid.type_code = type_code;
+        out.identifiers.push(mid);
+    }
+    if out.identifiers.iter().any(|i| i.kind.is_ins()) {
+        if !out.trust.is_validated() {
+            issues.push(Issue::warning("ins-without-vali", "INS without identity status QUAL: integrated without the INS"));
+            out.identifiers.retain(|i| !i.kind.is_ins());
+        } else if out.identifiers.iter().any(|i| i.kind.is_ins() && i.key_check != KeyCheck::Valid) {
+            issues.push(Issue::warning("ins-key-invalid", "INS with a wrong or malformed check key: not used"));
+            out.identifiers.retain(|i| !i.kind.is_ins() || i.key_check == KeyCheck::Valid);
+        }
+    }
+    for n in &p.name {
+        let name_use = match n.use_.as_deref() {
+            Some("official") => Some(m::NameUse::Birth),
+            Some("usual") => Some(m::NameUse::Used),
+            Some("maiden") => Some(m::NameUse::Maiden),
+            Some("nickname") => Some(m::NameUse::Alias),
+            _ => None,
+        };
+        out.names.push(m::HumanName { name_use, family: n.family.clone(), given: n.given.clone(), prefix: n.prefix.first().cloned(), suffix: n.suffix.first().cloned() });
+    }
+    out.sex = p.gender.as_deref().and_then(|g| match g {
+        "male" => Some(m::Sex::Male),
+        "female" => Some(m::Sex::Female),
+        "other" => Some(m::Sex::Other),
+        "unknown" => Some(m::Sex::Unknown),
+        _ => None,
+    });
+    out.birth_date = p.birth_date.as_deref().and_then(m::PartialDateTime::parse_fhir);
+    out.deceased = p.deceased_date_time.as_deref().and_then(m::PartialDateTime::parse_fhir);
+    out.addresses = p
+        .address
+        .iter()
+        .map(|a| m::Address { kind: None, lines: a.line.clone(), city: a.city.clone(), state: a.state.clone(), postal_code: a.postal_code.clone(), country: a.country.clone(), cog: None })
+        .collect();
+    out.telecoms = p
+        .telecom
+        .iter()
+        .filter_map(|t| Some(m::ContactPoint { system: t.system.clone().unwrap_or_else(|| "other".into()), usage: t.use_.clone(), value: t.value.clone()? }))
+        .collect();
+    Parsed::new(out, issues)
+}
