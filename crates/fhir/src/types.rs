@@ -324,3 +324,10 @@ pub enum Resource {
     Bundle(Box<Bundle>),
     OperationOutcome(OperationOutcome),
 }
+
+impl Bundle {
+    /// The bundle as a top-level resource, so that it serialises with its `resourceType`.
+    pub fn into_resource(self) -> Resource {
+        Resource::Bundle(Box::new(self))
+    }
+}

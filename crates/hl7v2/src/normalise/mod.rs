@@ -53,7 +53,7 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
         }
         let ins_deleted = patient::apply_ins_rules(&pid, &mut patient, &mut issues);
         msg.encounter = visit::read_encounter(er7, &pid, &mut issues);
-        msg.merge = er7.segment("MRG").map(|mrg| visit::read_mrg(&mrg, &mut issues));
+        msg.merge = er7.segment("MRG").map(|mrg| visit::read_mrg(&mrg, &msg.event.trigger, &mut issues));
         if ins_deleted {
             msg.merge.get_or_insert_with(Default::default).ins_deleted = true;
         }

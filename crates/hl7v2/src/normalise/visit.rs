@@ -62,7 +62,7 @@ fn read_zbe(zbe: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Movement {
 }
 
 /// MRG: prior identifiers (MRG-1), prior account (MRG-3), prior visit (MRG-5), prior name (MRG-7).
-pub fn read_mrg(mrg: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> MergeInfo {
+pub fn read_mrg(mrg: &Segment<'_, '_>, trigger: &str, issues: &mut Vec<Issue>) -> MergeInfo {
     let at = IssueLocation::field("MRG", 1, 1);
     let info = MergeInfo {
         prior_identifiers: mrg.field(1).repetitions().filter_map(|r| cx(r, issues, &at)).collect(),
@@ -71,7 +71,7 @@ pub fn read_mrg(mrg: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> MergeInfo {
         prior_visit: mrg.field(5).repetitions().find_map(|r| cx(r, issues, &at)),
         prior_name: mrg.field(7).repetitions().find_map(|r| xpn(r, issues)),
     };
-    if info.prior_identifiers.is_empty() {
+    if info.prior_identifiers.is_empty() && matches!(trigger, "A40" | "A47") {
         issues.push(Issue::error("missing-field", "MRG-1 prior patient identifier list is empty").at(at));
     }
     info
