@@ -1,0 +1,75 @@
+//! Data-driven runner over fixtures/hl7v2/{ok,err}: each input's FHIR, model and diagnostics are
+//! compared with the files beside it. `UPDATE_EXPECT=1 cargo test` rewrites them for review.
+
+mod common;
+
+use common::{files_with_ext, passerelle, run_validator, workspace_root};
+use std::path::{Path, PathBuf};
+
+fn expected_path(input: &Path, suffix: &str) -> PathBuf {
+    let stem = input.file_stem().and_then(|s| s.to_str()).expect("stem");
+    input.with_file_name(format!("{stem}.{suffix}"))
+}
+
+fn check(path: &Path, actual: &str, mismatches: &mut Vec<String>) {
+    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
+        std::fs::write(path, actual).expect("write expectation");
+        return;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(expected) if expected == actual => {}
+        Ok(_) => mismatches.push(format!("{} differs (UPDATE_EXPECT=1 to regenerate, then review the diff)", path.display())),
+        Err(_) => mismatches.push(format!("{} is missing (UPDATE_EXPECT=1 to create it)", path.display())),
+    }
+}
+
+#[test]
+fn every_hl7v2_fixture_converts_as_expected() {
+    let root = workspace_root().join("fixtures/hl7v2");
+    let mut mismatches = Vec::new();
+    let mut fhir_outputs = Vec::new();
+    let inputs = files_with_ext(&root, "hl7");
+    assert!(inputs.len() >= 18, "fixtures missing: {}", inputs.len());
+    for input in inputs {
+        let is_ok_case = input.parent().is_some_and(|p| p.ends_with("ok"));
+        let arg = input.to_str().expect("utf8 path");
+        let fhir = passerelle(&["convert", "--from", "hl7v2", "--to", "fhir", arg]);
+        let model = passerelle(&["convert", "--from", "hl7v2", "--to", "model", arg]);
+        let code = fhir.status.code().expect("exit code");
+        assert_eq!(code, model.status.code().expect("exit code"), "{arg}: fhir and model disagree on usability");
+        let stderr = String::from_utf8_lossy(&fhir.stderr);
+        let diagnostics = format!("exit: {code}\n{stderr}");
+        check(&expected_path(&input, "diagnostics"), &diagnostics, &mut mismatches);
+        if is_ok_case {
+            assert_eq!(code, 0, "{arg} should convert: {stderr}");
+            assert!(!stderr.contains("error["), "{arg} has errors: {stderr}");
+        } else {
+            assert!(code == 1 || stderr.contains("warning["), "{arg} should fail or warn: {stderr}");
+        }
+        if code == 0 {
+            let fhir_path = expected_path(&input, "fhir.json");
+            check(&fhir_path, &String::from_utf8_lossy(&fhir.stdout), &mut mismatches);
+            check(&expected_path(&input, "model.json"), &String::from_utf8_lossy(&model.stdout), &mut mismatches);
+            fhir_outputs.push(fhir_path);
+        } else {
+            assert!(fhir.stdout.is_empty(), "{arg}: unusable input must produce no output");
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    run_validator("validate_fhir.py", &[], &fhir_outputs);
+}
+
+#[test]
+fn unusable_input_exits_1_and_garbage_never_panics() {
+    let dir = std::env::temp_dir().join(format!("passerelle-garbage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let cases: [&[u8]; 6] = [b"", b"\xff\xfe\x00", b"MSH", b"MSH|", b"MSH|^~\\&|\r\r\rPID|||||", b"MSH|^~\\&|a|b|c|d|e||ADT^A01|1|P|2.5\rPID|1||\\X\\^^^&&&~~~|\\\\\\||"];
+    for (i, bytes) in cases.iter().enumerate() {
+        let p = dir.join(format!("{i}.hl7"));
+        std::fs::write(&p, bytes).expect("write");
+        let out = passerelle(&["convert", "--from", "hl7v2", "--to", "fhir", p.to_str().expect("path")]);
+        let code = out.status.code().expect("not killed by a signal");
+        assert!(code == 0 || code == 1, "case {i}: exit {code}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
