@@ -100,14 +100,19 @@ pub struct AckOptions<'t> {
 /// Builds the ACK for `received` (or for unreadable bytes when `None`).
 pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
     let msh = received.and_then(|m| m.msh());
-    let d = received.map_or_else(Delimiters::default, |m| *m.delimiters());
+    // The received delimiters, unless MSH-2 lacked the escape character: an ACK declares all four.
+    let d = received.map(|m| *m.delimiters()).filter(|d| d.escape.is_some()).unwrap_or_default();
     let charset = received.map_or(Charset::Utf8, |m| m.charset());
     let mut w = Er7Writer::new(d, charset);
     w.begin_msh();
     match msh {
         Some(msh) => {
-            // Sender and receiver swapped; raw copies keep escapes and charset intact.
-            w.raw_field(msh.field(5).raw()).raw_field(msh.field(6).raw());
+            // Sender and receiver swapped; raw copies keep escapes and charset intact. A sender
+            // that did not name its receiver gets the gateway's identity instead of a blank.
+            match msh.field(5).is_empty() && msh.field(6).is_empty() {
+                true => w.field(options.application).field(options.facility),
+                false => w.raw_field(msh.field(5).raw()).raw_field(msh.field(6).raw()),
+            };
             w.raw_field(msh.field(3).raw()).raw_field(msh.field(4).raw());
         }
         None => {
@@ -152,7 +157,9 @@ pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorC
                 w.field("");
             }
         }
-        w.components(&[e.code, table_0357_text(e.code), "HL70357"]);
+        // ERR-3 is bound to table 0357 by definition; CWE-3 is left empty because strict v2.5
+        // validators read it against table 0396, where only the pattern "HL7nnnn" is listed.
+        w.components(&[e.code, table_0357_text(e.code)]);
         let severity = match e.severity {
             Severity::Error => "E",
             Severity::Warning => "W",
@@ -193,7 +200,7 @@ mod tests {
         let issue = Issue::error("missing-pid", "no PID segment").at(IssueLocation::segment("PID", 1));
         let ack = build_ack(Some(&parsed.value), AckCode::Ae, &[ErrorCondition::from_issue(&issue)], &OPTS);
         let text = String::from_utf8(ack).expect("utf8");
-        assert!(text.ends_with("MSA|AE|M1\rERR||PID^1|101^Required field missing^HL70357|E||||no PID segment\r"), "{text}");
+        assert!(text.ends_with("MSA|AE|M1\rERR||PID^1|101^Required field missing|E||||no PID segment\r"), "{text}");
     }
 
     #[test]

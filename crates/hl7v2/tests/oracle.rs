@@ -45,7 +45,8 @@ fn tokenizer_agrees_with_hl7_parser_where_it_reads_everything() {
             continue;
         };
         let their_segments: Vec<_> = theirs.segments().collect();
-        if their_segments.len() != text.split('\r').count() || text.starts_with("MSH|^~\\&#") {
+        if their_segments.len() != text.split('\r').count() || text.get(4..9).is_none_or(|enc| enc.as_bytes()[4] != b'|') {
+            // hl7-parser mis-numbers MSH when MSH-2 is not exactly four characters.
             skipped += 1;
             continue;
         }

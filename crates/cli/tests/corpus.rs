@@ -1,0 +1,48 @@
+//! The shared corpus (~350 real samples from other projects): every HL7 v2 message converts without
+//! a panic, every usable one becomes FHIR that the independent R4 validator accepts.
+
+mod common;
+
+use common::{files_with_ext, passerelle, run_validator, workspace_root};
+
+#[test]
+fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
+    let corpus = workspace_root().join("../shared/corpus");
+    if !corpus.exists() {
+        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
+        eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
+        return;
+    }
+    let out_dir = std::env::temp_dir().join(format!("passerelle-corpus-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).expect("tmp");
+    let inputs = files_with_ext(&corpus.join("hl7v2"), "hl7");
+    assert!(inputs.len() > 150, "corpus incomplete: {}", inputs.len());
+    let (mut usable, mut refused) = (Vec::new(), Vec::new());
+    for (i, input) in inputs.iter().enumerate() {
+        let out = passerelle(&["convert", "--from", "hl7v2", "--to", "fhir", input.to_str().expect("path")]);
+        match out.status.code() {
+            Some(0) => {
+                let p = out_dir.join(format!("{i}.json"));
+                std::fs::write(&p, &out.stdout).expect("write");
+                usable.push(p);
+            }
+            Some(1) => refused.push(input.strip_prefix(&corpus).unwrap_or(input).display().to_string()),
+            other => panic!("{}: exit {other:?}\n{}", input.display(), String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+    // Refused inputs are exactly the deliberately malformed samples (empty, MSH without fields or
+    // without MSH-2/9/10) and one ADT^A08 sample that has no PID.
+    eprintln!("usable {}, refused {}: {refused:?}", usable.len(), refused.len());
+    assert!(refused.iter().all(|r| r.contains("Test/Message/") || r.contains("sample_adt_a01_encoded")), "{refused:?}");
+    run_validator("validate_fhir.py", &[], &usable);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn every_corpus_fhir_resource_is_read_without_a_panic() {
+    let corpus = workspace_root().join("../shared/corpus/fhir");
+    for input in files_with_ext(&corpus, "json").into_iter().chain(files_with_ext(&corpus, "fhir")) {
+        let out = passerelle(&["convert", "--from", "fhir", "--to", "model", input.to_str().expect("path")]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", input.display());
+    }
+}
