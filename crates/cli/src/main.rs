@@ -1,5 +1,6 @@
 //! The `passerelle` binary: subcommands for converting, and later running and operating the gateway.
 
+mod alloc;
 mod convert;
 
 use clap::{Parser, Subcommand};

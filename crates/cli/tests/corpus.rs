@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{files_with_ext, passerelle, run_validator, workspace_root};
+use common::{files_with_ext, passerelle, run_validator, shared_dir};
 
 #[test]
 fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
-    let corpus = workspace_root().join("../shared/corpus");
+    let corpus = shared_dir().join("corpus");
     if !corpus.exists() {
         assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
         eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
@@ -40,7 +40,7 @@ fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
 
 #[test]
 fn every_corpus_fhir_resource_is_read_without_a_panic() {
-    let corpus = workspace_root().join("../shared/corpus/fhir");
+    let corpus = shared_dir().join("corpus/fhir");
     for input in files_with_ext(&corpus, "json").into_iter().chain(files_with_ext(&corpus, "fhir")) {
         let out = passerelle(&["convert", "--from", "fhir", "--to", "model", input.to_str().expect("path")]);
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", input.display());

@@ -26,7 +26,7 @@ pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome {
             location: i
                 .location
                 .iter()
-                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field) } else { l.segment.clone() })
+                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field) } else { l.segment.to_string() })
                 .collect(),
         })
         .collect();

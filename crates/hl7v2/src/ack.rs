@@ -1,7 +1,6 @@
 //! The ACK builder: AA/AE/AR, MSA-2 = the received MSH-10, ERR with an HL7 table 0357 code and the
 //! location of the fault, sender and receiver swapped, MSH-9 = ACK^<trigger>^ACK.
 
-use crate::delimiters::Delimiters;
 use crate::tokenizer::Message;
 use crate::writer::Er7Writer;
 use crate::charset::Charset;

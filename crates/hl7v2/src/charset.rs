@@ -39,7 +39,7 @@ impl Charset {
 
     /// Decodes bytes to text. Returns the text and whether bytes had to be replaced or reinterpreted.
     pub fn decode<'a>(self, bytes: &'a [u8]) -> (Cow<'a, str>, bool) {
-        if bytes.is_ascii() {
+        if self != Self::Utf8 && bytes.is_ascii() {
             // ASCII is valid in every supported charset; borrow without copying.
             return (Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()), false);
         }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 fn inputs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut dirs = vec![root.join("fixtures/hl7v2/ok")];
-    let corpus = root.join("../shared/corpus/hl7v2");
+    let shared = std::env::var_os("PASSERELLE_VERIFY_DIR").map_or_else(|| root.join("../shared"), |v| PathBuf::from(v).join(".."));
+    let corpus = shared.join("corpus/hl7v2");
     if corpus.exists() {
         dirs.push(corpus);
     } else {

@@ -1,6 +1,7 @@
 //! Diagnostics returned beside every decoded value: decoding is total, problems are reported, not thrown.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// How bad a diagnostic is. `Error` means the value is unusable for delivery (the sender gets AE/AR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -14,7 +15,7 @@ pub enum Severity {
 /// Where in the input a diagnostic points (HL7 v2 ERL semantics; 1-based, 0 = not applicable).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IssueLocation {
-    pub segment: String,
+    pub segment: Cow<'static, str>,
     /// 1-based occurrence of the segment in the message (ERL-2).
     pub sequence: usize,
     pub field: usize,
@@ -24,11 +25,11 @@ pub struct IssueLocation {
 }
 
 impl IssueLocation {
-    pub fn field(segment: &str, sequence: usize, field: usize) -> Self {
-        Self { segment: segment.to_owned(), sequence, field, ..Self::default() }
+    pub fn field(segment: &'static str, sequence: usize, field: usize) -> Self {
+        Self { segment: Cow::Borrowed(segment), sequence, field, ..Self::default() }
     }
-    pub fn segment(segment: &str, sequence: usize) -> Self {
-        Self { segment: segment.to_owned(), sequence, ..Self::default() }
+    pub fn segment(segment: &'static str, sequence: usize) -> Self {
+        Self { segment: Cow::Borrowed(segment), sequence, ..Self::default() }
     }
 }
 

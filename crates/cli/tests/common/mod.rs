@@ -9,6 +9,14 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
+/// ../shared beside the project (or the parent of $PASSERELLE_VERIFY_DIR): corpus and validators.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("PASSERELLE_VERIFY_DIR") {
+        Some(v) => PathBuf::from(v).join(".."),
+        None => workspace_root().join("../shared"),
+    }
+}
+
 pub fn passerelle(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_passerelle")).args(args).output().expect("run passerelle")
 }
@@ -17,9 +25,7 @@ pub fn passerelle(args: &[&str]) -> Output {
 /// Returns the python interpreter and the verify dir, or `None` (with a loud message) when absent.
 /// With PASSERELLE_REQUIRE_VERIFY=1 (set by .ci/run) absence is a failure.
 pub fn verify_tools() -> Option<(PathBuf, PathBuf)> {
-    let dir = std::env::var_os("PASSERELLE_VERIFY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/verify"));
+    let dir = shared_dir().join("verify");
     if !dir.join("setup.sh").exists() {
         let msg = format!("independent validators not found at {} (set PASSERELLE_VERIFY_DIR)", dir.display());
         if std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref() == Ok("1") {

@@ -10,7 +10,7 @@ use passerelle_model::{
 const BELGIAN_NAMESPACES: &[&str] = &["NISS", "INSZ", "SSIN", "INSS", "RRN", "NISS-BE", "BE-NISS", "BE-SSIN"];
 
 /// A TS/DTM field (component 1), with a diagnostic when it is not a valid date.
-pub fn timestamp(f: Field<'_>, segment: &str, field: usize, issues: &mut Vec<Issue>) -> Option<PartialDateTime> {
+pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut Vec<Issue>) -> Option<PartialDateTime> {
     let text = f.component(1).text();
     if text.is_empty() || text == "\"\"" {
         return None;
