@@ -1,0 +1,70 @@
+//! The journal and outbox: raw bytes, the normalised message, searchable patient keys and one
+//! outbox row per destination, written in one transaction before any acknowledgement.
+//!
+//! This crate knows nothing of HL7, CDA or FHIR: it stores bytes plus metadata. [`Journal`] and
+//! [`Outbox`] are the traits every backend implements (SQLite now, PostgreSQL next); the shared
+//! conformance suite in [`conformance`] is what any backend must pass.
+
+pub mod conformance;
+mod migrations;
+pub mod sqlite;
+mod types;
+
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("store is shut down")]
+    Closed,
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Where received messages are recorded, deduplicated and searched.
+pub trait Journal: Send + Sync {
+    /// Stores the message and its outbox rows atomically; returns once durable (fsync'd).
+    /// A resend (same sender, control id and content hash) returns the original ACK instead.
+    fn append(&self, message: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>>;
+    fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>>;
+    /// Deletes messages received before `before_ms` whose deliveries are all finished.
+    fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>>;
+}
+
+/// Deliveries still to make, claimed by workers per destination in per-patient order.
+pub trait Outbox: Send + Sync {
+    /// Claims up to `limit` due rows of `destination`: for each partition (patient) only the oldest
+    /// undelivered row is eligible, so a patient's messages leave in order.
+    fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>>;
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<()>>;
+    /// Back to pending with a later due time; the row keeps blocking its partition.
+    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<()>>;
+    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<()>>;
+    /// Operator action: a dead-lettered row goes back to pending (replay).
+    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
+    /// Operator action: a pending row is moved to the dead letter.
+    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
+    /// At startup: rows left in flight by a crash go back to pending.
+    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>>;
+    fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>>;
+    /// Undelivered rows (pending + in flight) per destination.
+    fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>>;
+}
+
+/// A complete backend.
+pub trait Store: Journal + Outbox {}
+impl<T: Journal + Outbox> Store for T {}

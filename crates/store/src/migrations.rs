@@ -1,0 +1,42 @@
+//! Versioned schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+/// Migration N brings the schema from version N to N + 1. Never edit a released entry; append.
+pub const SQLITE: &[&str] = &[
+    // 0 → 1: journal and outbox.
+    "CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        received_at_ms INTEGER NOT NULL,
+        listener TEXT NOT NULL,
+        format TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        ins TEXT, niss TEXT, ipp TEXT,
+        raw BLOB NOT NULL,
+        normalised BLOB,
+        ack BLOB NOT NULL,
+        diagnostics TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX messages_dedupe ON messages (sender, control_id, content_hash) WHERE status = 'accepted';
+    CREATE INDEX messages_control_id ON messages (control_id);
+    CREATE INDEX messages_ins ON messages (ins) WHERE ins IS NOT NULL;
+    CREATE INDEX messages_niss ON messages (niss) WHERE niss IS NOT NULL;
+    CREATE INDEX messages_ipp ON messages (ipp) WHERE ipp IS NOT NULL;
+    CREATE INDEX messages_received ON messages (received_at_ms);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'inflight', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        last_error TEXT,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (destination, status, next_attempt_ms, id);
+    CREATE INDEX outbox_open_partition ON outbox (destination, partition_key, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_message ON outbox (message_id);",
+];

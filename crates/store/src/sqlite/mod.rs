@@ -1,0 +1,175 @@
+//! SQLite backend: one writer thread with group commit (every job queued while a transaction runs
+//! joins the next one, each in its own savepoint), WAL with `synchronous = FULL` so a commit is
+//! fsync'd, and a separate read connection for searches.
+
+mod ops;
+
+use crate::types::*;
+use crate::{BoxFuture, Journal, Outbox, Result, StoreError};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// Called after the batch's COMMIT with its error, if any.
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+/// Most jobs in one transaction; bounds the latency a full batch adds.
+const MAX_BATCH: usize = 512;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let writer = open_connection(&path)?;
+        ops::migrate(&writer)?;
+        let reader = open_connection(&path)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(&writer, &queue))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T: Send + 'static>(&self, op: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> BoxFuture<'_, Result<T>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = in_savepoint(conn, op);
+            Box::new(move |commit_error: Option<&StoreError>| {
+                let outcome = match (result, commit_error) {
+                    (Ok(v), None) => Ok(v),
+                    (Ok(_), Some(e)) => Err(StoreError::Database(format!("commit failed: {e}"))),
+                    (Err(e), _) => Err(e),
+                };
+                let _ = tx.send(outcome);
+            })
+        });
+        let sent = self.jobs.send(job).map_err(|_| StoreError::Closed);
+        Box::pin(async move {
+            sent?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+
+    fn read<T: Send + 'static>(&self, op: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> BoxFuture<'_, Result<T>> {
+        let reader = Arc::clone(&self.reader);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| StoreError::Database("reader connection poisoned".into()))?;
+                op(&conn)
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?
+        })
+    }
+}
+
+fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match op(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(e)
+        }
+    }
+}
+
+fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+            // Without a transaction nothing may be reported durable: dropping the jobs closes
+            // their reply channels and every caller gets an error.
+            drop(batch);
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(commit.as_ref().err());
+        }
+    }
+}
+
+impl Journal for SqliteStore {
+    fn append(&self, message: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>> {
+        self.write(move |c| ops::append(c, &message))
+    }
+    fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
+        self.read(move |c| ops::search(c, &query))
+    }
+    fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        self.write(move |c| ops::purge(c, before_ms))
+    }
+}
+
+impl Outbox for SqliteStore {
+    fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
+        let destination = destination.to_owned();
+        self.write(move |c| ops::claim(c, &destination, limit, now_ms))
+    }
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| ops::set_status(c, id, OutboxStatus::Delivered, now_ms, None, true))
+    }
+    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| ops::set_status(c, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), true))
+    }
+    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| ops::set_status(c, id, OutboxStatus::Dead, now_ms, Some(&error), true))
+    }
+    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |c| ops::transition(c, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None))
+    }
+    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |c| ops::transition(c, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)))
+    }
+    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>> {
+        self.write(ops::recover_in_flight)
+    }
+    fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {
+        self.read(move |c| ops::list(c, &filter))
+    }
+    fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
+        self.read(ops::depth)
+    }
+}
