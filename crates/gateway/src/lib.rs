@@ -1,1 +1,16 @@
-//! x
+//! The gateway runtime: config, MLLP and HTTP listeners, the ingest pipeline (journal + outbox
+//! before any ACK), declarative routing, delivery workers, metrics and the admin API.
+//!
+//! This is the only crate that opens sockets, reads config or the environment, or emits metrics.
+
+pub mod admin;
+pub mod config;
+pub mod delivery;
+pub mod listeners;
+pub mod metrics;
+pub mod pipeline;
+pub mod routing;
+pub mod runtime;
+
+pub use config::Config;
+pub use runtime::{RunningGateway, StartError, start};

@@ -107,10 +107,17 @@ impl Er7Writer {
 /// Re-writes a parsed message from its decoded text, escaping again: for canonical input
 /// (CR terminators, standard escapes only) the output is byte-identical to the input.
 pub fn rewrite(msg: &Message<'_>) -> Vec<u8> {
+    reencode(msg, None, None)
+}
+
+/// Re-writes a message for a receiver: text re-encoded in `charset` (MSH-18 updated) and MSH-12
+/// set to `version`, every value decoded and escaped again. Z-segments are carried unchanged.
+pub fn reencode(msg: &Message<'_>, charset: Option<Charset>, version: Option<&str>) -> Vec<u8> {
     let d = *msg.delimiters();
-    let mut w = Er7Writer::new(d, msg.charset());
+    let mut w = Er7Writer::new(d, charset.unwrap_or(msg.charset()));
     for seg in msg.segments() {
         let is_header = matches!(seg.name_bytes(), b"MSH" | b"FHS" | b"BHS");
+        let is_msh = seg.name_bytes() == b"MSH";
         w.out.extend_from_slice(seg.name_bytes());
         let first = if is_header {
             w.out.push(d.field);
@@ -119,7 +126,16 @@ pub fn rewrite(msg: &Message<'_>) -> Vec<u8> {
         } else {
             1
         };
-        for n in first..=seg.field_count() {
+        let last = if is_msh && charset.is_some() { seg.field_count().max(18) } else { seg.field_count() };
+        for n in first..=last {
+            if is_msh && n == 18 && let Some(c) = charset {
+                w.field(c.msh18());
+                continue;
+            }
+            if is_msh && n == 12 && let Some(v) = version {
+                w.field(v);
+                continue;
+            }
             let field = seg.field(n);
             let reps: Vec<Vec<Vec<String>>> = field
                 .raw()
@@ -165,5 +181,15 @@ mod tests {
         let latin = b"MSH|^~\\&|A|B|C|D|20260101||ADT^A04|2|P|2.5||||||8859/1\rPID|1||||Andr\xe9^Ren\xe9e\r";
         let parsed = parse(latin, &ParseOptions::default()).expect("parse");
         assert_eq!(rewrite(&parsed.value), latin.to_vec());
+    }
+
+    #[test]
+    fn reencodes_charset_and_version_for_a_receiver() {
+        let utf8 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|2|P|2.5^FRA^2.11||||||UNICODE UTF-8\rPID|1||||André^Renée\r";
+        let parsed = parse(utf8.as_bytes(), &ParseOptions::default()).expect("parse");
+        let out = reencode(&parsed.value, Some(Charset::Latin9), Some("2.5"));
+        assert_eq!(out, b"MSH|^~\\&|A|B|C|D|20260101||ADT^A04|2|P|2.5||||||8859/15\rPID|1||||Andr\xe9^Ren\xe9e\r".to_vec());
+        let short = parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A04|2|P|2.5\r", &ParseOptions::default()).expect("parse");
+        assert!(reencode(&short.value, Some(Charset::Utf8), None).ends_with(b"|||||UNICODE UTF-8\r"));
     }
 }

@@ -1,0 +1,92 @@
+//! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` and `/api/outbox` (JSON for
+//! operators and the admin page to come).
+
+use crate::metrics::Metrics;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use passerelle_store::{MessageQuery, MessageStatus, OutboxFilter, OutboxStatus, Store};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/messages", get(messages))
+        .route("/api/outbox", get(outbox))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<AdminState>) -> Response {
+    if let Ok(depth) = s.store.depth().await {
+        s.metrics.outbox_depth.reset();
+        for (destination, n) in depth {
+            s.metrics.outbox_depth.with_label_values(&[&destination]).set(n as i64);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+/// Ready when the store answers.
+async fn readyz(State(s): State<AdminState>) -> Response {
+    match s.store.depth().await {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}\n")).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagesParams {
+    patient: Option<String>,
+    control_id: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn messages(State(s): State<AdminState>, Query(p): Query<MessagesParams>) -> Response {
+    let status = match p.status.as_deref() {
+        None => None,
+        Some("accepted") => Some(MessageStatus::Accepted),
+        Some("rejected") => Some(MessageStatus::Rejected),
+        Some(other) => return bad_request(format!("unknown status {other} (accepted, rejected)")),
+    };
+    let query = MessageQuery { patient: p.patient, control_id: p.control_id, status, limit: p.limit.unwrap_or(100).min(1000) };
+    match s.store.search(query).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct OutboxParams {
+    destination: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn outbox(State(s): State<AdminState>, Query(p): Query<OutboxParams>) -> Response {
+    let status = match p.status.as_deref().map(|v| OutboxStatus::parse(v).ok_or(v)) {
+        None => None,
+        Some(Ok(st)) => Some(st),
+        Some(Err(other)) => return bad_request(format!("unknown status {other} (pending, inflight, delivered, dead)")),
+    };
+    let filter = OutboxFilter { destination: p.destination, status, limit: p.limit.unwrap_or(100).min(1000) };
+    match s.store.list(filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}

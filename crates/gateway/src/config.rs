@@ -1,0 +1,337 @@
+//! Gateway configuration: TOML, unknown keys are errors naming the file and line, `${ENV_VAR}`
+//! expands secrets. The embedded default is config/passerelle.toml.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The annotated default that runs out of the box (`passerelle run` with no flag).
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../../config/passerelle.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<ListenerConfig>,
+    #[serde(default, rename = "destination")]
+    pub destinations: Vec<DestinationConfig>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite database file.
+    pub path: String,
+    /// Delivered messages older than this are purged (0 keeps everything).
+    #[serde(default)]
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default = "default_admin_bind")]
+    pub bind: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { bind: default_admin_bind() }
+    }
+}
+
+fn default_admin_bind() -> String {
+    "127.0.0.1:9090".into()
+}
+
+/// Identity the gateway uses in ACKs to unreadable input, and logging switches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default = "default_application")]
+    pub application: String,
+    #[serde(default = "default_facility")]
+    pub facility: String,
+    /// Named PHI switch: only when true may logs carry control ids or identifiers.
+    #[serde(default)]
+    pub log_phi: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self { application: default_application(), facility: default_facility(), log_phi: false }
+    }
+}
+
+fn default_application() -> String {
+    "PASSERELLE".into()
+}
+fn default_facility() -> String {
+    "GATEWAY".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerKind {
+    Mllp,
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    pub name: String,
+    pub kind: ListenerKind,
+    pub bind: String,
+    #[serde(default = "default_max_frame")]
+    pub max_frame_bytes: usize,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+}
+
+fn default_max_frame() -> usize {
+    4 * 1024 * 1024
+}
+fn default_max_connections() -> usize {
+    256
+}
+fn default_idle_timeout() -> u64 {
+    300
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationKind {
+    Mllp,
+    FhirHttp,
+    Http,
+    File,
+}
+
+/// What a destination receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadFormat {
+    Hl7v2,
+    Fhir,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    pub name: String,
+    pub kind: DestinationKind,
+    /// `host:port` for `mllp`.
+    pub address: Option<String>,
+    /// Base URL for `fhir_http`, endpoint for `http`.
+    pub url: Option<String>,
+    /// Directory for `file`.
+    pub dir: Option<String>,
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Payload for `http` and `file` (default: hl7v2 for file, fhir for http).
+    pub format: Option<PayloadFormat>,
+    /// Patients delivered in parallel (MLLP always sends one at a time).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// HL7 v2 re-encoding for this destination: MSH-18 charset and MSH-12 version.
+    pub charset: Option<String>,
+    pub version: Option<String>,
+    /// First retry delay; doubles each attempt up to `max_backoff_ms`, with jitter.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+}
+
+fn default_profile() -> String {
+    "auto".into()
+}
+fn default_max_attempts() -> u32 {
+    10
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_timeout() -> u64 {
+    10_000
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_max_backoff() -> u64 {
+    60_000
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// Glob on `TYPE^TRIGGER`, e.g. `ADT^*`.
+    pub message_type: Option<String>,
+    pub sending_application: Option<String>,
+    pub sending_facility: Option<String>,
+    /// `fr-ins`, `be-niss`, `any` or `none`: which national identifier the patient carries.
+    pub national_id: Option<String>,
+    /// `qualified` (PID-32 VALI with an INS), `validated` (VALI) or `any`.
+    pub identity_trust: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub matches: RouteMatch,
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Replaces `${NAME}` with the environment variable's value; a missing variable is an error.
+/// Comments are left alone.
+pub fn expand_env(text: &str, env: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let code_end = comment_start(line).unwrap_or(line.len());
+        let (code, comment) = line.split_at(code_end);
+        let mut rest = code;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or_else(|| format!("line {}: unterminated ${{", n + 1))?;
+            let name = &after[..end];
+            let value = env.get(name).ok_or_else(|| format!("line {}: environment variable {name} is not set", n + 1))?;
+            out.push_str(value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out.push_str(comment);
+    }
+    Ok(out)
+}
+
+/// Byte offset of a `#` that starts a TOML comment (outside quotes).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') => return Some(i),
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    None
+}
+
+impl Config {
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let invalid = |message: String| ConfigError::Invalid { path: origin.to_owned(), message };
+        let expanded = expand_env(text, &env).map_err(invalid)?;
+        let config: Config = toml::from_str(&expanded).map_err(|e| {
+            let line = e.span().map(|s| expanded[..s.start].matches('\n').count() + 1);
+            let msg = e.message().to_owned();
+            invalid(match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            })
+        })?;
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn embedded_default() -> Result<Self, ConfigError> {
+        Self::parse(EMBEDDED_DEFAULT, "embedded config/passerelle.toml")
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::HashSet::new();
+        for d in &self.destinations {
+            if !names.insert(d.name.as_str()) {
+                return Err(format!("destination {} is defined twice", d.name));
+            }
+            let needed = match d.kind {
+                DestinationKind::Mllp => ("address", d.address.is_some()),
+                DestinationKind::FhirHttp | DestinationKind::Http => ("url", d.url.is_some()),
+                DestinationKind::File => ("dir", d.dir.is_some()),
+            };
+            if !needed.1 {
+                return Err(format!("destination {} needs `{}`", d.name, needed.0));
+            }
+            if passerelle_fhir::Profile::parse(&d.profile).is_none() {
+                return Err(format!("destination {}: unknown profile {} (auto, fr-core, be-core, generic)", d.name, d.profile));
+            }
+            if d.max_attempts == 0 || d.concurrency == 0 {
+                return Err(format!("destination {}: max_attempts and concurrency must be at least 1", d.name));
+            }
+        }
+        for r in &self.routes {
+            for to in &r.to {
+                if !names.contains(to.as_str()) {
+                    return Err(format!("route {} sends to unknown destination {to}", r.name));
+                }
+            }
+            crate::routing::validate_match(&r.matches).map_err(|e| format!("route {}: {e}", r.name))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let c = Config::embedded_default().expect("default config");
+        assert!(c.listeners.iter().any(|l| l.kind == ListenerKind::Mllp && l.bind == "127.0.0.1:2575"));
+        assert!(c.listeners.iter().any(|l| l.kind == ListenerKind::Http && l.bind == "127.0.0.1:8080"));
+        assert!(c.destinations.iter().any(|d| d.kind == DestinationKind::File));
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_and_line() {
+        let text = "[store]\npath = \"x.db\"\n\n[[listener]]\nname = \"a\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\nbindd = 1\n";
+        let err = Config::parse(text, "site.toml").expect_err("unknown key").to_string();
+        assert!(err.starts_with("site.toml: line 8: unknown field `bindd`"), "{err}");
+    }
+
+    #[test]
+    fn env_vars_expand_and_missing_ones_are_errors() {
+        let env = HashMap::from([("TOKEN".to_string(), "s3cret".to_string())]);
+        assert_eq!(expand_env("a = \"${TOKEN}\"", &env).expect("expand"), "a = \"s3cret\"");
+        assert_eq!(expand_env("x\ny = \"${NOPE}\"", &env).expect_err("missing"), "line 2: environment variable NOPE is not set");
+        assert_eq!(expand_env("# use ${NOPE} here\nk = \"#${TOKEN}\" # ${NOPE}\n", &env).expect("comments"), "# use ${NOPE} here\nk = \"#s3cret\" # ${NOPE}\n");
+    }
+
+    #[test]
+    fn routes_must_name_known_destinations() {
+        let text = "[store]\npath = \"x.db\"\n[[route]]\nname = \"r\"\nto = [\"ghost\"]\n";
+        assert!(Config::parse(text, "c.toml").expect_err("ghost").to_string().contains("unknown destination ghost"));
+    }
+}

@@ -1,0 +1,42 @@
+//! `file` destination: one file per delivery, written to a temporary name then renamed, so a
+//! file-drop consumer never reads half a message.
+
+use super::render::Payload;
+use super::{Outcome, Transport};
+use crate::config::DestinationConfig;
+use passerelle_store::{BoxFuture, OutboxItem};
+use std::path::PathBuf;
+
+pub struct FileTransport {
+    dir: PathBuf,
+    concurrency: usize,
+}
+
+impl FileTransport {
+    pub fn new(config: &DestinationConfig) -> Result<Self, String> {
+        let dir = PathBuf::from(config.dir.clone().ok_or("file destination without dir")?);
+        Ok(Self { dir, concurrency: config.concurrency })
+    }
+}
+
+impl Transport for FileTransport {
+    fn send<'a>(&'a self, item: &'a OutboxItem, payload: &'a Payload) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let name = format!("{:012}-{:012}.{}", item.message_id, item.id, payload.extension);
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            let result = async {
+                tokio::fs::create_dir_all(&self.dir).await?;
+                tokio::fs::write(&tmp, &payload.bytes).await?;
+                tokio::fs::rename(&tmp, self.dir.join(&name)).await
+            }
+            .await;
+            match result {
+                Ok(()) => Outcome::Delivered,
+                Err(e) => Outcome::Retry { error: format!("cannot write into {}: {e}", self.dir.display()), after: None },
+            }
+        })
+    }
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}

@@ -1,0 +1,53 @@
+//! `fhir_http` (city practice: FHIR R4 transaction Bundle POSTed to the server base) and `http`
+//! (medico-social and others: POST of the rendered message) through reqwest with rustls (ring).
+
+use super::render::Payload;
+use super::{Outcome, Transport, http_outcome};
+use crate::config::{DestinationConfig, DestinationKind};
+use passerelle_store::{BoxFuture, OutboxItem};
+use std::time::Duration;
+
+pub struct HttpTransport {
+    client: reqwest::Client,
+    url: String,
+    concurrency: usize,
+}
+
+/// Installs the one TLS provider of the process (ring); harmless when already installed.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl HttpTransport {
+    pub fn new(config: &DestinationConfig) -> Result<Self, String> {
+        install_tls_provider();
+        let url = config.url.clone().ok_or("http destination without url")?;
+        // A FHIR transaction is POSTed to the server base.
+        let url = if config.kind == DestinationKind::FhirHttp { url.trim_end_matches('/').to_owned() } else { url };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .build()
+            .map_err(|e| format!("destination {}: cannot build the http client: {e}", config.name))?;
+        Ok(Self { client, url, concurrency: config.concurrency })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send<'a>(&'a self, _item: &'a OutboxItem, payload: &'a Payload) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let response = self.client.post(&self.url).header("content-type", payload.content_type).body(payload.bytes.clone()).send().await;
+            match response {
+                Err(e) => Outcome::Retry { error: format!("http request failed: {}", e.without_url()), after: None },
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    let body = r.bytes().await.unwrap_or_default();
+                    http_outcome(status, retry_after.as_deref(), &body)
+                }
+            }
+        })
+    }
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}

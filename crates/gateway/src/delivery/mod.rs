@@ -1,0 +1,166 @@
+//! Delivery workers: claim outbox rows per destination (oldest per patient first), render them
+//! for the destination, send, and record delivered / retried with backoff / dead-lettered.
+
+mod file;
+mod http;
+mod mllp;
+pub mod render;
+
+use crate::config::{DestinationConfig, DestinationKind};
+use crate::metrics::Metrics;
+use crate::pipeline::now_ms;
+use passerelle_store::{BoxFuture, OutboxItem, Store};
+use render::Renderer;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// What a send attempt concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Try again later (`after`: the peer's Retry-After).
+    Retry { error: String, after: Option<Duration> },
+    /// Never going to work as is: dead letter, replayable by an operator.
+    Dead { error: String },
+}
+
+/// A destination transport.
+pub trait Transport: Send + Sync {
+    fn send<'a>(&'a self, item: &'a OutboxItem, payload: &'a render::Payload) -> BoxFuture<'a, Outcome>;
+    /// How many patients may be in flight at once.
+    fn concurrency(&self) -> usize;
+}
+
+pub fn transport_for(config: &DestinationConfig) -> Result<Arc<dyn Transport>, String> {
+    Ok(match config.kind {
+        DestinationKind::Mllp => Arc::new(mllp::MllpTransport::new(config)?),
+        DestinationKind::FhirHttp | DestinationKind::Http => Arc::new(http::HttpTransport::new(config)?),
+        DestinationKind::File => Arc::new(file::FileTransport::new(config)?),
+    })
+}
+
+/// Exponential backoff with jitter: `base · 2^attempt`, capped, then scaled by 50–100 %.
+pub fn backoff(config: &DestinationConfig, attempt: u32, seed: u64) -> Duration {
+    let exp = config.backoff_ms.saturating_mul(1u64 << attempt.min(20)).min(config.max_backoff_ms);
+    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    Duration::from_millis(exp / 2 + x % (exp / 2 + 1))
+}
+
+pub struct Worker {
+    pub config: DestinationConfig,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub transport: Arc<dyn Transport>,
+    pub renderer: Renderer,
+    pub new_work: Arc<Notify>,
+}
+
+impl Worker {
+    /// Runs until `shutdown`; in-flight sends finish and are recorded before it returns.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let name = self.config.name.clone();
+        while !shutdown.is_cancelled() {
+            let items = match self.store.claim(&name, self.transport.concurrency(), now_ms()).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::error!(destination = %name, error = %e, "cannot claim outbox rows");
+                    Vec::new()
+                }
+            };
+            if items.is_empty() {
+                tokio::select! {
+                    () = self.new_work.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                continue;
+            }
+            let mut set = tokio::task::JoinSet::new();
+            for item in items {
+                let this = Arc::clone(&self);
+                set.spawn(async move { this.deliver(item).await });
+            }
+            while set.join_next().await.is_some() {}
+        }
+    }
+
+    async fn deliver(&self, item: OutboxItem) {
+        let name = &self.config.name;
+        let outcome = match self.renderer.render(&item) {
+            Ok(payload) => self.transport.send(&item, &payload).await,
+            Err(error) => Outcome::Dead { error },
+        };
+        let now = now_ms();
+        let attempts_after = item.attempts + 1;
+        let outcome = match outcome {
+            Outcome::Retry { error, .. } if attempts_after >= self.config.max_attempts => {
+                Outcome::Dead { error: format!("gave up after {attempts_after} attempts: {error}") }
+            }
+            other => other,
+        };
+        let recorded = match &outcome {
+            Outcome::Delivered => {
+                self.metrics.deliveries.with_label_values(&[name, "delivered"]).inc();
+                let latency = (now - item.received_at_ms).max(0) as f64 / 1000.0;
+                self.metrics.end_to_end_latency.with_label_values(&[name]).observe(latency);
+                self.store.mark_delivered(item.id, now).await
+            }
+            Outcome::Retry { error, after } => {
+                self.metrics.deliveries.with_label_values(&[name, "retried"]).inc();
+                let wait = after.unwrap_or_else(|| backoff(&self.config, item.attempts, item.id as u64 ^ now as u64));
+                self.store.mark_retry(item.id, now + wait.as_millis() as i64, error.clone()).await
+            }
+            Outcome::Dead { error } => {
+                self.metrics.deliveries.with_label_values(&[name, "dead_lettered"]).inc();
+                tracing::warn!(destination = %name, outbox_id = item.id, "delivery dead-lettered");
+                self.store.mark_dead(item.id, error.clone(), now).await
+            }
+        };
+        if let Err(e) = recorded {
+            // The row stays in flight and is recovered (sent again) at the next start.
+            tracing::error!(destination = %name, error = %e, "cannot record a delivery outcome");
+        }
+    }
+}
+
+/// Shared status handling of HTTP destinations: 2xx delivered; 408, 429, 5xx retried honouring
+/// Retry-After; other 4xx dead-lettered with the body (an OperationOutcome) kept.
+pub fn http_outcome(status: u16, retry_after: Option<&str>, body: &[u8]) -> Outcome {
+    let after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+    let body = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
+    match status {
+        200..=299 => Outcome::Delivered,
+        408 | 429 | 500..=599 => Outcome::Retry { error: format!("http {status}"), after },
+        _ => Outcome::Dead { error: format!("http {status}: {body}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_statuses_map_to_outcomes() {
+        assert_eq!(http_outcome(201, None, b""), Outcome::Delivered);
+        assert_eq!(http_outcome(503, Some("7"), b""), Outcome::Retry { error: "http 503".into(), after: Some(Duration::from_secs(7)) });
+        assert_eq!(http_outcome(429, None, b""), Outcome::Retry { error: "http 429".into(), after: None });
+        assert!(matches!(http_outcome(422, None, b"{\"resourceType\":\"OperationOutcome\"}"), Outcome::Dead { error } if error.contains("OperationOutcome")));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let config: DestinationConfig = toml::from_str("name='d'\nkind='file'\ndir='x'\nbackoff_ms=100\nmax_backoff_ms=1000").expect("config");
+        let d0 = backoff(&config, 0, 1).as_millis();
+        let d3 = backoff(&config, 3, 1).as_millis();
+        let d10 = backoff(&config, 10, 1).as_millis();
+        assert!((50..=100).contains(&d0), "{d0}");
+        assert!((400..=800).contains(&d3), "{d3}");
+        assert!((500..=1000).contains(&d10), "{d10}");
+        assert_ne!(backoff(&config, 3, 1), backoff(&config, 3, 2));
+    }
+}

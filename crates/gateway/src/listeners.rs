@@ -1,0 +1,104 @@
+//! MLLP and HTTP listeners. They frame bytes and hand them to the pipeline; they never parse.
+//! One bad peer only ever loses its own connection.
+
+use crate::config::ListenerConfig;
+use crate::pipeline::Pipeline;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use futures_util::{SinkExt, StreamExt};
+use passerelle_hl7v2::{AckCode, MllpCodec, MllpError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Accepts MLLP connections until `shutdown`, then waits for in-flight messages to be answered.
+pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline: Arc<Pipeline>, shutdown: CancellationToken) {
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let tracker = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, _peer) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(listener = %config.name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(listener = %config.name, "connection refused: max_connections reached");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (config, pipeline, shutdown) = (config.clone(), Arc::clone(&pipeline), shutdown.clone());
+        tracker.spawn(async move {
+            handle_connection(stream, &config, &pipeline, &shutdown).await;
+            drop(permit);
+        });
+    }
+    tracker.close();
+    tracker.wait().await;
+}
+
+async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline: &Pipeline, shutdown: &CancellationToken) {
+    let mut framed = Framed::new(stream, MllpCodec::new(config.max_frame_bytes));
+    let idle = Duration::from_secs(config.idle_timeout_secs.max(1));
+    let mut discarded_reported = 0;
+    loop {
+        let next = tokio::select! {
+            n = tokio::time::timeout(idle, framed.next()) => n,
+            () = shutdown.cancelled() => break,
+        };
+        let discarded = framed.codec().discarded_bytes();
+        if discarded > discarded_reported {
+            pipeline.metrics.mllp_discarded_bytes.with_label_values(&[&config.name]).inc_by(discarded - discarded_reported);
+            discarded_reported = discarded;
+        }
+        match next {
+            Err(_) => break, // idle timeout
+            Ok(None) => break, // peer closed
+            Ok(Some(Err(MllpError::FrameTooLarge { max }))) => {
+                tracing::warn!(listener = %config.name, max, "frame over max_frame_bytes; connection closed");
+                let result = pipeline.ingest_hl7v2(&config.name, b"").await;
+                let _ = framed.send(result.ack).await;
+                break;
+            }
+            Ok(Some(Err(MllpError::Io(_)))) => break,
+            // Frames on one connection are answered strictly in order: the next frame is read
+            // only once this one's ACK is written.
+            Ok(Some(Ok(frame))) => {
+                let result = pipeline.ingest_hl7v2(&config.name, &frame).await;
+                if framed.send(result.ack).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// HL7 v2 over HTTP: `POST /hl7v2` with the message as body, the ACK as answer.
+pub fn http_router(name: String, pipeline: Arc<Pipeline>) -> Router {
+    Router::new().route("/hl7v2", post(post_hl7v2)).with_state((name, pipeline))
+}
+
+async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
+    let result = pipeline.ingest_hl7v2(&name, &body).await;
+    let status = match result.code {
+        AckCode::Aa => StatusCode::OK,
+        AckCode::Ae => StatusCode::UNPROCESSABLE_ENTITY,
+        AckCode::Ar => StatusCode::BAD_REQUEST,
+    };
+    (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.ack)
+}

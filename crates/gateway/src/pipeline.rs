@@ -1,0 +1,193 @@
+//! The ingest pipeline shared by every listener: decode, normalise, route, journal + outbox in one
+//! transaction, and only then the ACK. A commit failure never yields AA.
+
+use crate::config::RouteConfig;
+use crate::metrics::{Metrics, message_type_label};
+use crate::routing::route;
+use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, NormaliseOptions, ParseOptions, build_ack};
+use passerelle_model::{IdentifierKind, Message, Severity};
+use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewMessage, PatientKeys, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+
+pub struct Pipeline {
+    pub store: Arc<dyn Store>,
+    pub routes: Vec<RouteConfig>,
+    pub metrics: Arc<Metrics>,
+    pub application: String,
+    pub facility: String,
+    pub log_phi: bool,
+    ack_counter: AtomicU64,
+    new_work: Option<Arc<Notify>>,
+}
+
+/// What a listener sends back.
+#[derive(Debug, Clone)]
+pub struct IngestResult {
+    pub ack: Vec<u8>,
+    pub code: AckCode,
+    pub duplicate: bool,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// HL7 DTM of the current UTC time, with its offset.
+pub fn hl7_now() -> String {
+    let secs = now_ms() / 1000;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}+0000", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Hex SHA-1 of the bytes: the content part of the deduplication key.
+pub fn content_hash(bytes: &[u8]) -> String {
+    sha1_smol::Sha1::from(bytes).digest().to_string()
+}
+
+/// Ordering scope for deliveries: the sender's IPP, else the INS, else the NISS/BIS, else the
+/// message itself (no patient: no ordering constraint).
+pub fn partition_key(msg: &Message) -> String {
+    let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
+    let pick = |pred: &dyn Fn(IdentifierKind) -> bool| ids.iter().find(|i| pred(i.kind));
+    if let Some(ipp) = pick(&|k| k == IdentifierKind::Ipp) {
+        return format!("ipp:{}:{}", ipp.oid.as_deref().or(ipp.namespace.as_deref()).unwrap_or(""), ipp.value);
+    }
+    if let Some(ins) = pick(&|k| k.is_ins()) {
+        return format!("ins:{}", ins.value);
+    }
+    if let Some(be) = pick(&|k| k.is_belgian()) {
+        return format!("niss:{}", be.value);
+    }
+    format!("msg:{}:{}", msg.sending_application.as_deref().unwrap_or(""), msg.control_id)
+}
+
+pub fn patient_keys(msg: &Message) -> PatientKeys {
+    let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
+    PatientKeys {
+        ins: ids.iter().find(|i| i.kind.is_ins()).map(|i| i.value.clone()),
+        niss: ids.iter().find(|i| i.kind.is_belgian()).map(|i| i.value.clone()),
+        ipp: ids.iter().find(|i| i.kind == IdentifierKind::Ipp).map(|i| i.value.clone()),
+    }
+}
+
+impl Pipeline {
+    pub fn new(store: Arc<dyn Store>, routes: Vec<RouteConfig>, metrics: Arc<Metrics>, application: String, facility: String, log_phi: bool) -> Self {
+        Self { store, routes, metrics, application, facility, log_phi, ack_counter: AtomicU64::new(0), new_work: None }
+    }
+
+    /// Wakes delivery workers after each commit that created outbox rows.
+    pub fn with_new_work(mut self, notify: Arc<Notify>) -> Self {
+        self.new_work = Some(notify);
+        self
+    }
+
+    fn ack_control_id(&self) -> String {
+        format!("PSR{}-{}", now_ms(), self.ack_counter.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Handles one HL7 v2 message from `listener`; returns the ACK to send.
+    pub async fn ingest_hl7v2(&self, listener: &str, raw: &[u8]) -> IngestResult {
+        let started = Instant::now();
+        let received_at_ms = now_ms();
+        let ts = hl7_now();
+        let control = self.ack_control_id();
+        let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
+        let tokens = passerelle_hl7v2::parse(raw, &ParseOptions::default());
+        let (ack, code, record) = match &tokens {
+            Err(e) => {
+                let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
+                let record = self.record(listener, received_at_ms, raw, None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
+                (ack, AckCode::Ar, record)
+            }
+            Ok(parsed) => {
+                let normalised = passerelle_hl7v2::normalise(&parsed.value, &NormaliseOptions::default());
+                self.metrics.parse_duration.with_label_values(&["hl7v2"]).observe(started.elapsed().as_secs_f64());
+                let msg = &normalised.value;
+                let issues: Vec<_> = parsed.issues.iter().chain(&normalised.issues).collect();
+                let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
+                let errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(|i| ErrorCondition::from_issue(i)).collect();
+                if errors.is_empty() {
+                    let destinations = route(&self.routes, msg);
+                    let key = partition_key(msg);
+                    let deliveries = destinations.into_iter().map(|destination| NewDelivery { destination, partition_key: key.clone() }).collect();
+                    let ack = build_ack(Some(&parsed.value), AckCode::Aa, &[], &ack_options);
+                    let record = self.record(listener, received_at_ms, raw, Some(msg), MessageStatus::Accepted, &ack, diagnostics, deliveries);
+                    (ack, AckCode::Aa, record)
+                } else {
+                    let ack = build_ack(Some(&parsed.value), AckCode::Ae, &errors, &ack_options);
+                    let record = self.record(listener, received_at_ms, raw, Some(msg), MessageStatus::Rejected, &ack, diagnostics, Vec::new());
+                    (ack, AckCode::Ae, record)
+                }
+            }
+        };
+        let message_type = message_type_label(&record.message_type);
+        self.metrics.received.with_label_values(&[listener, &message_type]).inc();
+        let has_deliveries = !record.deliveries.is_empty();
+        let control_id = if self.log_phi { record.control_id.clone() } else { String::new() };
+        let result = match self.store.append(record).await {
+            Ok(AppendOutcome::Stored { .. }) => {
+                if has_deliveries {
+                    if let Some(n) = &self.new_work {
+                        n.notify_waiters();
+                    }
+                }
+                IngestResult { ack, code, duplicate: false }
+            }
+            Ok(AppendOutcome::Duplicate { ack, .. }) => {
+                self.metrics.duplicates.with_label_values(&[listener]).inc();
+                IngestResult { ack, code: AckCode::Aa, duplicate: true }
+            }
+            Err(e) => {
+                // Not journaled: the sender must not believe it was accepted.
+                tracing::error!(listener, error = %e, "journal commit failed; answering AR");
+                let tokens_ref = tokens.as_ref().ok().map(|p| &p.value);
+                let ack = build_ack(tokens_ref, AckCode::Ar, &[ErrorCondition::new("207", "message not stored; resend later")], &ack_options);
+                IngestResult { ack, code: AckCode::Ar, duplicate: false }
+            }
+        };
+        if result.code != AckCode::Aa {
+            self.metrics.rejected.with_label_values(&[listener, &message_type]).inc();
+        }
+        self.metrics.acked.with_label_values(&[listener, &message_type, result.code.as_str()]).inc();
+        self.metrics.ack_latency.with_label_values(&[listener]).observe(started.elapsed().as_secs_f64());
+        if self.log_phi {
+            tracing::info!(listener, code = result.code.as_str(), control_id = %control_id, "message acknowledged");
+        } else {
+            tracing::debug!(listener, code = result.code.as_str(), "message acknowledged");
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(&self, listener: &str, received_at_ms: i64, raw: &[u8], msg: Option<&Message>, status: MessageStatus, ack: &[u8], diagnostics: String, deliveries: Vec<NewDelivery>) -> NewMessage {
+        NewMessage {
+            received_at_ms,
+            listener: listener.to_owned(),
+            format: "hl7v2".into(),
+            message_type: msg.map(|m| m.event.code()).unwrap_or_default(),
+            control_id: msg.map(|m| m.control_id.clone()).unwrap_or_default(),
+            sender: msg.map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or(""))).unwrap_or_default(),
+            content_hash: content_hash(raw),
+            status,
+            patient: msg.map(patient_keys).unwrap_or_default(),
+            raw: raw.to_vec(),
+            normalised: msg.and_then(|m| serde_json::to_vec(m).ok()),
+            ack: ack.to_vec(),
+            diagnostics,
+            deliveries,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Starting and stopping the gateway: store, listeners, delivery workers, admin, retention.
+
+use crate::admin::{AdminState, router};
+use crate::config::{Config, ListenerKind};
+use crate::delivery::{Worker, render::Renderer, transport_for};
+use crate::listeners::{http_router, serve_mllp};
+use crate::metrics::Metrics;
+use crate::pipeline::{Pipeline, now_ms};
+use passerelle_store::{SqliteStore, Store};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("store: {0}")]
+    Store(#[from] passerelle_store::StoreError),
+    #[error("cannot bind {name} on {bind}: {source}")]
+    Bind { name: String, bind: String, source: std::io::Error },
+    #[error("{0}")]
+    Destination(String),
+}
+
+/// A running gateway. `addresses` maps listener names (and `admin`) to their bound address.
+pub struct RunningGateway {
+    pub addresses: HashMap<String, SocketAddr>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    ingress: CancellationToken,
+    workers: CancellationToken,
+    ingress_tasks: TaskTracker,
+    worker_tasks: TaskTracker,
+}
+
+async fn bind(name: &str, addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { name: name.to_owned(), bind: addr.to_owned(), source })
+}
+
+pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    let sqlite = SqliteStore::open(&config.store.path)?;
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let recovered = store.recover_in_flight().await?;
+    if recovered > 0 {
+        tracing::info!(recovered, "deliveries interrupted by the last stop will be sent again");
+    }
+    let metrics = Arc::new(Metrics::new());
+    let new_work = Arc::new(Notify::new());
+    let pipeline = Arc::new(
+        Pipeline::new(Arc::clone(&store), config.routes.clone(), Arc::clone(&metrics), config.gateway.application.clone(), config.gateway.facility.clone(), config.gateway.log_phi)
+            .with_new_work(Arc::clone(&new_work)),
+    );
+    let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());
+    let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());
+    let mut addresses = HashMap::new();
+
+    for d in &config.destinations {
+        let worker = Arc::new(Worker {
+            config: d.clone(),
+            store: Arc::clone(&store),
+            metrics: Arc::clone(&metrics),
+            transport: transport_for(d).map_err(StartError::Destination)?,
+            renderer: Renderer::new(d).map_err(StartError::Destination)?,
+            new_work: Arc::clone(&new_work),
+        });
+        worker_tasks.spawn(worker.run(workers.clone()));
+    }
+    for l in &config.listeners {
+        let listener = bind(&l.name, &l.bind).await?;
+        addresses.insert(l.name.clone(), listener.local_addr().map_err(|source| StartError::Bind { name: l.name.clone(), bind: l.bind.clone(), source })?);
+        match l.kind {
+            ListenerKind::Mllp => {
+                ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), ingress.clone()));
+            }
+            ListenerKind::Http => {
+                let app = http_router(l.name.clone(), Arc::clone(&pipeline));
+                let token = ingress.clone();
+                ingress_tasks.spawn(async move {
+                    let _ = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await;
+                });
+            }
+        }
+    }
+    let admin = bind("admin", &config.admin.bind).await?;
+    addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
+    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics) });
+    let token = workers.clone();
+    worker_tasks.spawn(async move {
+        let _ = axum::serve(admin, app).with_graceful_shutdown(token.cancelled_owned()).await;
+    });
+    if config.store.retention_days > 0 {
+        let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
+        worker_tasks.spawn(async move {
+            loop {
+                if let Ok(n) = store.purge(now_ms() - days * 86_400_000).await {
+                    if n > 0 {
+                        tracing::info!(purged = n, "retention: finished messages purged");
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    () = token.cancelled() => break,
+                }
+            }
+        });
+    }
+    Ok(RunningGateway { addresses, store, metrics, ingress, workers, ingress_tasks, worker_tasks })
+}
+
+impl RunningGateway {
+    pub fn address(&self, name: &str) -> Option<SocketAddr> {
+        self.addresses.get(name).copied()
+    }
+
+    /// Graceful stop: stop accepting, answer in-flight messages, then let workers finish the
+    /// sends they started and record them. Pending rows resume at the next start.
+    pub async fn shutdown(self) {
+        self.ingress.cancel();
+        self.ingress_tasks.close();
+        self.ingress_tasks.wait().await;
+        self.workers.cancel();
+        self.worker_tasks.close();
+        self.worker_tasks.wait().await;
+    }
+}
