@@ -2,6 +2,10 @@
 
 mod alloc;
 mod convert;
+mod loadgen;
+mod outbox;
+mod run;
+mod send;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -15,14 +19,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway (the embedded default configuration without --config).
+    Run(run::RunArgs),
     /// Convert one message: JSON on stdout, diagnostics on stderr; exit 1 on unusable input.
     Convert(convert::ConvertArgs),
+    /// Send HL7 v2 files over MLLP and print each ACK.
+    Send(send::SendArgs),
+    /// Inspect the outbox, replay dead letters, dead-letter pending rows.
+    Outbox(outbox::OutboxArgs),
+    /// Load generator: N ADT messages over K MLLP connections; prints throughput and latency.
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
+        Command::Run(args) => run::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Send(args) => send::run(&args),
+        Command::Outbox(args) => outbox::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Loadgen(args) => loadgen::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

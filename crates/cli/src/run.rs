@@ -1,0 +1,54 @@
+//! `passerelle run`: starts the gateway (the embedded default without `--config`) and stops it
+//! cleanly on SIGTERM or Ctrl-C, after answering in-flight messages.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use passerelle_gateway::Config;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML). Without it, the embedded config/passerelle.toml is used.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::embedded_default()?,
+    })
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let config = load_config(args.config.as_ref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let gateway = passerelle_gateway::start(config).await?;
+        let mut names: Vec<_> = gateway.addresses.iter().collect();
+        names.sort();
+        for (name, addr) in names {
+            eprintln!("passerelle: {name} listening on {addr}");
+        }
+        wait_for_stop_signal().await;
+        eprintln!("passerelle: stopping (finishing in-flight messages)");
+        gateway.shutdown().await;
+        eprintln!("passerelle: stopped");
+        Ok(())
+    })
+}
+
+async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
