@@ -1,0 +1,113 @@
+//! Test support: configs on port 0, MLLP client, waiting on conditions (never fixed sleeps),
+//! and the independent peers of ../shared/verify (http_sink.py, mllp_peer.py).
+
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use passerelle_gateway::Config;
+use passerelle_hl7v2::MllpCodec;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("root")
+}
+
+/// ../shared/verify (or $PASSERELLE_VERIFY_DIR), set up; `None` with a loud SKIPPED otherwise.
+pub fn verify_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PASSERELLE_VERIFY_DIR").map_or_else(|| workspace_root().join("../shared/verify"), PathBuf::from);
+    if !dir.join("setup.sh").exists() {
+        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "verify tools missing at {}", dir.display());
+        eprintln!("SKIPPED: independent peers not found at {}", dir.display());
+        return None;
+    }
+    let out = Command::new(dir.join("setup.sh")).output().expect("setup.sh");
+    assert!(out.status.success(), "verify setup failed");
+    Some(dir)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A child process killed when dropped.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_peer(dir: &Path, script: &str, args: &[&str]) -> Peer {
+    let child = Command::new(dir.join(".venv/bin/python"))
+        .arg(dir.join(script))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start peer");
+    Peer(child)
+}
+
+pub async fn wait_for_port(port: u16) {
+    wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()).await;
+}
+
+/// Polls `cond` until true; panics after `limit`.
+pub async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "condition not met within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
+    v.sort();
+    v
+}
+
+pub fn config(store: &Path, extra: &str) -> Config {
+    let text = format!(
+        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"http-in\"\nkind = \"http\"\nbind = \"127.0.0.1:0\"\n{extra}",
+        store.display()
+    );
+    Config::parse(&text, "test.toml").expect("test config")
+}
+
+pub struct MllpClient(Framed<TcpStream, MllpCodec>);
+
+impl MllpClient {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        Self(Framed::new(TcpStream::connect(addr).await.expect("connect"), MllpCodec::default()))
+    }
+    /// Sends one message and returns (MSA-1, MSA-2, raw ACK).
+    pub async fn send(&mut self, msg: &[u8]) -> (String, String, Vec<u8>) {
+        self.0.send(msg).await.expect("send");
+        let ack = tokio::time::timeout(Duration::from_secs(10), self.0.next()).await.expect("ack in time").expect("open").expect("frame");
+        let p = passerelle_hl7v2::parse(&ack, &Default::default()).expect("ack parses");
+        let msa = p.value.segment("MSA").expect("MSA");
+        (msa.field(1).text().into_owned(), msa.field(2).text().into_owned(), ack.to_vec())
+    }
+    pub fn framed(&mut self) -> &mut Framed<TcpStream, MllpCodec> {
+        &mut self.0
+    }
+}
+
+/// An ADT^A01 for patient `patient` with control id `control`.
+pub fn adt(control: &str, patient: &str, seq: usize) -> Vec<u8> {
+    format!(
+        "MSH|^~\\&|TESTAPP|CHU-TEST|SIH|CHU-TEST|20261123101500||ADT^A01^ADT_A01|{control}|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8\r\
+EVN||20261123101500\r\
+PID|1||{patient}^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||TESTORDRE^SEQ{seq}^^^M.^^L||19800101|M\r\
+PV1|1|I|UF-MED^101^1^CHU-TEST|||||||||||||||||VN{control}^^^CHU-TEST&1.2.250.1.999.1.3&ISO^VN\r"
+    )
+    .into_bytes()
+}
