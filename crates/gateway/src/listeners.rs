@@ -96,6 +96,7 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>) -> Router {
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
     let result = pipeline.ingest_hl7v2(&name, &body).await;
     let status = match result.code {
+        _ if result.not_stored => StatusCode::SERVICE_UNAVAILABLE,
         AckCode::Aa => StatusCode::OK,
         AckCode::Ae => StatusCode::UNPROCESSABLE_ENTITY,
         AckCode::Ar => StatusCode::BAD_REQUEST,

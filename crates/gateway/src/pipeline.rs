@@ -29,6 +29,8 @@ pub struct IngestResult {
     pub ack: Vec<u8>,
     pub code: AckCode,
     pub duplicate: bool,
+    /// The journal could not take the message: the sender should try again later.
+    pub not_stored: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -144,18 +146,18 @@ impl Pipeline {
                         n.notify_waiters();
                     }
                 }
-                IngestResult { ack, code, duplicate: false }
+                IngestResult { ack, code, duplicate: false, not_stored: false }
             }
             Ok(AppendOutcome::Duplicate { ack, .. }) => {
                 self.metrics.duplicates.with_label_values(&[listener]).inc();
-                IngestResult { ack, code: AckCode::Aa, duplicate: true }
+                IngestResult { ack, code: AckCode::Aa, duplicate: true, not_stored: false }
             }
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
                 let tokens_ref = tokens.as_ref().ok().map(|p| &p.value);
                 let ack = build_ack(tokens_ref, AckCode::Ar, &[ErrorCondition::new("207", "message not stored; resend later")], &ack_options);
-                IngestResult { ack, code: AckCode::Ar, duplicate: false }
+                IngestResult { ack, code: AckCode::Ar, duplicate: false, not_stored: true }
             }
         };
         if result.code != AckCode::Aa {

@@ -1,0 +1,68 @@
+//! If the journal cannot commit, the sender never gets AA.
+
+use passerelle_gateway::metrics::Metrics;
+use passerelle_gateway::pipeline::Pipeline;
+use passerelle_hl7v2::AckCode;
+use passerelle_store::*;
+use std::sync::Arc;
+
+/// A store whose commits always fail.
+struct BrokenStore;
+
+fn fail<T: Send + 'static>() -> BoxFuture<'static, Result<T>> {
+    Box::pin(async { Err(StoreError::Database("disk I/O error".into())) })
+}
+
+impl Journal for BrokenStore {
+    fn append(&self, _: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>> {
+        fail()
+    }
+    fn search(&self, _: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
+        fail()
+    }
+    fn purge(&self, _: i64) -> BoxFuture<'_, Result<u64>> {
+        fail()
+    }
+}
+
+impl Outbox for BrokenStore {
+    fn claim(&self, _: &str, _: usize, _: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
+        fail()
+    }
+    fn mark_delivered(&self, _: i64, _: i64) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn mark_retry(&self, _: i64, _: i64, _: String) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn mark_dead(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn requeue(&self, _: i64, _: i64) -> BoxFuture<'_, Result<bool>> {
+        fail()
+    }
+    fn dead_letter(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<bool>> {
+        fail()
+    }
+    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>> {
+        fail()
+    }
+    fn list(&self, _: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {
+        fail()
+    }
+    fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
+        fail()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_is_answered_ar_never_aa() {
+    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Arc::new(Metrics::new()), "GW".into(), "FAC".into(), false);
+    let msg = b"MSH|^~\\&|APP|FAC|GW|FAC|20261123||ADT^A01^ADT_A01|C-1|P|2.5\rPID|1||42^^^H&1.2.3&ISO^PI||DOE^J\r";
+    let result = pipeline.ingest_hl7v2("mllp-in", msg).await;
+    assert_eq!(result.code, AckCode::Ar);
+    assert!(result.not_stored);
+    let ack = String::from_utf8_lossy(&result.ack);
+    assert!(ack.contains("MSA|AR|C-1"), "{ack}");
+    assert!(ack.contains("message not stored"), "{ack}");
+}
