@@ -158,7 +158,7 @@ fn birth_place(cog: &str) -> Extension {
 /// Builds the FHIR Patient; `merge` adds A40 links and A47 prior identifiers as `old`.
 pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, profile: Profile, tz: m::TimeZoneRule) -> Patient {
     let mut out = Patient {
-        identifier: p.identifiers.iter().map(|i| identifier(i)).collect(),
+        identifier: p.identifiers.iter().map(identifier).collect(),
         telecom: p.telecoms.iter().map(telecom).collect(),
         gender: p.sex.map(|s| gender(s).to_owned()),
         birth_date: p.birth_date.map(|d| d.fhir_date()),
@@ -168,8 +168,8 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
     };
     for n in &p.names {
         let mut name = human_name(n);
-        if profile == Profile::FrCore && n.name_use == Some(NameUse::Birth) {
-            if let Some(traits) = &p.ins_traits {
+        if profile == Profile::FrCore && n.name_use == Some(NameUse::Birth)
+            && let Some(traits) = &p.ins_traits {
                 // FR Core official name: exactly the first birth given name, the list in an extension.
                 name.family = Some(traits.birth_family_name.clone());
                 name.given = vec![traits.first_birth_given_name.clone()];
@@ -179,7 +179,6 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
                     name.extension.push(ext);
                 }
             }
-        }
         out.name.push(name);
     }
     out.contact = p

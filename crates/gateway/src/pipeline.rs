@@ -141,11 +141,10 @@ impl Pipeline {
         let control_id = if self.log_phi { record.control_id.clone() } else { String::new() };
         let result = match self.store.append(record).await {
             Ok(AppendOutcome::Stored { .. }) => {
-                if has_deliveries {
-                    if let Some(n) = &self.new_work {
+                if has_deliveries
+                    && let Some(n) = &self.new_work {
                         n.notify_waiters();
                     }
-                }
                 IngestResult { ack, code, duplicate: false, not_stored: false }
             }
             Ok(AppendOutcome::Duplicate { ack, .. }) => {

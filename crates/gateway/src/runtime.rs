@@ -96,11 +96,10 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
         worker_tasks.spawn(async move {
             loop {
-                if let Ok(n) = store.purge(now_ms() - days * 86_400_000).await {
-                    if n > 0 {
+                if let Ok(n) = store.purge(now_ms() - days * 86_400_000).await
+                    && n > 0 {
                         tracing::info!(purged = n, "retention: finished messages purged");
                     }
-                }
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(3600)) => {}
                     () = token.cancelled() => break,
