@@ -32,6 +32,14 @@ pub struct StoreConfig {
     /// Delivered messages older than this are purged (0 keeps everything).
     #[serde(default)]
     pub retention_days: u32,
+    /// Keep the normalised model (JSON) beside the raw bytes. It can always be derived again from
+    /// the raw bytes; turning it off raised durable ingest from ~7.9k to ~11k msg/s (README).
+    #[serde(default = "default_true")]
+    pub keep_normalised: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

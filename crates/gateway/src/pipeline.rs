@@ -19,6 +19,8 @@ pub struct Pipeline {
     pub application: String,
     pub facility: String,
     pub log_phi: bool,
+    /// Store the normalised model beside the raw bytes.
+    pub keep_normalised: bool,
     ack_counter: AtomicU64,
     new_work: Option<Arc<Notify>>,
 }
@@ -87,7 +89,12 @@ pub fn patient_keys(msg: &Message) -> PatientKeys {
 
 impl Pipeline {
     pub fn new(store: Arc<dyn Store>, routes: Vec<RouteConfig>, metrics: Arc<Metrics>, application: String, facility: String, log_phi: bool) -> Self {
-        Self { store, routes, metrics, application, facility, log_phi, ack_counter: AtomicU64::new(0), new_work: None }
+        Self { store, routes, metrics, application, facility, log_phi, keep_normalised: true, ack_counter: AtomicU64::new(0), new_work: None }
+    }
+
+    pub fn with_keep_normalised(mut self, keep: bool) -> Self {
+        self.keep_normalised = keep;
+        self
     }
 
     /// Wakes delivery workers after each commit that created outbox rows.
@@ -185,7 +192,7 @@ impl Pipeline {
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),
             raw: raw.to_vec(),
-            normalised: msg.and_then(|m| serde_json::to_vec(m).ok()),
+            normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),
             diagnostics,
             deliveries,

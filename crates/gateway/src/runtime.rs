@@ -52,7 +52,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let new_work = Arc::new(Notify::new());
     let pipeline = Arc::new(
         Pipeline::new(Arc::clone(&store), config.routes.clone(), Arc::clone(&metrics), config.gateway.application.clone(), config.gateway.facility.clone(), config.gateway.log_phi)
-            .with_new_work(Arc::clone(&new_work)),
+            .with_new_work(Arc::clone(&new_work))
+            .with_keep_normalised(config.store.keep_normalised),
     );
     let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());
     let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());

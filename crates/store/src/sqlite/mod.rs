@@ -23,6 +23,8 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Dropped with the last clone of the store; the checkpoint thread then stops.
+    _alive: Arc<()>,
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
@@ -33,8 +35,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -65536;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 8192;",
+         PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)
 }
@@ -48,13 +49,23 @@ impl SqliteStore {
         }
         let writer = open_connection(&path)?;
         ops::migrate(&writer)?;
+        // Checkpoints run on their own connection and thread (PASSIVE: they never block the
+        // writer), so a commit never pays for copying the WAL back into the database.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open_connection(&path)?;
         let reader = open_connection(&path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(&writer, &queue))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path })
+        let alive = Arc::new(());
+        let watch = Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &watch))
+            .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path, _alive: alive })
     }
 
     pub fn path(&self) -> &Path {
@@ -105,6 +116,14 @@ fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> Result<T>)
             let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
             Err(e)
         }
+    }
+}
+
+/// Every 250 ms, a PASSIVE checkpoint; stops when the store is dropped.
+fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<()>) {
+    while alive.upgrade().is_some() {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
 
