@@ -31,6 +31,30 @@ pub struct LoadgenArgs {
     /// Gateway process id, to report its peak RSS (VmHWM).
     #[arg(long)]
     gateway_pid: Option<u32>,
+    /// Also run a minimal MLLP receiver on this port that answers AA to everything (the
+    /// downstream system of config/examples/loadtest.toml).
+    #[arg(long)]
+    sink_port: Option<u16>,
+}
+
+/// A downstream MLLP system that acknowledges every message AA, echoing its MSH-10.
+async fn run_sink(listener: tokio::net::TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let mut framed = Framed::new(stream, MllpCodec::default());
+            while let Some(Ok(frame)) = framed.next().await {
+                let control = passerelle_hl7v2::parse(&frame, &Default::default())
+                    .ok()
+                    .and_then(|p| p.value.msh().map(|m| m.field(10).text().into_owned()))
+                    .unwrap_or_default();
+                let ack = format!("MSH|^~\\&|SINK|SINK|||20261123000000||ACK^A01^ACK|S{control}|P|2.5\rMSA|AA|{control}\r");
+                if framed.send(ack.into_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
 }
 
 fn message(run: u128, n: usize, patients: usize) -> Vec<u8> {
@@ -75,6 +99,10 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
+        if let Some(port) = args.sink_port {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("cannot bind the sink port")?;
+            tokio::spawn(run_sink(listener));
+        }
         let delivered_before = match &args.admin {
             Some(a) => delivered_count(a).await.context("cannot read the admin metrics")?,
             None => 0,

@@ -39,4 +39,8 @@ pub const SQLITE: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (destination, status, next_attempt_ms, id);
     CREATE INDEX outbox_open_partition ON outbox (destination, partition_key, id) WHERE status IN ('pending', 'inflight');
     CREATE INDEX outbox_message ON outbox (message_id);",
+    // 1 → 2: claims walk pending rows in id order and stop at the limit, instead of sorting every
+    // due row (the claim was O(backlog) per call with outbox_due).
+    "DROP INDEX outbox_due;
+    CREATE INDEX outbox_claim ON outbox (destination, status, id);",
 ];

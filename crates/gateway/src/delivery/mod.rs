@@ -62,10 +62,17 @@ pub struct Worker {
 
 impl Worker {
     /// Runs until `shutdown`; in-flight sends finish and are recorded before it returns.
+    ///
+    /// Each round claims a batch (only the oldest row of each patient is eligible, so the rows
+    /// of a batch belong to different patients), spreads it over `concurrency` lanes that send
+    /// in order, and records the outcomes without waiting for each commit: they join the
+    /// journal's group commit. The next round starts once every outcome is recorded.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let name = self.config.name.clone();
+        let lanes = self.transport.concurrency().max(1);
+        let batch = (lanes * 8).max(32);
         while !shutdown.is_cancelled() {
-            let items = match self.store.claim(&name, self.transport.concurrency(), now_ms()).await {
+            let items = match self.store.claim(&name, batch, now_ms()).await {
                 Ok(items) => items,
                 Err(e) => {
                     tracing::error!(destination = %name, error = %e, "cannot claim outbox rows");
@@ -80,29 +87,46 @@ impl Worker {
                 }
                 continue;
             }
+            let mut per_lane: Vec<Vec<OutboxItem>> = (0..lanes).map(|_| Vec::new()).collect();
+            for (i, item) in items.into_iter().enumerate() {
+                per_lane[i % lanes].push(item);
+            }
             let mut set = tokio::task::JoinSet::new();
-            for item in items {
+            for lane in per_lane.into_iter().filter(|l| !l.is_empty()) {
                 let this = Arc::clone(&self);
-                set.spawn(async move { this.deliver(item).await });
+                set.spawn(async move { this.run_lane(lane).await });
             }
             while set.join_next().await.is_some() {}
         }
     }
 
-    async fn deliver(&self, item: OutboxItem) {
-        let name = &self.config.name;
-        let outcome = match self.renderer.render(&item) {
-            Ok(payload) => self.transport.send(&item, &payload).await,
+    async fn run_lane(self: Arc<Self>, items: Vec<OutboxItem>) {
+        let mut records = tokio::task::JoinSet::new();
+        for item in items {
+            let outcome = self.attempt(&item).await;
+            let this = Arc::clone(&self);
+            records.spawn(async move { this.record(item, outcome).await });
+        }
+        while records.join_next().await.is_some() {}
+    }
+
+    async fn attempt(&self, item: &OutboxItem) -> Outcome {
+        let outcome = match self.renderer.render(item) {
+            Ok(payload) => self.transport.send(item, &payload).await,
             Err(error) => Outcome::Dead { error },
         };
-        let now = now_ms();
         let attempts_after = item.attempts + 1;
-        let outcome = match outcome {
+        match outcome {
             Outcome::Retry { error, .. } if attempts_after >= self.config.max_attempts => {
                 Outcome::Dead { error: format!("gave up after {attempts_after} attempts: {error}") }
             }
             other => other,
-        };
+        }
+    }
+
+    async fn record(&self, item: OutboxItem, outcome: Outcome) {
+        let name = &self.config.name;
+        let now = now_ms();
         let recorded = match &outcome {
             Outcome::Delivered => {
                 self.metrics.deliveries.with_label_values(&[name, "delivered"]).inc();

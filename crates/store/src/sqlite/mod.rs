@@ -34,7 +34,6 @@ fn open_connection(path: &Path) -> Result<Connection> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)
