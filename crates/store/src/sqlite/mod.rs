@@ -104,11 +104,12 @@ impl SqliteStore {
     }
 }
 
+/// Runs one job in its own savepoint, so a failing job leaves the rest of the batch intact.
 fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT job")?;
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     match op(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE job")?;
+            conn.prepare_cached("RELEASE job")?.execute([])?;
             Ok(v)
         }
         Err(e) => {
@@ -135,14 +136,14 @@ fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+        if conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).is_err() {
             // Without a transaction nothing may be reported durable: dropping the jobs closes
             // their reply channels and every caller gets an error.
             drop(batch);
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        let commit = conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(StoreError::from);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
