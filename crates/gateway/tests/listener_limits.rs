@@ -1,0 +1,68 @@
+//! Listener limits: an oversized frame is refused and its connection closed while others carry on;
+//! max_connections refuses the surplus; an idle connection is closed after idle_timeout_secs.
+
+mod support;
+
+use passerelle_gateway::Config;
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn limited(store: &std::path::Path) -> Config {
+    let text = format!(
+        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\nmax_frame_bytes = 2048\nmax_connections = 2\nidle_timeout_secs = 1\n",
+        store.display()
+    );
+    Config::parse(&text, "limits.toml").expect("config")
+}
+
+async fn read_to_close(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await.expect("closed in time");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_idle_peers_and_surplus_connections_are_cut_off_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(limited(&tmp.path().join("j.db"))).await.expect("start");
+    let addr = gw.address("mllp-in").expect("mllp");
+
+    // A well-behaved client keeps working throughout.
+    let mut good = MllpClient::connect(addr).await;
+    assert_eq!(good.send(&adt("OK-1", "IPP-OK", 1)).await.0, "AA");
+
+    // Oversized frame: AR, then the connection is closed.
+    let mut big = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut frame = vec![0x0b];
+    frame.extend(std::iter::repeat_n(b'X', 4096));
+    big.write_all(&frame).await.expect("write");
+    let answer = read_to_close(&mut big).await;
+    assert!(String::from_utf8_lossy(&answer).contains("MSA|AR|"), "oversized frame answered AR");
+
+    // Two connections are the limit: with `good` open, one more is served, the next refused.
+    let mut second = MllpClient::connect(addr).await;
+    assert_eq!(second.send(&adt("OK-2", "IPP-OK2", 1)).await.0, "AA");
+    let mut third = tokio::net::TcpStream::connect(addr).await.expect("tcp connect succeeds");
+    let refused = read_to_close(&mut third).await;
+    assert!(refused.is_empty(), "surplus connection closed without an answer");
+
+    // The idle timeout (1 s) closes a silent connection: free a slot, connect, say nothing.
+    drop(second);
+    drop(good);
+    let idle_started = std::time::Instant::now();
+    let mut idle = loop {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        // A refused connection (slot not yet released) closes at once; retry until accepted.
+        let mut probe = [0u8; 1];
+        match tokio::time::timeout(Duration::from_millis(200), s.peek(&mut probe)).await {
+            Err(_) => break s,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    assert!(read_to_close(&mut idle).await.is_empty());
+    assert!(idle_started.elapsed() >= Duration::from_millis(900), "closed by the idle timeout, not refused");
+    let mut again = MllpClient::connect(addr).await;
+    assert_eq!(again.send(&adt("OK-3", "IPP-OK", 2)).await.0, "AA");
+    gw.shutdown().await;
+}
