@@ -52,7 +52,7 @@ async fn oversized_frames_idle_peers_and_surplus_connections_are_cut_off_alone()
     drop(good);
     let idle_started = std::time::Instant::now();
     let mut idle = loop {
-        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
         // A refused connection (slot not yet released) closes at once; retry until accepted.
         let mut probe = [0u8; 1];
         match tokio::time::timeout(Duration::from_millis(200), s.peek(&mut probe)).await {
