@@ -15,7 +15,19 @@ pub struct RenderOptions {
 
 /// Name-based UUID (version 5 layout) from SHA-1 of `name`.
 pub fn uuid_for(name: &str) -> String {
-    let digest = sha1_smol::Sha1::from(name).digest().bytes();
+    uuid_from_parts(&[name.as_bytes()])
+}
+
+/// Name-based UUID from SHA-1 of the parts joined by `|`, without building the joined string.
+pub fn uuid_from_parts(parts: &[&[u8]]) -> String {
+    let mut sha = sha1_smol::Sha1::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            sha.update(b"|");
+        }
+        sha.update(p);
+    }
+    let digest = sha.digest().bytes();
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
@@ -83,18 +95,24 @@ pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Iss
     let mut issues = Vec::new();
     let profile = options.profile.resolve(msg);
     let tz = options.time_zone;
-    let scope = format!(
-        "{}|{}|{}|{}",
-        msg.sending_application.as_deref().unwrap_or(""),
-        msg.sending_facility.as_deref().unwrap_or(""),
-        msg.control_id,
-        msg.raw.len()
-    );
+    let raw_len = msg.raw.len().to_string();
+    let scope: [&[u8]; 4] = [
+        msg.sending_application.as_deref().unwrap_or("").as_bytes(),
+        msg.sending_facility.as_deref().unwrap_or("").as_bytes(),
+        msg.control_id.as_bytes(),
+        raw_len.as_bytes(),
+    ];
+    let full_url = |resource: &str, index: &str| {
+        let mut s = String::with_capacity(45);
+        s.push_str("urn:uuid:");
+        s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], resource.as_bytes(), index.as_bytes()]));
+        s
+    };
     let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.map(|t| t.fhir_date_time(tz)), ..Bundle::default() };
     let mut patient_ref = None;
     if let Some(p) = &msg.patient {
         let resource = patient(p, msg.merge.as_ref(), &msg.event.trigger, profile, tz);
-        let full_url = format!("urn:uuid:{}", uuid_for(&format!("{scope}|Patient|0")));
+        let full_url = full_url("Patient", "0");
         let conditional = conditional_url("Patient", &patient_keys(&p.identifiers));
         if conditional.is_none() {
             issues.push(Issue::warning("fhir-no-conditional-key", "no patient identifier with a system: the Patient is created, not updated"));
@@ -106,7 +124,7 @@ pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Iss
         let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
         if meaningful {
             let resource = encounter(e, &msg.event.trigger, patient_ref.as_deref(), profile, tz);
-            let full_url = format!("urn:uuid:{}", uuid_for(&format!("{scope}|Encounter|1")));
+            let full_url = full_url("Encounter", "1");
             let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
             let conditional = conditional_url("Encounter", &keys);
             bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));

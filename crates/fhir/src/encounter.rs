@@ -2,7 +2,9 @@
 
 use crate::patient::identifier;
 use crate::types::{CodeableConcept, Coding, Encounter, EncounterLocation, EncounterParticipant, Hospitalization, Meta, Period, Reference};
-use crate::{FR_CORE, Profile};
+use crate::Profile;
+
+const FR_CORE_ENCOUNTER: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-encounter";
 use passerelle_model as m;
 
 const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
@@ -84,7 +86,7 @@ pub fn encounter(e: &m::Encounter, trigger: &str, patient_ref: Option<&str>, pro
         });
     }
     if profile == Profile::FrCore {
-        out.meta = Some(Meta { profile: vec![format!("{FR_CORE}/StructureDefinition/fr-core-encounter")] });
+        out.meta = Some(Meta { profile: vec![FR_CORE_ENCOUNTER.to_owned()] });
     }
     out
 }

@@ -1,10 +1,13 @@
 //! model::Patient → FHIR Patient, following FR Core (INS, identity reliability, birth place) or BE core.
 
 use crate::types::{Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference};
-use crate::{BE_CORE, FR_CORE, Profile, V2_0203};
+use crate::{Profile, V2_0203};
 use passerelle_model as m;
 use passerelle_model::{IdentifierKind, NameUse};
 
+const FR_CORE_PATIENT: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient";
+const FR_CORE_PATIENT_INS: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins";
+const BE_PATIENT: &str = "https://www.ehealth.fgov.be/standards/fhir/core/StructureDefinition/be-patient";
 const FR_CS_0203: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
 pub const EXT_IDENTITY_RELIABILITY: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability";
 pub const CS_IDENTITY_STATUS: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identity-status";
@@ -47,7 +50,10 @@ pub fn system_of(id: &m::Identifier) -> Option<String> {
     let iso = id.authority_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("ISO"));
     let looks_like_oid = oid.split('.').count() >= 3 && oid.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if looks_like_oid && (iso || id.kind.country().is_some()) {
-        Some(format!("urn:oid:{oid}"))
+        let mut s = String::with_capacity(8 + oid.len());
+        s.push_str("urn:oid:");
+        s.push_str(oid);
+        Some(s)
     } else if oid.contains("://") || oid.starts_with("urn:") {
         Some(oid.to_owned())
     } else {
@@ -218,14 +224,14 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
     match profile {
         Profile::FrCore => {
             let ins = p.ins().is_some();
-            let prof = if ins { "fr-core-patient-ins" } else { "fr-core-patient" };
-            out.meta = Some(Meta { profile: vec![format!("{FR_CORE}/StructureDefinition/{prof}")] });
+            let prof = if ins { FR_CORE_PATIENT_INS } else { FR_CORE_PATIENT };
+            out.meta = Some(Meta { profile: vec![prof.to_owned()] });
             out.extension.extend(identity_reliability(p));
             let cog = p.ins_traits.as_ref().and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
             out.extension.extend(cog.as_deref().map(birth_place));
         }
         Profile::BeCore => {
-            out.meta = Some(Meta { profile: vec![format!("{BE_CORE}/StructureDefinition/be-patient")] });
+            out.meta = Some(Meta { profile: vec![BE_PATIENT.to_owned()] });
         }
         Profile::Generic | Profile::Auto => {}
     }

@@ -113,11 +113,17 @@ impl PartialDateTime {
 
     /// FHIR `date`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     pub fn fhir_date(&self) -> String {
-        match (self.month, self.day) {
-            (Some(m), Some(d)) => format!("{:04}-{m:02}-{d:02}", self.year),
-            (Some(m), None) => format!("{:04}-{m:02}", self.year),
-            _ => format!("{:04}", self.year),
+        let mut s = String::with_capacity(32);
+        push_digits(&mut s, u32::from(self.year), 4);
+        if let Some(m) = self.month {
+            s.push('-');
+            push_digits(&mut s, u32::from(m), 2);
+            if let Some(d) = self.day {
+                s.push('-');
+                push_digits(&mut s, u32::from(d), 2);
+            }
         }
+        s
     }
 
     /// FHIR `dateTime`: the date alone when no time was sent, otherwise a full time with an offset
@@ -129,15 +135,23 @@ impl PartialDateTime {
         let minute = self.minute.unwrap_or(0);
         let second = self.second.unwrap_or(0);
         let offset = self.offset_minutes.unwrap_or_else(|| rule.offset_minutes(self.year, month, day, hour));
-        let mut s = format!("{:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}", self.year);
+        let mut s = self.fhir_date();
+        debug_assert!(s.len() == 10 && day > 0 && month > 0);
+        for (sep, v) in [('T', hour), (':', minute), (':', second)] {
+            s.push(sep);
+            push_digits(&mut s, u32::from(v), 2);
+        }
         if let Some(ms) = self.millis {
-            s.push_str(&format!(".{ms:03}"));
+            s.push('.');
+            push_digits(&mut s, u32::from(ms), 3);
         }
         if offset == 0 && self.offset_minutes.is_none() {
             s.push('Z');
         } else {
-            let sign = if offset < 0 { '-' } else { '+' };
-            s.push_str(&format!("{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60));
+            s.push(if offset < 0 { '-' } else { '+' });
+            push_digits(&mut s, u32::from(offset.unsigned_abs() / 60), 2);
+            s.push(':');
+            push_digits(&mut s, u32::from(offset.unsigned_abs() % 60), 2);
         }
         s
     }
@@ -188,6 +202,17 @@ impl PartialDateTime {
             dt = Self::parse_hl7(&text)?;
         }
         Some(dt)
+    }
+}
+
+/// Appends `value` zero-padded to `width` digits (no formatting machinery on the hot path).
+fn push_digits(s: &mut String, value: u32, width: u32) {
+    let mut div = 10u32.pow(width.saturating_sub(1));
+    let mut v = value % (div * 10);
+    while div > 0 {
+        s.push(char::from(b'0' + (v / div) as u8));
+        v %= div;
+        div /= 10;
     }
 }
 
