@@ -288,6 +288,16 @@ impl<'a> Field<'a> {
         let rep = self.first_repetition().raw;
         self.with(nth_part(rep, self.d.component, n))
     }
+    /// The first `N` components of the first repetition, split in one pass (absent ones empty).
+    pub fn component_array<const N: usize>(&self) -> [Field<'a>; N] {
+        let mut out = [self.with(&[]); N];
+        let rep = self.first_repetition().raw;
+        for (slot, part) in out.iter_mut().zip(rep.split(|&b| b == self.d.component)) {
+            *slot = self.with(part);
+        }
+        out
+    }
+
     pub fn components(&self) -> impl Iterator<Item = Field<'a>> + 'a {
         let this = *self;
         self.first_repetition().raw.split(move |&b| b == this.d.component).map(move |c| this.with(c))

@@ -25,15 +25,15 @@ pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut
 /// One CX repetition: value, assigning authority (namespace & OID & type) and identifier type.
 /// The kind is decided by OID + type together, never by one alone (domain-fr-be.md §0).
 pub fn cx(rep: Field<'_>, issues: &mut Vec<Issue>, at: &IssueLocation) -> Option<Identifier> {
-    let value = rep.component(1).text_with(issues).into_owned();
+    let [c1, _, _, authority, c5] = rep.component_array::<5>();
+    let value = c1.text_with(issues).into_owned();
     if value.is_empty() {
         return None;
     }
-    let authority = rep.component(4);
     let namespace = authority.subcomponent(1).string();
     let oid = authority.subcomponent(2).string();
     let authority_type = authority.subcomponent(3).string();
-    let type_code = rep.component(5).string();
+    let type_code = c5.string();
     let ns_upper = namespace.as_deref().map(str::to_ascii_uppercase);
     let ty = type_code.as_deref().unwrap_or("");
     let national = oid.as_deref().and_then(IdentifierKind::ins_for_oid);
@@ -81,67 +81,70 @@ pub fn cx(rep: Field<'_>, issues: &mut Vec<Issue>, at: &IssueLocation) -> Option
 
 /// One XPN repetition. XPN-1.1 is the surname; `""` asks to clear the name and yields `None`.
 pub fn xpn(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<HumanName> {
-    if rep.component(1).is_null() {
+    let c = rep.component_array::<7>();
+    if c[0].is_null() {
         return None;
     }
-    let family = rep.component(1).subcomponent(1).text_with(issues);
+    let family = c[0].subcomponent(1).text_with(issues);
     let mut given = Vec::new();
-    for c in [2, 3] {
-        let g = rep.component(c).text_with(issues);
+    for g in [c[1], c[2]] {
+        let g = g.text_with(issues);
         if !g.is_empty() {
             given.push(g.into_owned());
         }
     }
     let name = HumanName {
-        name_use: rep.component(7).string().map(|c| NameUse::from_hl7(&c)),
+        name_use: (!c[6].is_empty()).then(|| NameUse::from_hl7(&c[6].text())),
         family: (!family.is_empty()).then(|| family.into_owned()),
         given,
-        suffix: rep.component(4).string(),
-        prefix: rep.component(5).string(),
+        suffix: c[3].string(),
+        prefix: c[4].string(),
     };
     (name.family.is_some() || !name.given.is_empty()).then_some(name)
 }
 
 pub fn xad(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<Address> {
+    let c = rep.component_array::<9>();
     let mut lines = Vec::new();
-    for c in [1, 2] {
-        let l = rep.component(c).subcomponent(1).text_with(issues);
+    for part in [c[0], c[1]] {
+        let l = part.subcomponent(1).text_with(issues);
         if !l.is_empty() && l != "\"\"" {
             lines.push(l.into_owned());
         }
     }
     let a = Address {
-        kind: rep.component(7).string(),
+        kind: c[6].string(),
         lines,
-        city: rep.component(3).string(),
-        state: rep.component(4).string(),
-        postal_code: rep.component(5).string(),
-        country: rep.component(6).string(),
-        cog: rep.component(9).string(),
+        city: c[2].string(),
+        state: c[3].string(),
+        postal_code: c[4].string(),
+        country: c[5].string(),
+        cog: c[8].string(),
     };
     (a != Address::default()).then_some(a)
 }
 
 pub fn xtn(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<ContactPoint> {
-    let usage = match rep.component(2).raw() {
+    let c = rep.component_array::<12>();
+    let usage = match c[1].raw() {
         b"PRN" | b"ORN" | b"VHN" => Some("home"),
         b"WPN" => Some("work"),
         b"PRS" => Some("mobile"),
         _ => None,
     };
-    let equipment = rep.component(3).raw();
-    let email = rep.component(4).text_with(issues);
+    let equipment = c[2].raw();
+    let email = c[3].text_with(issues);
     let (system, value) = if !email.is_empty() || equipment == b"Internet" || equipment == b"X.400" {
         ("email", email.into_owned())
     } else {
         let system = if equipment == b"FX" { "fax" } else { "phone" };
-        let unformatted = rep.component(12).text();
+        let unformatted = c[11].text();
         let number = if !unformatted.is_empty() {
             unformatted.into_owned()
         } else {
-            let parts = [rep.component(5).text(), rep.component(6).text(), rep.component(7).text()];
+            let parts = [c[4].text(), c[5].text(), c[6].text()];
             let joined: Vec<_> = parts.iter().filter(|p| !p.is_empty()).map(|p| p.as_ref()).collect();
-            if joined.is_empty() { rep.component(1).text().into_owned() } else { joined.join(" ") }
+            if joined.is_empty() { c[0].text().into_owned() } else { joined.join(" ") }
         };
         (system, number)
     };
