@@ -82,16 +82,16 @@ fn patient_keys(ids: &[Identifier]) -> Vec<&Identifier> {
     v
 }
 
-fn entry(resource: Resource, full_url: String, conditional: Option<String>, type_name: &str) -> BundleEntry {
+fn entry<'a>(resource: Resource<'a>, full_url: String, conditional: Option<String>, type_name: &'static str) -> BundleEntry<'a> {
     let request = match conditional {
-        Some(url) => BundleRequest { method: "PUT".into(), url },
+        Some(url) => BundleRequest { method: "PUT".into(), url: url.into() },
         None => BundleRequest { method: "POST".into(), url: type_name.into() },
     };
-    BundleEntry { full_url: Some(full_url), resource: Some(resource), request: Some(request) }
+    BundleEntry { full_url: Some(full_url.into()), resource: Some(resource), request: Some(request) }
 }
 
 /// Renders the message as a transaction Bundle (Patient, then Encounter), with diagnostics.
-pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Issue>) {
+pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'m>, Vec<Issue>) {
     let mut issues = Vec::new();
     let profile = options.profile.resolve(msg);
     let tz = options.time_zone;
@@ -108,7 +108,7 @@ pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Iss
         s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], resource.as_bytes(), index.as_bytes()]));
         s
     };
-    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.map(|t| t.fhir_date_time(tz)), ..Bundle::default() };
+    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.map(|t| t.fhir_date_time(tz).into()), ..Bundle::default() };
     let mut patient_ref = None;
     if let Some(p) = &msg.patient {
         let resource = patient(p, msg.merge.as_ref(), &msg.event.trigger, profile, tz);
@@ -123,7 +123,7 @@ pub fn render_bundle(msg: &Message, options: &RenderOptions) -> (Bundle, Vec<Iss
     if let Some(e) = &msg.encounter {
         let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
         if meaningful {
-            let resource = encounter(e, &msg.event.trigger, patient_ref.as_deref(), profile, tz);
+            let resource = encounter(e, &msg.event.trigger, patient_ref.clone().map(crate::types::Str::Owned), profile, tz);
             let full_url = full_url("Encounter", "1");
             let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
             let conditional = conditional_url("Encounter", &keys);

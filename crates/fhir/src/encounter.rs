@@ -1,7 +1,7 @@
 //! model::Encounter → FHIR Encounter: status from the ADT trigger, class, period, location, doctor.
 
 use crate::patient::identifier;
-use crate::types::{CodeableConcept, Coding, Encounter, EncounterLocation, EncounterParticipant, Hospitalization, Meta, Period, Reference};
+use crate::types::{b, Str, CodeableConcept, Coding, Encounter, EncounterLocation, EncounterParticipant, Hospitalization, Meta, Period, Reference};
 use crate::Profile;
 
 const FR_CORE_ENCOUNTER: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-encounter";
@@ -24,7 +24,7 @@ pub fn status(trigger: &str, movement: Option<&m::Movement>) -> &'static str {
     }
 }
 
-fn class(c: Option<&m::PatientClass>) -> Coding {
+fn class(c: Option<&m::PatientClass>) -> Coding<'_> {
     let (code, display) = match c {
         Some(m::PatientClass::Inpatient) => ("IMP", "inpatient encounter"),
         Some(m::PatientClass::Emergency) => ("EMER", "emergency"),
@@ -32,7 +32,7 @@ fn class(c: Option<&m::PatientClass>) -> Coding {
         Some(m::PatientClass::Preadmit) => ("PRENC", "pre-admission"),
         Some(m::PatientClass::Telemonitoring) => ("VR", "virtual"),
         Some(m::PatientClass::NotApplicable | m::PatientClass::Other(_)) | None => {
-            return Coding { system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()), code: c.map(|c| c.hl7().to_owned()).or(Some("U".into())), display: None };
+            return Coding { system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()), code: c.map(|c| c.hl7().into()).or(Some("U".into())), display: None };
         }
     };
     Coding { system: Some(V3_ACT_CODE.into()), code: Some(code.into()), display: Some(display.into()) }
@@ -43,35 +43,35 @@ fn location_display(l: &m::Location) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-pub fn encounter(e: &m::Encounter, trigger: &str, patient_ref: Option<&str>, profile: Profile, tz: m::TimeZoneRule) -> Encounter {
+pub fn encounter<'e>(e: &'e m::Encounter, trigger: &str, patient_ref: Option<Str<'e>>, profile: Profile, tz: m::TimeZoneRule) -> Encounter<'e> {
     let mut out = Encounter {
         identifier: e.visit_number.iter().chain(e.nda.iter()).map(identifier).collect(),
-        status: status(trigger, e.movement.as_ref()).to_owned(),
+        status: status(trigger, e.movement.as_ref()).into(),
         class: class(e.class.as_ref()),
-        subject: patient_ref.map(|r| Reference { reference: Some(r.to_owned()), ..Reference::default() }),
+        subject: patient_ref.map(|r| Reference { reference: Some(r), ..Reference::default() }),
         ..Encounter::default()
     };
     if e.admit_time.is_some() || e.discharge_time.is_some() {
-        out.period = Some(Period { start: e.admit_time.map(|t| t.fhir_date_time(tz)), end: e.discharge_time.map(|t| t.fhir_date_time(tz)) });
+        out.period = Some(Period { start: e.admit_time.map(|t| t.fhir_date_time(tz).into()), end: e.discharge_time.map(|t| t.fhir_date_time(tz).into()) });
     }
     if let Some(l) = e.location.as_ref().and_then(location_display) {
-        let start = e.movement.as_ref().and_then(|mv| mv.start).map(|t| t.fhir_date_time(tz));
+        let start = e.movement.as_ref().and_then(|mv| mv.start).map(|t| t.fhir_date_time(tz).into());
         out.location.push(EncounterLocation {
-            location: Reference { display: Some(l), ..Reference::default() },
+            location: Reference { display: Some(l.into()), ..Reference::default() },
             status: Some(if out.status == "finished" { "completed" } else { "active" }.into()),
             period: start.map(|s| Period { start: Some(s), end: None }),
         });
     }
     if let Some(l) = e.prior_location.as_ref().and_then(location_display) {
-        out.location.push(EncounterLocation { location: Reference { display: Some(l), ..Reference::default() }, status: Some("completed".into()), period: None });
+        out.location.push(EncounterLocation { location: Reference { display: Some(l.into()), ..Reference::default() }, status: Some("completed".into()), period: None });
     }
     if let Some(d) = &e.attending_doctor {
         let display = [d.given.as_deref(), d.family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         out.participant.push(EncounterParticipant {
             type_: vec![CodeableConcept::coding(Coding::new("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND"))],
             individual: Some(Reference {
-                identifier: d.id.as_ref().map(|v| crate::types::Identifier { value: Some(v.clone()), ..Default::default() }),
-                display: (!display.is_empty()).then_some(display),
+                identifier: d.id.as_ref().map(|v| crate::types::Identifier { value: Some(b(v)), ..Default::default() }),
+                display: (!display.is_empty()).then_some(display.into()),
                 ..Reference::default()
             }),
         });
@@ -86,7 +86,7 @@ pub fn encounter(e: &m::Encounter, trigger: &str, patient_ref: Option<&str>, pro
         });
     }
     if profile == Profile::FrCore {
-        out.meta = Some(Meta { profile: vec![FR_CORE_ENCOUNTER.to_owned()] });
+        out.meta = Some(Meta { profile: vec![FR_CORE_ENCOUNTER.into()] });
     }
     out
 }

@@ -3,7 +3,7 @@
 use crate::types::{OperationOutcome, OperationOutcomeIssue};
 use passerelle_model::{Issue, Severity};
 
-pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome {
+pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome<'_> {
     let mut out: Vec<OperationOutcomeIssue> = issues
         .iter()
         .map(|i| OperationOutcomeIssue {
@@ -22,11 +22,11 @@ pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome {
             }
             .into(),
             details: None,
-            diagnostics: Some(format!("{}: {}", i.code, i.message)),
+            diagnostics: Some(format!("{}: {}", i.code, i.message).into()),
             location: i
                 .location
                 .iter()
-                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field) } else { l.segment.to_string() })
+                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field).into() } else { l.segment.clone() })
                 .collect(),
         })
         .collect();

@@ -1,6 +1,6 @@
 //! model::Patient → FHIR Patient, following FR Core (INS, identity reliability, birth place) or BE core.
 
-use crate::types::{Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference};
+use crate::types::{b, ob, vb, Str, Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference};
 use crate::{Profile, V2_0203};
 use passerelle_model as m;
 use passerelle_model::{IdentifierKind, NameUse};
@@ -18,9 +18,9 @@ const TRE_R13: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE
 const TRE_R20: &str = "https://mos.esante.gouv.fr/NOS/TRE_R20-Pays/FHIR/TRE-R20-Pays";
 
 /// FHIR identifier for a model identifier: use and type by kind, system from the authority.
-pub fn identifier(id: &m::Identifier) -> Identifier {
-    let fr_type = |code: &str| Some(CodeableConcept::coding(Coding::new(FR_CS_0203, code)));
-    let v2_type = |code: &str| Some(CodeableConcept::coding(Coding::new(V2_0203, code)));
+pub fn identifier(id: &m::Identifier) -> Identifier<'_> {
+    let fr_type = |code: &'static str| Some(CodeableConcept::coding(Coding::new(FR_CS_0203, code)));
+    let v2_type = |code: &'static str| Some(CodeableConcept::coding(Coding::new(V2_0203, code)));
     let (use_, type_) = match id.kind {
         IdentifierKind::InsNir => ("official", fr_type("INS-NIR")),
         IdentifierKind::InsNia => ("temp", fr_type("INS-NIA")),
@@ -35,16 +35,16 @@ pub fn identifier(id: &m::Identifier) -> Identifier {
     };
     let system = system_of(id);
     let assigner = match (&system, &id.namespace) {
-        (None, Some(ns)) => Some(Box::new(Reference { display: Some(ns.clone()), ..Reference::default() })),
+        (None, Some(ns)) => Some(Box::new(Reference { display: Some(b(ns)), ..Reference::default() })),
         _ => None,
     };
-    Identifier { use_: Some(use_.to_owned()), type_, system, value: Some(id.value.clone()), assigner }
+    Identifier { use_: Some(use_.into()), type_, system, value: Some(b(&id.value)), assigner }
 }
 
 /// The identifier system: BE SSIN naming system, `urn:oid:` for an ISO authority, a URI as sent.
-pub fn system_of(id: &m::Identifier) -> Option<String> {
+pub fn system_of(id: &m::Identifier) -> Option<Str<'_>> {
     if id.kind.is_belgian() {
-        return id.system_uri();
+        return id.system_uri().map(Str::Owned);
     }
     let oid = id.oid.as_deref()?;
     let iso = id.authority_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("ISO"));
@@ -53,15 +53,15 @@ pub fn system_of(id: &m::Identifier) -> Option<String> {
         let mut s = String::with_capacity(8 + oid.len());
         s.push_str("urn:oid:");
         s.push_str(oid);
-        Some(s)
+        Some(Str::Owned(s))
     } else if oid.contains("://") || oid.starts_with("urn:") {
-        Some(oid.to_owned())
+        Some(b(oid))
     } else {
         None
     }
 }
 
-fn name_use(u: Option<NameUse>) -> Option<String> {
+fn name_use(u: Option<NameUse>) -> Option<Str<'static>> {
     let s = match u? {
         NameUse::Birth => "official",
         NameUse::Used => "usual",
@@ -69,21 +69,21 @@ fn name_use(u: Option<NameUse>) -> Option<String> {
         NameUse::Maiden => "maiden",
         NameUse::Unspecified => return None,
     };
-    Some(s.to_owned())
+    Some(s.into())
 }
 
-fn human_name(n: &m::HumanName) -> HumanName {
+fn human_name(n: &m::HumanName) -> HumanName<'_> {
     HumanName {
         use_: name_use(n.name_use),
-        family: n.family.clone(),
-        given: n.given.clone(),
-        prefix: n.prefix.iter().cloned().collect(),
-        suffix: n.suffix.iter().cloned().collect(),
+        family: ob(&n.family),
+        given: vb(&n.given),
+        prefix: n.prefix.iter().map(|s| b(s)).collect(),
+        suffix: n.suffix.iter().map(|s| b(s)).collect(),
         ..HumanName::default()
     }
 }
 
-fn address(a: &m::Address) -> Address {
+fn address(a: &m::Address) -> Address<'_> {
     let use_ = match a.kind.as_deref() {
         Some("H") => Some("home"),
         Some("O" | "B") => Some("work"),
@@ -92,18 +92,18 @@ fn address(a: &m::Address) -> Address {
         _ => None,
     };
     Address {
-        use_: use_.map(str::to_owned),
-        line: a.lines.clone(),
-        city: a.city.clone(),
-        state: a.state.clone(),
-        postal_code: a.postal_code.clone(),
-        country: a.country.clone(),
+        use_: use_.map(Str::Borrowed),
+        line: vb(&a.lines),
+        city: ob(&a.city),
+        state: ob(&a.state),
+        postal_code: ob(&a.postal_code),
+        country: ob(&a.country),
         ..Address::default()
     }
 }
 
-fn telecom(t: &m::ContactPoint) -> ContactPoint {
-    ContactPoint { system: Some(t.system.clone()), value: Some(t.value.clone()), use_: t.usage.clone() }
+fn telecom(t: &m::ContactPoint) -> ContactPoint<'_> {
+    ContactPoint { system: Some(b(&t.system)), value: Some(b(&t.value)), use_: ob(&t.usage) }
 }
 
 fn gender(s: m::Sex) -> &'static str {
@@ -116,7 +116,7 @@ fn gender(s: m::Sex) -> &'static str {
 }
 
 /// FR Core identity reliability: v2 VALI + INS → QUAL, VALI without INS → VALI, otherwise PROV.
-fn identity_reliability(p: &m::Patient) -> Option<Extension> {
+fn identity_reliability(p: &m::Patient) -> Option<Extension<'_>> {
     if p.trust.statuses.is_empty() && p.trust.attributes.is_empty() {
         return None;
     }
@@ -136,7 +136,7 @@ fn identity_reliability(p: &m::Patient) -> Option<Extension> {
     }
     if let Some(date) = p.trust.insi_query_date.as_deref().and_then(m::PartialDateTime::parse_hl7) {
         let mut sub = Extension::new("dateInterrogationINSi");
-        sub.value_date = Some(date.fhir_date());
+        sub.value_date = Some(date.fhir_date().into());
         ext.extension.push(sub);
     }
     if let Some(proof) = &p.trust.proof_type {
@@ -152,7 +152,7 @@ fn identity_reliability(p: &m::Patient) -> Option<Extension> {
     Some(ext)
 }
 
-fn birth_place(cog: &str) -> Extension {
+fn birth_place(cog: Str<'_>) -> Extension<'_> {
     let system = if cog.starts_with("99") { TRE_R20 } else { TRE_R13 };
     let mut insee = Extension::new(EXT_INSEE_CODE);
     insee.value_coding = Some(Coding::new(system, cog));
@@ -162,13 +162,13 @@ fn birth_place(cog: &str) -> Extension {
 }
 
 /// Builds the FHIR Patient; `merge` adds A40 links and A47 prior identifiers as `old`.
-pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, profile: Profile, tz: m::TimeZoneRule) -> Patient {
+pub fn patient<'p>(p: &'p m::Patient, merge: Option<&'p m::MergeInfo>, trigger: &str, profile: Profile, tz: m::TimeZoneRule) -> Patient<'p> {
     let mut out = Patient {
         identifier: p.identifiers.iter().map(identifier).collect(),
         telecom: p.telecoms.iter().map(telecom).collect(),
-        gender: p.sex.map(|s| gender(s).to_owned()),
-        birth_date: p.birth_date.map(|d| d.fhir_date()),
-        deceased_date_time: p.deceased.map(|d| d.fhir_date_time(tz)),
+        gender: p.sex.map(|s| gender(s).into()),
+        birth_date: p.birth_date.map(|d| d.fhir_date().into()),
+        deceased_date_time: p.deceased.map(|d| d.fhir_date_time(tz).into()),
         address: p.addresses.iter().filter(|a| a.kind.as_deref() != Some("BDL")).map(address).collect(),
         ..Patient::default()
     };
@@ -177,11 +177,11 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
         if profile == Profile::FrCore && n.name_use == Some(NameUse::Birth)
             && let Some(traits) = &p.ins_traits {
                 // FR Core official name: exactly the first birth given name, the list in an extension.
-                name.family = Some(traits.birth_family_name.clone());
-                name.given = vec![traits.first_birth_given_name.clone()];
+                name.family = Some(b(&traits.birth_family_name));
+                name.given = vec![b(&traits.first_birth_given_name)];
                 if !traits.birth_given_names.is_empty() {
                     let mut ext = Extension::new(EXT_BIRTH_LIST_GIVEN);
-                    ext.value_string = Some(traits.birth_given_names.clone());
+                    ext.value_string = Some(b(&traits.birth_given_names));
                     name.extension.push(ext);
                 }
             }
@@ -195,7 +195,7 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
                 .role
                 .iter()
                 .map(|r| CodeableConcept::coding(Coding::new("http://terminology.hl7.org/CodeSystem/v2-0131", r)))
-                .chain(c.relationship.iter().map(|r| CodeableConcept::text(r)))
+                .chain(c.relationship.iter().map(CodeableConcept::text))
                 .collect(),
             name: c.name.as_ref().map(human_name),
             telecom: c.telecoms.iter().map(telecom).collect(),
@@ -205,8 +205,8 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
     if let Some(gp) = &p.general_practitioner {
         let display = [gp.given.as_deref(), gp.family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         out.general_practitioner.push(Reference {
-            identifier: gp.id.as_ref().map(|v| Identifier { value: Some(v.clone()), ..Identifier::default() }),
-            display: (!display.is_empty()).then_some(display),
+            identifier: gp.id.as_ref().map(|v| Identifier { value: Some(b(v)), ..Identifier::default() }),
+            display: (!display.is_empty()).then_some(display.into()),
             ..Reference::default()
         });
     }
@@ -225,13 +225,13 @@ pub fn patient(p: &m::Patient, merge: Option<&m::MergeInfo>, trigger: &str, prof
         Profile::FrCore => {
             let ins = p.ins().is_some();
             let prof = if ins { FR_CORE_PATIENT_INS } else { FR_CORE_PATIENT };
-            out.meta = Some(Meta { profile: vec![prof.to_owned()] });
+            out.meta = Some(Meta { profile: vec![prof.into()] });
             out.extension.extend(identity_reliability(p));
-            let cog = p.ins_traits.as_ref().and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
-            out.extension.extend(cog.as_deref().map(birth_place));
+            let cog = p.ins_traits.as_ref().and_then(|t| ob(&t.birth_place_cog)).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| ob(&a.cog)));
+            out.extension.extend(cog.map(birth_place));
         }
         Profile::BeCore => {
-            out.meta = Some(Meta { profile: vec![BE_PATIENT.to_owned()] });
+            out.meta = Some(Meta { profile: vec![BE_PATIENT.into()] });
         }
         Profile::Generic | Profile::Auto => {}
     }

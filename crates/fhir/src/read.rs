@@ -2,7 +2,7 @@
 //! the base of the FHIR → HL7 v2 direction. The same INS rules apply as for HL7 v2 input.
 
 use crate::patient::{CS_IDENTITY_STATUS, EXT_IDENTITY_RELIABILITY};
-use crate::types::{Patient, Resource};
+use crate::types::{Patient, Resource, Str};
 use passerelle_model as m;
 use passerelle_model::{IdentifierKind, Issue, KeyCheck, Parsed};
 
@@ -12,6 +12,14 @@ pub enum ReadError {
     Json(#[from] serde_json::Error),
     #[error("expected a Patient resource or a Bundle containing one")]
     NoPatient,
+}
+
+fn os(s: &Option<Str<'_>>) -> Option<String> {
+    s.as_deref().map(str::to_owned)
+}
+
+fn vs(v: &[Str<'_>]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 fn kind_of(system: &str, type_code: Option<&str>) -> (IdentifierKind, Option<String>) {
@@ -48,13 +56,13 @@ pub fn read_patient(json: &[u8]) -> Result<Parsed<m::Patient>, ReadError> {
     Ok(to_model(&p))
 }
 
-fn to_model(p: &Patient) -> Parsed<m::Patient> {
+fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
     let mut issues = Vec::new();
     let mut out = m::Patient::default();
     for ext in p.extension.iter().filter(|e| e.url == EXT_IDENTITY_RELIABILITY) {
         for sub in &ext.extension {
-            let code = sub.value_coding.as_ref().and_then(|c| c.code.clone());
-            match (sub.url.as_str(), code) {
+            let code = sub.value_coding.as_ref().and_then(|c| os(&c.code));
+            match (sub.url.as_ref(), code) {
                 ("identityStatus", Some(c)) => {
                     let system_ok = sub.value_coding.as_ref().and_then(|c| c.system.as_deref()).is_none_or(|s| s == CS_IDENTITY_STATUS || s.contains("fr-core-cs"));
                     let v2 = match c.as_str() {
@@ -76,8 +84,8 @@ fn to_model(p: &Patient) -> Parsed<m::Patient> {
         }
     }
     for id in &p.identifier {
-        let Some(value) = id.value.clone() else { continue };
-        let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| c.code.clone());
+        let Some(value) = os(&id.value) else { continue };
+        let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| os(&c.code));
         let (kind, oid) = kind_of(id.system.as_deref().unwrap_or(""), type_code.as_deref());
         let mut mid = if kind.is_belgian() { m::Identifier::belgian(value) } else { m::Identifier::new(kind, value) };
         if !kind.is_belgian() {
@@ -103,7 +111,7 @@ fn to_model(p: &Patient) -> Parsed<m::Patient> {
             Some("nickname") => Some(m::NameUse::Alias),
             _ => None,
         };
-        out.names.push(m::HumanName { name_use, family: n.family.clone(), given: n.given.clone(), prefix: n.prefix.first().cloned(), suffix: n.suffix.first().cloned() });
+        out.names.push(m::HumanName { name_use, family: os(&n.family), given: vs(&n.given), prefix: n.prefix.first().map(|s| s.to_string()), suffix: n.suffix.first().map(|s| s.to_string()) });
     }
     out.sex = p.gender.as_deref().and_then(|g| match g {
         "male" => Some(m::Sex::Male),
@@ -117,12 +125,12 @@ fn to_model(p: &Patient) -> Parsed<m::Patient> {
     out.addresses = p
         .address
         .iter()
-        .map(|a| m::Address { kind: None, lines: a.line.clone(), city: a.city.clone(), state: a.state.clone(), postal_code: a.postal_code.clone(), country: a.country.clone(), cog: None })
+        .map(|a| m::Address { kind: None, lines: vs(&a.line), city: os(&a.city), state: os(&a.state), postal_code: os(&a.postal_code), country: os(&a.country), cog: None })
         .collect();
     out.telecoms = p
         .telecom
         .iter()
-        .filter_map(|t| Some(m::ContactPoint { system: t.system.clone().unwrap_or_else(|| "other".into()), usage: t.use_.clone(), value: t.value.clone()? }))
+        .filter_map(|t| Some(m::ContactPoint { system: os(&t.system).unwrap_or_else(|| "other".into()), usage: os(&t.use_), value: os(&t.value)? }))
         .collect();
     Parsed::new(out, issues)
 }

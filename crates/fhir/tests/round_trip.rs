@@ -30,7 +30,8 @@ fn french_patient(validated: bool) -> Patient {
 }
 
 fn to_json(p: Patient) -> Vec<u8> {
-    let (bundle, _) = render_bundle(&message(p), &RenderOptions { profile: Profile::FrCore, ..RenderOptions::default() });
+    let msg = message(p);
+    let (bundle, _) = render_bundle(&msg, &RenderOptions { profile: Profile::FrCore, ..RenderOptions::default() });
     serde_json::to_vec(&bundle.into_resource()).expect("json")
 }
 
