@@ -43,4 +43,9 @@ pub const SQLITE: &[&str] = &[
     // due row (the claim was O(backlog) per call with outbox_due).
     "DROP INDEX outbox_due;
     CREATE INDEX outbox_claim ON outbox (destination, status, id);",
+    // 2 → 3: one index serves both deduplication and the search by control id (one B-tree fewer
+    // to update per message).
+    "DROP INDEX messages_dedupe;
+    DROP INDEX messages_control_id;
+    CREATE INDEX messages_control_id ON messages (control_id, sender, content_hash);",
 ];
