@@ -191,6 +191,11 @@ impl PartialDateTime {
             };
             let mut text = format!("{compact}{}", hms.replace(':', ""));
             if let Some(f) = frac {
+                // FHIR allows any number of fraction digits; HL7 keeps four. Only digits are
+                // taken, so a non-ASCII byte can never split a character.
+                if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
                 text.push('.');
                 text.push_str(&f[..f.len().min(4)]);
             }
@@ -298,5 +303,9 @@ mod tests {
         let t = PartialDateTime::parse_fhir("2026-07-15T10:30:00+02:00").expect("fhir");
         assert_eq!(t.hl7(), "20260715103000+0200");
         assert_eq!(PartialDateTime::parse_fhir("1967-04").map(|d| d.hl7()), Some("196704".into()));
+        assert_eq!(PartialDateTime::parse_fhir("2026-07-15T10:30:00.123456Z").map(|d| d.hl7()), Some("20260715103000.123+0000".into()));
+        for bad in ["2026-07-15T10:30:00.ééé+02:00", "2026-07-15T10:30:00.+02:00", "2026-07-15T1é:30:00Z", "é", "2026-é"] {
+            assert!(PartialDateTime::parse_fhir(bad).is_none(), "{bad}");
+        }
     }
 }
