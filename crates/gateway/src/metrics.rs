@@ -17,50 +17,45 @@ pub struct Metrics {
     pub mllp_discarded_bytes: IntCounterVec,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition");
-    registry.register(Box::new(c.clone())).expect("unique metric name");
-    c
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
 }
 
-fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("static metric definition");
-    registry.register(Box::new(h.clone())).expect("unique metric name");
-    h
+fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
+    registry.register(Box::new(h.clone()))?;
+    Ok(h)
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// Registers every metric. Fails only on a definition error (a duplicated name), at startup.
+    pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
         let latency = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
         let e2e = vec![0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0];
-        let outbox_depth = IntGaugeVec::new(Opts::new("passerelle_outbox_depth", "Undelivered outbox rows by destination"), &["destination"]).expect("static metric definition");
-        registry.register(Box::new(outbox_depth.clone())).expect("unique metric name");
-        Self {
-            received: counter(&registry, "passerelle_messages_received_total", "Messages received by listener and message type", &["listener", "message_type"]),
-            acked: counter(&registry, "passerelle_messages_acked_total", "Acknowledgements sent by listener, message type and code", &["listener", "message_type", "code"]),
-            rejected: counter(&registry, "passerelle_messages_rejected_total", "Messages answered AE/AR and kept as rejected", &["listener", "message_type"]),
-            duplicates: counter(&registry, "passerelle_messages_duplicate_total", "Resends answered with the original ACK", &["listener"]),
-            deliveries: counter(&registry, "passerelle_deliveries_total", "Delivery attempts by destination and outcome (delivered, retried, dead_lettered)", &["destination", "outcome"]),
-            ack_latency: histogram(&registry, "passerelle_ack_latency_seconds", "From a complete frame to the ACK written", &["listener"], latency.clone()),
-            end_to_end_latency: histogram(&registry, "passerelle_end_to_end_latency_seconds", "From reception to delivery", &["destination"], e2e),
-            parse_duration: histogram(&registry, "passerelle_parse_duration_seconds", "Decode and normalise time", &["format"], vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01]),
-            mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"]),
+        let outbox_depth = IntGaugeVec::new(Opts::new("passerelle_outbox_depth", "Undelivered outbox rows by destination"), &["destination"])?;
+        registry.register(Box::new(outbox_depth.clone()))?;
+        Ok(Self {
+            received: counter(&registry, "passerelle_messages_received_total", "Messages received by listener and message type", &["listener", "message_type"])?,
+            acked: counter(&registry, "passerelle_messages_acked_total", "Acknowledgements sent by listener, message type and code", &["listener", "message_type", "code"])?,
+            rejected: counter(&registry, "passerelle_messages_rejected_total", "Messages answered AE/AR and kept as rejected", &["listener", "message_type"])?,
+            duplicates: counter(&registry, "passerelle_messages_duplicate_total", "Resends answered with the original ACK", &["listener"])?,
+            deliveries: counter(&registry, "passerelle_deliveries_total", "Delivery attempts by destination and outcome (delivered, retried, dead_lettered)", &["destination", "outcome"])?,
+            ack_latency: histogram(&registry, "passerelle_ack_latency_seconds", "From a complete frame to the ACK written", &["listener"], latency)?,
+            end_to_end_latency: histogram(&registry, "passerelle_end_to_end_latency_seconds", "From reception to delivery", &["destination"], e2e)?,
+            parse_duration: histogram(&registry, "passerelle_parse_duration_seconds", "Decode and normalise time", &["format"], vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01])?,
+            mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"])?,
             outbox_depth,
             registry,
-        }
+        })
     }
 
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

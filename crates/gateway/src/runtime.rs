@@ -24,6 +24,8 @@ pub enum StartError {
     Bind { name: String, bind: String, source: std::io::Error },
     #[error("{0}")]
     Destination(String),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// A running gateway. `addresses` maps listener names (and `admin`) to their bound address.
@@ -48,7 +50,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     if recovered > 0 {
         tracing::info!(recovered, "deliveries interrupted by the last stop will be sent again");
     }
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new()?);
     let new_work = Arc::new(Notify::new());
     let pipeline = Arc::new(
         Pipeline::new(Arc::clone(&store), config.routes.clone(), Arc::clone(&metrics), config.gateway.application.clone(), config.gateway.facility.clone(), config.gateway.log_phi)

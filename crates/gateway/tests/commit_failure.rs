@@ -57,7 +57,7 @@ impl Outbox for BrokenStore {
 
 #[tokio::test]
 async fn a_failed_commit_is_answered_ar_never_aa() {
-    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Arc::new(Metrics::new()), "GW".into(), "FAC".into(), false);
+    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Arc::new(Metrics::new().expect("metrics")), "GW".into(), "FAC".into(), false);
     let msg = b"MSH|^~\\&|APP|FAC|GW|FAC|20261123||ADT^A01^ADT_A01|C-1|P|2.5\rPID|1||42^^^H&1.2.3&ISO^PI||DOE^J\r";
     let result = pipeline.ingest_hl7v2("mllp-in", msg).await;
     assert_eq!(result.code, AckCode::Ar);
