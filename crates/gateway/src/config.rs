@@ -257,7 +257,7 @@ impl Config {
         let invalid = |message: String| ConfigError::Invalid { path: origin.to_owned(), message };
         let expanded = expand_env(text, &env).map_err(invalid)?;
         let config: Config = toml::from_str(&expanded).map_err(|e| {
-            let line = e.span().map(|s| expanded[..s.start].matches('\n').count() + 1);
+            let line = e.span().and_then(|s| expanded.get(..s.start)).map(|before| before.matches('\n').count() + 1);
             let msg = e.message().to_owned();
             invalid(match line {
                 Some(l) => format!("line {l}: {msg}"),

@@ -71,7 +71,7 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             Ok(None) => break, // peer closed
             Ok(Some(Err(MllpError::FrameTooLarge { max }))) => {
                 tracing::warn!(listener = %config.name, max, "frame over max_frame_bytes; connection closed");
-                let result = pipeline.ingest_hl7v2(&config.name, b"").await;
+                let result = pipeline.reject_unframed(&config.name, &format!("mllp frame exceeds max_frame_bytes ({max})")).await;
                 let _ = framed.send(result.ack).await;
                 break;
             }

@@ -118,12 +118,14 @@ impl Pipeline {
         let (ack, code, record) = match &tokens {
             Err(e) => {
                 let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
-                let record = self.record(listener, received_at_ms, raw, None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
+                let record = self.record(listener, received_at_ms, raw.to_vec(), None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
                 (ack, AckCode::Ar, record)
             }
             Ok(parsed) => {
-                let normalised = passerelle_hl7v2::normalise(&parsed.value, &NormaliseOptions::default());
+                let mut normalised = passerelle_hl7v2::normalise(&parsed.value, &NormaliseOptions::default());
                 self.metrics.parse_duration.with_label_values(&["hl7v2"]).observe(started.elapsed().as_secs_f64());
+                // The model already holds a copy of the bytes: move it into the journal record.
+                let raw_copy = std::mem::take(&mut normalised.value.raw);
                 let msg = &normalised.value;
                 let issues: Vec<_> = parsed.issues.iter().chain(&normalised.issues).collect();
                 let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
@@ -133,25 +135,54 @@ impl Pipeline {
                     let key = partition_key(msg);
                     let deliveries = destinations.into_iter().map(|destination| NewDelivery { destination, partition_key: key.clone() }).collect();
                     let ack = build_ack(Some(&parsed.value), AckCode::Aa, &[], &ack_options);
-                    let record = self.record(listener, received_at_ms, raw, Some(msg), MessageStatus::Accepted, &ack, diagnostics, deliveries);
+                    let record = self.record(listener, received_at_ms, raw_copy, Some(msg), MessageStatus::Accepted, &ack, diagnostics, deliveries);
                     (ack, AckCode::Aa, record)
                 } else {
                     let ack = build_ack(Some(&parsed.value), AckCode::Ae, &errors, &ack_options);
-                    let record = self.record(listener, received_at_ms, raw, Some(msg), MessageStatus::Rejected, &ack, diagnostics, Vec::new());
+                    let record = self.record(listener, received_at_ms, raw_copy, Some(msg), MessageStatus::Rejected, &ack, diagnostics, Vec::new());
                     (ack, AckCode::Ae, record)
                 }
             }
         };
+        let not_stored_ack = || {
+            let received = tokens.as_ref().ok().map(|p| &p.value);
+            build_ack(received, AckCode::Ar, &[ErrorCondition::new("207", "message not stored; resend later")], &ack_options)
+        };
+        self.journal_and_answer(listener, started, ack, code, record, not_stored_ack).await
+    }
+
+    /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose
+    /// bytes the codec had to drop): AR with an ERR, journaled as rejected with the reason.
+    pub async fn reject_unframed(&self, listener: &str, reason: &str) -> IngestResult {
+        let started = Instant::now();
+        let (ts, control) = (hl7_now(), self.ack_control_id());
+        let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
+        let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", reason)], &ack_options);
+        let record = self.record(listener, now_ms(), Vec::new(), None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
+        let retry_ack = ack.clone();
+        self.journal_and_answer(listener, started, ack, AckCode::Ar, record, move || retry_ack).await
+    }
+
+    /// Commits the record, then returns the ACK: the prepared one, the original one for a resend,
+    /// or `not_stored_ack()` (AR) when the commit fails. Counts and times it.
+    async fn journal_and_answer(
+        &self,
+        listener: &str,
+        started: Instant,
+        ack: Vec<u8>,
+        code: AckCode,
+        record: NewMessage,
+        not_stored_ack: impl FnOnce() -> Vec<u8>,
+    ) -> IngestResult {
         let message_type = message_type_label(&record.message_type);
         self.metrics.received.with_label_values(&[listener, &message_type]).inc();
         let has_deliveries = !record.deliveries.is_empty();
         let control_id = if self.log_phi { record.control_id.clone() } else { String::new() };
         let result = match self.store.append(record).await {
             Ok(AppendOutcome::Stored { .. }) => {
-                if has_deliveries
-                    && let Some(n) = &self.new_work {
-                        n.notify_waiters();
-                    }
+                if has_deliveries && let Some(n) = &self.new_work {
+                    n.notify_waiters();
+                }
                 IngestResult { ack, code, duplicate: false, not_stored: false }
             }
             Ok(AppendOutcome::Duplicate { ack, .. }) => {
@@ -161,9 +192,7 @@ impl Pipeline {
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
-                let tokens_ref = tokens.as_ref().ok().map(|p| &p.value);
-                let ack = build_ack(tokens_ref, AckCode::Ar, &[ErrorCondition::new("207", "message not stored; resend later")], &ack_options);
-                IngestResult { ack, code: AckCode::Ar, duplicate: false, not_stored: true }
+                IngestResult { ack: not_stored_ack(), code: AckCode::Ar, duplicate: false, not_stored: true }
             }
         };
         if result.code != AckCode::Aa {
@@ -180,7 +209,7 @@ impl Pipeline {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(&self, listener: &str, received_at_ms: i64, raw: &[u8], msg: Option<&Message>, status: MessageStatus, ack: &[u8], diagnostics: String, deliveries: Vec<NewDelivery>) -> NewMessage {
+    fn record(&self, listener: &str, received_at_ms: i64, raw: Vec<u8>, msg: Option<&Message>, status: MessageStatus, ack: &[u8], diagnostics: String, deliveries: Vec<NewDelivery>) -> NewMessage {
         NewMessage {
             received_at_ms,
             listener: listener.to_owned(),
@@ -188,10 +217,10 @@ impl Pipeline {
             message_type: msg.map(|m| m.event.code()).unwrap_or_default(),
             control_id: msg.map(|m| m.control_id.clone()).unwrap_or_default(),
             sender: msg.map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or(""))).unwrap_or_default(),
-            content_hash: content_hash(raw),
+            content_hash: content_hash(&raw),
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),
-            raw: raw.to_vec(),
+            raw,
             normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),
             diagnostics,
