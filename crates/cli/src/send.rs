@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
-use passerelle_hl7v2::{MllpCodec, ParseOptions};
+use passerelle_hl7v2::{MllpCodec, read_ack};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -57,10 +57,7 @@ pub fn run(args: &SendArgs) -> Result<ExitCode> {
                 .await
                 .with_context(|| format!("{file}: no ACK within {}s", args.timeout))?
                 .context("connection closed before the ACK")??;
-            let (code, msa2) = passerelle_hl7v2::parse(&ack, &ParseOptions::default())
-                .ok()
-                .and_then(|p| p.value.segment("MSA").map(|m| (m.field(1).text().into_owned(), m.field(2).text().into_owned())))
-                .unwrap_or_else(|| ("??".into(), String::new()));
+            let (code, msa2) = read_ack(&ack).unwrap_or_else(|| ("??".into(), String::new()));
             all_aa &= code == "AA";
             println!("{file}: {code} {msa2}");
             println!("{}", String::from_utf8_lossy(&ack).replace('\r', "\n").trim_end());

@@ -13,11 +13,6 @@ pub struct RenderOptions {
     pub time_zone: TimeZoneRule,
 }
 
-/// Name-based UUID (version 5 layout) from SHA-1 of `name`.
-pub fn uuid_for(name: &str) -> String {
-    uuid_from_parts(&[name.as_bytes()])
-}
-
 /// Name-based UUID from SHA-1 of the parts joined by `|`, without building the joined string.
 pub fn uuid_from_parts(parts: &[&[u8]]) -> String {
     let mut sha = sha1_smol::Sha1::new();
@@ -139,9 +134,9 @@ mod tests {
 
     #[test]
     fn uuids_are_deterministic_distinct_and_well_formed() {
-        let a = uuid_for("APP|FAC|1|10|Patient|0");
-        assert_eq!(a, uuid_for("APP|FAC|1|10|Patient|0"));
-        assert_ne!(a, uuid_for("APP|FAC|1|10|Encounter|1"));
+        let a = uuid_from_parts(&[b"APP", b"FAC", b"1", b"10", b"Patient", b"0"]);
+        assert_eq!(a, uuid_from_parts(&[b"APP|FAC|1|10|Patient|0"]), "parts are joined by |");
+        assert_ne!(a, uuid_from_parts(&[b"APP", b"FAC", b"1", b"10", b"Encounter", b"1"]));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "5");
     }

@@ -53,6 +53,4 @@ impl Profile {
     }
 }
 
-pub const FR_CORE: &str = "https://hl7.fr/ig/fhir/core";
-pub const BE_CORE: &str = "https://www.ehealth.fgov.be/standards/fhir/core";
 pub const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";

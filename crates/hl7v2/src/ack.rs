@@ -96,6 +96,13 @@ pub struct AckOptions<'t> {
     pub facility: &'t str,
 }
 
+/// Reads MSA-1 (acknowledgment code) and MSA-2 (the acknowledged MSH-10) of an ACK.
+pub fn read_ack(bytes: &[u8]) -> Option<(String, String)> {
+    let parsed = crate::tokenizer::parse(bytes, &crate::tokenizer::ParseOptions::default()).ok()?;
+    let msa = parsed.value.segment("MSA")?;
+    Some((msa.field(1).text().into_owned(), msa.field(2).text().into_owned()))
+}
+
 /// Builds the ACK for `received` (or for unreadable bytes when `None`).
 pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
     let msh = received.and_then(|m| m.msh());
@@ -200,6 +207,15 @@ mod tests {
         let ack = build_ack(Some(&parsed.value), AckCode::Ae, &[ErrorCondition::from_issue(&issue)], &OPTS);
         let text = String::from_utf8(ack).expect("utf8");
         assert!(text.ends_with("MSA|AE|M1\rERR||PID^1|101^Required field missing|E||||no PID segment\r"), "{text}");
+    }
+
+    #[test]
+    fn reads_back_msa_of_an_ack() {
+        let ack = build_ack(None, AckCode::Ar, &[], &OPTS);
+        assert_eq!(read_ack(&ack), Some(("AR".into(), String::new())));
+        assert_eq!(read_ack(b"MSH|^~\\&|A\rMSA|AA|C-9\r"), Some(("AA".into(), "C-9".into())));
+        assert_eq!(read_ack(b"MSH|^~\\&|A\r"), None);
+        assert_eq!(read_ack(b"garbage"), None);
     }
 
     #[test]

@@ -298,10 +298,6 @@ impl<'a> Field<'a> {
         out
     }
 
-    pub fn components(&self) -> impl Iterator<Item = Field<'a>> + 'a {
-        let this = *self;
-        self.first_repetition().raw.split(move |&b| b == this.d.component).map(move |c| this.with(c))
-    }
     /// Sub-component `n` (1-based) of this value; call it on a component.
     pub fn subcomponent(&self, n: usize) -> Field<'a> {
         self.with(nth_part(self.raw, self.d.subcomponent, n))

@@ -134,14 +134,6 @@ impl Identifier {
         self.oid = Some(oid.into());
         self
     }
-    pub fn with_namespace(mut self, ns: impl Into<String>) -> Self {
-        self.namespace = Some(ns.into());
-        self
-    }
-    pub fn with_type_code(mut self, code: impl Into<String>) -> Self {
-        self.type_code = Some(code.into());
-        self
-    }
     /// Belgian number classified as NISS or BIS from its month digits.
     pub fn belgian(value: impl Into<String>) -> Self {
         let value = value.into();

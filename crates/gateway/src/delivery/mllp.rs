@@ -6,7 +6,7 @@ use super::render::Payload;
 use super::{Outcome, Transport};
 use crate::config::DestinationConfig;
 use futures_util::{SinkExt, StreamExt};
-use passerelle_hl7v2::{MllpCodec, ParseOptions};
+use passerelle_hl7v2::{MllpCodec, read_ack};
 use passerelle_store::{BoxFuture, OutboxItem};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -24,13 +24,6 @@ impl MllpTransport {
         let address = config.address.clone().ok_or("mllp destination without address")?;
         Ok(Self { address, timeout: Duration::from_millis(config.timeout_ms), connection: Mutex::new(None) })
     }
-}
-
-/// Reads MSA-1 and MSA-2 of an ACK.
-pub fn read_ack(bytes: &[u8]) -> Option<(String, String)> {
-    let parsed = passerelle_hl7v2::parse(bytes, &ParseOptions::default()).ok()?;
-    let msa = parsed.value.segment("MSA")?;
-    Some((msa.field(1).text().into_owned(), msa.field(2).text().into_owned()))
 }
 
 impl Transport for MllpTransport {

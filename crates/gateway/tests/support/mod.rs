@@ -92,9 +92,8 @@ impl MllpClient {
     pub async fn send(&mut self, msg: &[u8]) -> (String, String, Vec<u8>) {
         self.0.send(msg).await.expect("send");
         let ack = tokio::time::timeout(Duration::from_secs(10), self.0.next()).await.expect("ack in time").expect("open").expect("frame");
-        let p = passerelle_hl7v2::parse(&ack, &Default::default()).expect("ack parses");
-        let msa = p.value.segment("MSA").expect("MSA");
-        (msa.field(1).text().into_owned(), msa.field(2).text().into_owned(), ack.to_vec())
+        let (code, msa2) = passerelle_hl7v2::read_ack(&ack).expect("ack with MSA");
+        (code, msa2, ack.to_vec())
     }
     pub fn framed(&mut self) -> &mut Framed<TcpStream, MllpCodec> {
         &mut self.0

@@ -15,7 +15,7 @@ pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut
     if text.is_empty() || text == "\"\"" {
         return None;
     }
-    let parsed = super::parse_ts(&text);
+    let parsed = PartialDateTime::parse_hl7(&text);
     if parsed.is_none() {
         issues.push(Issue::warning("bad-date", "malformed date/time ignored").at(IssueLocation::field(segment, 1, field)));
     }

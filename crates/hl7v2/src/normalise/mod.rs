@@ -5,7 +5,7 @@ mod patient;
 mod visit;
 
 use crate::tokenizer::{Message as Er7, Segment};
-use passerelle_model::{Format, Issue, IssueLocation, Message, MessageEvent, Parsed, PartialDateTime};
+use passerelle_model::{Format, Issue, IssueLocation, Message, MessageEvent, Parsed};
 
 /// ADT triggers of PAM-FR (ITI-30 and ITI-31) that we map.
 pub const ADT_TRIGGERS: &[&str] =
@@ -117,9 +117,4 @@ fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
     } else if !ADT_TRIGGERS.contains(&trigger) {
         issues.push(Issue::info("event-not-in-pam-fr", "trigger event outside the PAM-FR list: patient and visit mapped generically").at(at));
     }
-}
-
-/// Parses an HL7 DTM, reporting a malformed one.
-pub(crate) fn parse_ts(text: &str) -> Option<PartialDateTime> {
-    PartialDateTime::parse_hl7(text)
 }
