@@ -4,7 +4,7 @@
 
 mod support;
 
-use passerelle_store::{MessageQuery, MessageStatus, OutboxFilter, OutboxStatus};
+use passerelle_store::{MessageQuery, MessageStatus, OutboxStatus};
 use std::process::Command;
 use std::time::Duration;
 use support::*;
@@ -41,19 +41,8 @@ async fn adt_over_mllp_reaches_the_fhir_and_mllp_peers_through_retries() {
     }
     // Each peer fails every 3rd request, so it stores more bodies than messages; wait until every
     // message has been delivered once, as the outbox says.
-    let store = gw.store.clone();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let delivered = store.list(OutboxFilter { status: Some(OutboxStatus::Delivered), limit: 100, ..Default::default() }).await.expect("list");
-        if delivered.len() == sent * 2 {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let all = store.list(OutboxFilter { limit: 100, ..Default::default() }).await.expect("list");
-            panic!("only {} of {} deliveries done: {all:#?}", delivered.len(), sent * 2);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let delivered = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, sent * 2, Duration::from_secs(30)).await;
+    assert_eq!(delivered.len(), sent * 2);
     let retried = gw.metrics.deliveries.with_label_values(&["cabinet", "retried"]).get() + gw.metrics.deliveries.with_label_values(&["ehr", "retried"]).get();
     assert!(retried >= 2, "failing sinks must have caused retries, got {retried}");
     // The MLLP peer stored each message it acknowledged AA once, re-encoded in ISO-8859-15.
@@ -85,14 +74,7 @@ async fn a_peer_that_always_fails_leads_to_dead_letters_that_can_be_replayed() {
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     assert_eq!(client.send(&adt("DL-1", "IPP-DL", 1)).await.0, "AA");
     let store = gw.store.clone();
-    let mut dead = Vec::new();
-    for _ in 0..200 {
-        dead = store.list(OutboxFilter { status: Some(OutboxStatus::Dead), ..Default::default() }).await.expect("list");
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let dead = wait_for_outbox(store.as_ref(), OutboxStatus::Dead, 1, Duration::from_secs(5)).await;
     assert_eq!(dead.len(), 1, "dead-lettered after max_attempts");
     assert_eq!(dead[0].attempts, 3);
     assert!(dead[0].last_error.as_deref().is_some_and(|e| e.contains("gave up after 3 attempts")));

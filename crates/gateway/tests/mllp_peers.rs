@@ -5,7 +5,7 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use passerelle_hl7v2::MllpCodec;
-use passerelle_store::{OutboxFilter, OutboxStatus};
+use passerelle_store::OutboxStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -73,15 +73,7 @@ async fn late_or_mismatched_acks_are_never_matched() {
     let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     assert_eq!(client.send(&adt("LATE-1", "IPP-LATE", 1)).await.0, "AA");
-    let store = gw.store.clone();
-    let mut delivered = Vec::new();
-    for _ in 0..200 {
-        delivered = store.list(OutboxFilter { status: Some(OutboxStatus::Delivered), ..Default::default() }).await.expect("list");
-        if !delivered.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let delivered = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 1, Duration::from_secs(5)).await;
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].attempts, 3, "timeout, then mismatched MSA-2, then the right ACK");
     assert_eq!(connections.load(Ordering::SeqCst), 3, "each failure reconnects");

@@ -68,6 +68,24 @@ pub async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until the outbox holds at least `count` rows in `status`; returns them. On timeout,
+/// panics with the whole outbox, which says why.
+pub async fn wait_for_outbox(store: &dyn passerelle_store::Store, status: passerelle_store::OutboxStatus, count: usize, limit: Duration) -> Vec<passerelle_store::OutboxRow> {
+    use passerelle_store::OutboxFilter;
+    let deadline = Instant::now() + limit;
+    loop {
+        let rows = store.list(OutboxFilter { status: Some(status), limit: 1000, ..Default::default() }).await.expect("list");
+        if rows.len() >= count {
+            return rows;
+        }
+        if Instant::now() > deadline {
+            let all = store.list(OutboxFilter { limit: 1000, ..Default::default() }).await.expect("list");
+            panic!("only {} of {count} rows {status:?}: {all:#?}", rows.len());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 pub fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
     v.sort();
