@@ -78,7 +78,9 @@ pub fn parse<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Parsed<Messa
         segments: Vec::with_capacity(16),
         fields: Vec::with_capacity(body.len() / 8),
     };
-    let (mut saw_lf, mut saw_blank) = (false, false);
+    // A blank line counts only when a segment follows it (trailing blank lines are normal);
+    // remembering it, rather than scanning ahead, keeps the pass linear.
+    let (mut saw_lf, mut saw_blank, mut pending_blank) = (false, false, false);
     let mut pos = start;
     let end = input.len();
     while pos < end {
@@ -92,10 +94,10 @@ pub fn parse<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Parsed<Messa
         }
         let line = &input[pos..line_end];
         if line.iter().all(|b| b.is_ascii_whitespace() || *b == 0x1C) {
-            if line_end + 1 < end && !input[next.min(end)..].iter().all(|b| b.is_ascii_whitespace() || *b == 0x1C) {
-                saw_blank = true;
-            }
+            pending_blank = true;
         } else {
+            saw_blank |= pending_blank;
+            pending_blank = false;
             msg.push_segment(pos, line, enc_len, &mut issues);
         }
         pos = next;
