@@ -63,7 +63,8 @@ fn every_hl7v2_fixture_converts_as_expected() {
 fn unusable_input_exits_1_and_garbage_never_panics() {
     let dir = std::env::temp_dir().join(format!("passerelle-garbage-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
-    let cases: [&[u8]; 6] = [b"", b"\xff\xfe\x00", b"MSH", b"MSH|", b"MSH|^~\\&|\r\r\rPID|||||", b"MSH|^~\\&|a|b|c|d|e||ADT^A01|1|P|2.5\rPID|1||\\X\\^^^&&&~~~|\\\\\\||"];
+    let cases: [&[u8]; 6] =
+        [b"", b"\xff\xfe\x00", b"MSH", b"MSH|", b"MSH|^~\\&|\r\r\rPID|||||", b"MSH|^~\\&|a|b|c|d|e||ADT^A01|1|P|2.5\rPID|1||\\X\\^^^&&&~~~|\\\\\\||"];
     for (i, bytes) in cases.iter().enumerate() {
         let p = dir.join(format!("{i}.hl7"));
         std::fs::write(&p, bytes).expect("write");

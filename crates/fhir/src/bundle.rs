@@ -1,10 +1,10 @@
 //! A message as a FHIR transaction Bundle: conditional update by identifier, deterministic and
 //! collision-free `urn:uuid` fullUrls (name-based SHA-1 UUIDs of sender, control id, type and index).
 
+use crate::Profile;
 use crate::encounter::encounter;
 use crate::patient::{patient, system_of};
 use crate::types::{Bundle, BundleEntry, BundleRequest, Resource};
-use crate::Profile;
 use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule};
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,8 +1,8 @@
 //! model::Encounter → FHIR Encounter: status from the ADT trigger, class, period, location, doctor.
 
-use crate::patient::identifier;
-use crate::types::{b, Str, CodeableConcept, Coding, Encounter, EncounterLocation, EncounterParticipant, Hospitalization, Meta, Period, Reference};
 use crate::Profile;
+use crate::patient::identifier;
+use crate::types::{CodeableConcept, Coding, Encounter, EncounterLocation, EncounterParticipant, Hospitalization, Meta, Period, Reference, Str, b};
 
 const FR_CORE_ENCOUNTER: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-encounter";
 use passerelle_model as m;
@@ -32,7 +32,11 @@ fn class(c: Option<&m::PatientClass>) -> Coding<'_> {
         Some(m::PatientClass::Preadmit) => ("PRENC", "pre-admission"),
         Some(m::PatientClass::Telemonitoring) => ("VR", "virtual"),
         Some(m::PatientClass::NotApplicable | m::PatientClass::Other(_)) | None => {
-            return Coding { system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()), code: c.map(|c| c.hl7().into()).or(Some("U".into())), display: None };
+            return Coding {
+                system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()),
+                code: c.map(|c| c.hl7().into()).or(Some("U".into())),
+                display: None,
+            };
         }
     };
     Coding { system: Some(V3_ACT_CODE.into()), code: Some(code.into()), display: Some(display.into()) }
@@ -63,7 +67,11 @@ pub fn encounter<'e>(e: &'e m::Encounter, trigger: &str, patient_ref: Option<Str
         });
     }
     if let Some(l) = e.prior_location.as_ref().and_then(location_display) {
-        out.location.push(EncounterLocation { location: Reference { display: Some(l.into()), ..Reference::default() }, status: Some("completed".into()), period: None });
+        out.location.push(EncounterLocation {
+            location: Reference { display: Some(l.into()), ..Reference::default() },
+            status: Some("completed".into()),
+            period: None,
+        });
     }
     if let Some(d) = &e.attending_doctor {
         let display = [d.given.as_deref(), d.family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");

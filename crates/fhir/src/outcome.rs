@@ -23,15 +23,16 @@ pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome<'_> {
             .into(),
             details: None,
             diagnostics: Some(format!("{}: {}", i.code, i.message).into()),
-            location: i
-                .location
-                .iter()
-                .map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field).into() } else { l.segment.clone() })
-                .collect(),
+            location: i.location.iter().map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field).into() } else { l.segment.clone() }).collect(),
         })
         .collect();
     if out.is_empty() {
-        out.push(OperationOutcomeIssue { severity: "information".into(), code: "informational".into(), diagnostics: Some("no issues".into()), ..Default::default() });
+        out.push(OperationOutcomeIssue {
+            severity: "information".into(),
+            code: "informational".into(),
+            diagnostics: Some("no issues".into()),
+            ..Default::default()
+        });
     }
     OperationOutcome { issue: out }
 }

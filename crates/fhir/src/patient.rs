@@ -1,6 +1,8 @@
 //! model::Patient → FHIR Patient, following FR Core (INS, identity reliability, birth place) or BE core.
 
-use crate::types::{b, ob, vb, Str, Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference};
+use crate::types::{
+    Address, CodeableConcept, Coding, ContactPoint, Extension, HumanName, Identifier, Meta, Patient, PatientContact, PatientLink, Reference, Str, b, ob, vb,
+};
 use crate::{Profile, V2_0203};
 use passerelle_model as m;
 use passerelle_model::{IdentifierKind, NameUse};
@@ -174,17 +176,19 @@ pub fn patient<'p>(p: &'p m::Patient, merge: Option<&'p m::MergeInfo>, trigger: 
     };
     for n in &p.names {
         let mut name = human_name(n);
-        if profile == Profile::FrCore && n.name_use == Some(NameUse::Birth)
-            && let Some(traits) = &p.ins_traits {
-                // FR Core official name: exactly the first birth given name, the list in an extension.
-                name.family = Some(b(&traits.birth_family_name));
-                name.given = vec![b(&traits.first_birth_given_name)];
-                if !traits.birth_given_names.is_empty() {
-                    let mut ext = Extension::new(EXT_BIRTH_LIST_GIVEN);
-                    ext.value_string = Some(b(&traits.birth_given_names));
-                    name.extension.push(ext);
-                }
+        if profile == Profile::FrCore
+            && n.name_use == Some(NameUse::Birth)
+            && let Some(traits) = &p.ins_traits
+        {
+            // FR Core official name: exactly the first birth given name, the list in an extension.
+            name.family = Some(b(&traits.birth_family_name));
+            name.given = vec![b(&traits.first_birth_given_name)];
+            if !traits.birth_given_names.is_empty() {
+                let mut ext = Extension::new(EXT_BIRTH_LIST_GIVEN);
+                ext.value_string = Some(b(&traits.birth_given_names));
+                name.extension.push(ext);
             }
+        }
         out.name.push(name);
     }
     out.contact = p
@@ -227,7 +231,11 @@ pub fn patient<'p>(p: &'p m::Patient, merge: Option<&'p m::MergeInfo>, trigger: 
             let prof = if ins { FR_CORE_PATIENT_INS } else { FR_CORE_PATIENT };
             out.meta = Some(Meta { profile: vec![prof.into()] });
             out.extension.extend(identity_reliability(p));
-            let cog = p.ins_traits.as_ref().and_then(|t| ob(&t.birth_place_cog)).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| ob(&a.cog)));
+            let cog = p
+                .ins_traits
+                .as_ref()
+                .and_then(|t| ob(&t.birth_place_cog))
+                .or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| ob(&a.cog)));
             out.extension.extend(cog.map(birth_place));
         }
         Profile::BeCore => {

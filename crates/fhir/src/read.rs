@@ -64,7 +64,8 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
             let code = sub.value_coding.as_ref().and_then(|c| os(&c.code));
             match (sub.url.as_ref(), code) {
                 ("identityStatus", Some(c)) => {
-                    let system_ok = sub.value_coding.as_ref().and_then(|c| c.system.as_deref()).is_none_or(|s| s == CS_IDENTITY_STATUS || s.contains("fr-core-cs"));
+                    let system_ok =
+                        sub.value_coding.as_ref().and_then(|c| c.system.as_deref()).is_none_or(|s| s == CS_IDENTITY_STATUS || s.contains("fr-core-cs"));
                     let v2 = match c.as_str() {
                         "QUAL" | "VALI" if system_ok => "VALI",
                         _ => "PROV",
@@ -111,7 +112,13 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
             Some("nickname") => Some(m::NameUse::Alias),
             _ => None,
         };
-        out.names.push(m::HumanName { name_use, family: os(&n.family), given: vs(&n.given), prefix: n.prefix.first().map(|s| s.to_string()), suffix: n.suffix.first().map(|s| s.to_string()) });
+        out.names.push(m::HumanName {
+            name_use,
+            family: os(&n.family),
+            given: vs(&n.given),
+            prefix: n.prefix.first().map(|s| s.to_string()),
+            suffix: n.suffix.first().map(|s| s.to_string()),
+        });
     }
     out.sex = p.gender.as_deref().and_then(|g| match g {
         "male" => Some(m::Sex::Male),
@@ -125,7 +132,15 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
     out.addresses = p
         .address
         .iter()
-        .map(|a| m::Address { kind: None, lines: vs(&a.line), city: os(&a.city), state: os(&a.state), postal_code: os(&a.postal_code), country: os(&a.country), cog: None })
+        .map(|a| m::Address {
+            kind: None,
+            lines: vs(&a.line),
+            city: os(&a.city),
+            state: os(&a.state),
+            postal_code: os(&a.postal_code),
+            country: os(&a.country),
+            cog: None,
+        })
         .collect();
     out.telecoms = p
         .telecom

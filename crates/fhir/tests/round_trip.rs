@@ -2,7 +2,7 @@
 //! OID, NISS/BIS, IPP), identity trust, names, birth date and sex; INS rules apply to FHIR input.
 
 use passerelle_fhir::{Profile, RenderOptions, read_patient, render_bundle};
-use passerelle_model::{Format, Identifier, IdentifierKind, Message, NameUse, PartialDateTime, Patient, Sex, HumanName};
+use passerelle_model::{Format, HumanName, Identifier, IdentifierKind, Message, NameUse, PartialDateTime, Patient, Sex};
 
 fn message(patient: Patient) -> Message {
     let mut m = Message::new(Format::Hl7v2, b"raw".to_vec());
@@ -39,10 +39,7 @@ fn to_json(p: Patient) -> Vec<u8> {
 fn a_qualified_french_cross_border_patient_survives_the_round_trip() {
     let back = read_patient(&to_json(french_patient(true))).expect("read").value;
     let kinds: Vec<_> = back.identifiers.iter().map(|i| (i.kind, i.value.as_str())).collect();
-    assert_eq!(
-        kinds,
-        [(IdentifierKind::InsNirTest, "279035121518989"), (IdentifierKind::Ipp, "IPP1"), (IdentifierKind::Bis, "98472899765")]
-    );
+    assert_eq!(kinds, [(IdentifierKind::InsNirTest, "279035121518989"), (IdentifierKind::Ipp, "IPP1"), (IdentifierKind::Bis, "98472899765")]);
     assert_eq!(back.identifiers[0].oid.as_deref(), Some("1.2.250.1.213.1.4.10"));
     assert!(back.trust.is_validated(), "QUAL in FHIR reads back as VALI");
     assert_eq!(back.names[0].family.as_deref(), Some("TESTÉLÉGANT"));

@@ -67,7 +67,7 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             discarded_reported = discarded;
         }
         match next {
-            Err(_) => break, // idle timeout
+            Err(_) => break,   // idle timeout
             Ok(None) => break, // peer closed
             Ok(Some(Err(MllpError::FrameTooLarge { max }))) => {
                 tracing::warn!(listener = %config.name, max, "frame over max_frame_bytes; connection closed");

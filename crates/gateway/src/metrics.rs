@@ -38,14 +38,35 @@ impl Metrics {
         let outbox_depth = IntGaugeVec::new(Opts::new("passerelle_outbox_depth", "Undelivered outbox rows by destination"), &["destination"])?;
         registry.register(Box::new(outbox_depth.clone()))?;
         Ok(Self {
-            received: counter(&registry, "passerelle_messages_received_total", "Messages received by listener and message type", &["listener", "message_type"])?,
-            acked: counter(&registry, "passerelle_messages_acked_total", "Acknowledgements sent by listener, message type and code", &["listener", "message_type", "code"])?,
+            received: counter(
+                &registry,
+                "passerelle_messages_received_total",
+                "Messages received by listener and message type",
+                &["listener", "message_type"],
+            )?,
+            acked: counter(
+                &registry,
+                "passerelle_messages_acked_total",
+                "Acknowledgements sent by listener, message type and code",
+                &["listener", "message_type", "code"],
+            )?,
             rejected: counter(&registry, "passerelle_messages_rejected_total", "Messages answered AE/AR and kept as rejected", &["listener", "message_type"])?,
             duplicates: counter(&registry, "passerelle_messages_duplicate_total", "Resends answered with the original ACK", &["listener"])?,
-            deliveries: counter(&registry, "passerelle_deliveries_total", "Delivery attempts by destination and outcome (delivered, retried, dead_lettered)", &["destination", "outcome"])?,
+            deliveries: counter(
+                &registry,
+                "passerelle_deliveries_total",
+                "Delivery attempts by destination and outcome (delivered, retried, dead_lettered)",
+                &["destination", "outcome"],
+            )?,
             ack_latency: histogram(&registry, "passerelle_ack_latency_seconds", "From a complete frame to the ACK written", &["listener"], latency)?,
             end_to_end_latency: histogram(&registry, "passerelle_end_to_end_latency_seconds", "From reception to delivery", &["destination"], e2e)?,
-            parse_duration: histogram(&registry, "passerelle_parse_duration_seconds", "Decode and normalise time", &["format"], vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01])?,
+            parse_duration: histogram(
+                &registry,
+                "passerelle_parse_duration_seconds",
+                "Decode and normalise time",
+                &["format"],
+                vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+            )?,
             mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"])?,
             outbox_depth,
             registry,

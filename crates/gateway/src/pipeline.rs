@@ -209,14 +209,26 @@ impl Pipeline {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(&self, listener: &str, received_at_ms: i64, raw: Vec<u8>, msg: Option<&Message>, status: MessageStatus, ack: &[u8], diagnostics: String, deliveries: Vec<NewDelivery>) -> NewMessage {
+    fn record(
+        &self,
+        listener: &str,
+        received_at_ms: i64,
+        raw: Vec<u8>,
+        msg: Option<&Message>,
+        status: MessageStatus,
+        ack: &[u8],
+        diagnostics: String,
+        deliveries: Vec<NewDelivery>,
+    ) -> NewMessage {
         NewMessage {
             received_at_ms,
             listener: listener.to_owned(),
             format: "hl7v2".into(),
             message_type: msg.map(|m| m.event.code()).unwrap_or_default(),
             control_id: msg.map(|m| m.control_id.clone()).unwrap_or_default(),
-            sender: msg.map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or(""))).unwrap_or_default(),
+            sender: msg
+                .map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or("")))
+                .unwrap_or_default(),
             content_hash: content_hash(&raw),
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),

@@ -28,13 +28,15 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 pub fn validate_match(m: &RouteMatch) -> Result<(), String> {
     if let Some(n) = &m.national_id
-        && !matches!(n.as_str(), "fr-ins" | "be-niss" | "any" | "none") {
-            return Err(format!("national_id must be fr-ins, be-niss, any or none, not {n}"));
-        }
+        && !matches!(n.as_str(), "fr-ins" | "be-niss" | "any" | "none")
+    {
+        return Err(format!("national_id must be fr-ins, be-niss, any or none, not {n}"));
+    }
     if let Some(t) = &m.identity_trust
-        && !matches!(t.as_str(), "qualified" | "validated" | "any") {
-            return Err(format!("identity_trust must be qualified, validated or any, not {t}"));
-        }
+        && !matches!(t.as_str(), "qualified" | "validated" | "any")
+    {
+        return Err(format!("identity_trust must be qualified, validated or any, not {t}"));
+    }
     Ok(())
 }
 

@@ -53,9 +53,16 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let metrics = Arc::new(Metrics::new()?);
     let new_work = Arc::new(Notify::new());
     let pipeline = Arc::new(
-        Pipeline::new(Arc::clone(&store), config.routes.clone(), Arc::clone(&metrics), config.gateway.application.clone(), config.gateway.facility.clone(), config.gateway.log_phi)
-            .with_new_work(Arc::clone(&new_work))
-            .with_keep_normalised(config.store.keep_normalised),
+        Pipeline::new(
+            Arc::clone(&store),
+            config.routes.clone(),
+            Arc::clone(&metrics),
+            config.gateway.application.clone(),
+            config.gateway.facility.clone(),
+            config.gateway.log_phi,
+        )
+        .with_new_work(Arc::clone(&new_work))
+        .with_keep_normalised(config.store.keep_normalised),
     );
     let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());
     let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());
@@ -100,9 +107,10 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         worker_tasks.spawn(async move {
             loop {
                 if let Ok(n) = store.purge(now_ms() - days * 86_400_000).await
-                    && n > 0 {
-                        tracing::info!(purged = n, "retention: finished messages purged");
-                    }
+                    && n > 0
+                {
+                    tracing::info!(purged = n, "retention: finished messages purged");
+                }
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(3600)) => {}
                     () = token.cancelled() => break,

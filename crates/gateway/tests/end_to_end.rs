@@ -25,7 +25,11 @@ async fn adt_over_mllp_reaches_the_fhir_and_mllp_peers_through_retries() {
     let (fhir_out, mllp_out) = (tmp.path().join("fhir"), tmp.path().join("mllp"));
     // Both peers fail every 3rd message: the gateway must retry and still deliver everything.
     let _http = start_peer(&verify, "http_sink.py", &["listen", &fhir_port.to_string(), fhir_out.to_str().expect("p"), "--fail-every", "3"]);
-    let _mllp = start_peer(&verify, "mllp_peer.py", &["listen", &mllp_port.to_string(), mllp_out.to_str().expect("p"), "--fail-every", "3", "--encoding", "iso-8859-15"]);
+    let _mllp = start_peer(
+        &verify,
+        "mllp_peer.py",
+        &["listen", &mllp_port.to_string(), mllp_out.to_str().expect("p"), "--fail-every", "3", "--encoding", "iso-8859-15"],
+    );
     wait_for_port(fhir_port).await;
     wait_for_port(mllp_port).await;
 
@@ -33,7 +37,14 @@ async fn adt_over_mllp_reaches_the_fhir_and_mllp_peers_through_retries() {
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let fixtures = workspace_root().join("fixtures/hl7v2/ok");
     let mut sent = 0;
-    for f in ["fr_a01_ins_qualified_utf8.hl7", "fr_a04_outpatient_latin1.hl7", "be_a28_niss.hl7", "crossborder_a04_ins_and_bis.hl7", "fr_a03_discharge.hl7", "fr_a40_merge.hl7"] {
+    for f in [
+        "fr_a01_ins_qualified_utf8.hl7",
+        "fr_a04_outpatient_latin1.hl7",
+        "be_a28_niss.hl7",
+        "crossborder_a04_ins_and_bis.hl7",
+        "fr_a03_discharge.hl7",
+        "fr_a40_merge.hl7",
+    ] {
         let (code, msa2, _) = client.send(&std::fs::read(fixtures.join(f)).expect("fixture")).await;
         assert_eq!(code, "AA", "{f}");
         assert!(!msa2.is_empty());
@@ -86,10 +97,7 @@ async fn a_peer_that_always_fails_leads_to_dead_letters_that_can_be_replayed() {
 async fn resends_get_the_original_ack_and_bad_input_is_kept() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("out");
-    let extra = format!(
-        "[[destination]]\nname = \"files\"\nkind = \"file\"\ndir = \"{}\"\n[[route]]\nname = \"all\"\nto = [\"files\"]\n",
-        out.display()
-    );
+    let extra = format!("[[destination]]\nname = \"files\"\nkind = \"file\"\ndir = \"{}\"\n[[route]]\nname = \"all\"\nto = [\"files\"]\n", out.display());
     let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let msg = adt("DUP-1", "IPP-DUP", 1);

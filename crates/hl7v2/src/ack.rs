@@ -1,9 +1,9 @@
 //! The ACK builder: AA/AE/AR, MSA-2 = the received MSH-10, ERR with an HL7 table 0357 code and the
 //! location of the fault, sender and receiver swapped, MSH-9 = ACK^<trigger>^ACK.
 
+use crate::charset::Charset;
 use crate::tokenizer::Message;
 use crate::writer::Er7Writer;
-use crate::charset::Charset;
 use passerelle_model::{Issue, IssueLocation, Severity};
 
 /// MSA-1 acknowledgment code (original mode).
@@ -44,12 +44,7 @@ impl ErrorCondition {
     }
     /// Maps a diagnostic to an ERR: the diagnostic code decides the table 0357 code.
     pub fn from_issue(issue: &Issue) -> Self {
-        Self {
-            code: table_0357_for(issue.code),
-            message: issue.message.clone(),
-            severity: issue.severity,
-            location: issue.location.clone(),
-        }
+        Self { code: table_0357_for(issue.code), message: issue.message.clone(), severity: issue.severity, location: issue.location.clone() }
     }
 }
 
@@ -193,10 +188,7 @@ mod tests {
         let input = b"MSH|^~\\&|SND|SFAC|RCV|RFAC|20260101||ADT^A01^ADT_A01|MSG-42|P|2.5^FRA^2.11\rPID|1\r";
         let parsed = parse(input, &ParseOptions::default()).expect("parse");
         let ack = build_ack(Some(&parsed.value), AckCode::Aa, &[], &OPTS);
-        assert_eq!(
-            String::from_utf8(ack).expect("utf8"),
-            "MSH|^~\\&|RCV|RFAC|SND|SFAC|20260101120000||ACK^A01^ACK|ACK1|P|2.5^FRA^2.11\rMSA|AA|MSG-42\r"
-        );
+        assert_eq!(String::from_utf8(ack).expect("utf8"), "MSH|^~\\&|RCV|RFAC|SND|SFAC|20260101120000||ACK^A01^ACK|ACK1|P|2.5^FRA^2.11\rMSA|AA|MSG-42\r");
     }
 
     #[test]

@@ -26,7 +26,11 @@ pub use writer::Er7Writer;
 
 /// Tokenizes and normalises in one call: the gateway's and `passerelle convert`'s decode step.
 /// Diagnostics of both stages are merged in order.
-pub fn decode(input: &[u8], parse_options: &ParseOptions, normalise_options: &NormaliseOptions) -> Result<passerelle_model::Parsed<passerelle_model::Message>, Error> {
+pub fn decode(
+    input: &[u8],
+    parse_options: &ParseOptions,
+    normalise_options: &NormaliseOptions,
+) -> Result<passerelle_model::Parsed<passerelle_model::Message>, Error> {
     let tokens = parse(input, parse_options)?;
     let mut normalised = normalise(&tokens.value, normalise_options);
     let mut issues = tokens.issues;

@@ -63,21 +63,13 @@ pub fn parse<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Parsed<Messa
     }
     let (delimiters, enc_len, repaired) = Delimiters::from_msh(&body[3..])?;
     if repaired {
-        issues.push(
-            Issue::warning("msh2-repaired", "MSH-2 repeats a delimiter; read as the standard ^~\\&").at(IssueLocation::field("MSH", 1, 2)),
-        );
+        issues.push(Issue::warning("msh2-repaired", "MSH-2 repeats a delimiter; read as the standard ^~\\&").at(IssueLocation::field("MSH", 1, 2)));
     }
     if is_batch {
         issues.push(Issue::info("batch-envelope", "batch envelope (FHS/BHS); the first MSH is the message"));
     }
 
-    let mut msg = Message {
-        input,
-        delimiters,
-        charset: options.default_charset,
-        segments: Vec::with_capacity(16),
-        fields: Vec::with_capacity(body.len() / 8),
-    };
+    let mut msg = Message { input, delimiters, charset: options.default_charset, segments: Vec::with_capacity(16), fields: Vec::with_capacity(body.len() / 8) };
     // A blank line counts only when a segment follows it (trailing blank lines are normal);
     // remembering it, rather than scanning ahead, keeps the pass linear.
     let (mut saw_lf, mut saw_blank, mut pending_blank) = (false, false, false);
@@ -230,11 +222,7 @@ impl<'m, 'a> Segment<'m, 'a> {
     /// Field `n` (1-based, HL7 numbering; MSH-1 is the field separator). Absent fields are empty.
     pub fn field(&self, n: usize) -> Field<'a> {
         let e = self.entry();
-        let raw = if n >= 1 && n <= e.field_count as usize {
-            self.slice(self.msg.fields[e.first_field as usize + n - 1])
-        } else {
-            &[]
-        };
+        let raw = if n >= 1 && n <= e.field_count as usize { self.slice(self.msg.fields[e.first_field as usize + n - 1]) } else { &[] };
         Field { raw, d: self.msg.delimiters, charset: self.msg.charset }
     }
     /// Field `n` of the first repetition, component `c` (1-based).

@@ -128,11 +128,17 @@ pub fn reencode(msg: &Message<'_>, charset: Option<Charset>, version: Option<&st
         };
         let last = if is_msh && charset.is_some() { seg.field_count().max(18) } else { seg.field_count() };
         for n in first..=last {
-            if is_msh && n == 18 && let Some(c) = charset {
+            if is_msh
+                && n == 18
+                && let Some(c) = charset
+            {
                 w.field(c.msh18());
                 continue;
             }
-            if is_msh && n == 12 && let Some(v) = version {
+            if is_msh
+                && n == 12
+                && let Some(v) = version
+            {
                 w.field(v);
                 continue;
             }
@@ -141,13 +147,7 @@ pub fn reencode(msg: &Message<'_>, charset: Option<Charset>, version: Option<&st
                 .raw()
                 .split(|&b| b == d.repetition)
                 .map(|rep| {
-                    rep.split(|&b| b == d.component)
-                        .map(|comp| {
-                            comp.split(|&b| b == d.subcomponent)
-                                .map(|sub| field_text(&field, sub))
-                                .collect()
-                        })
-                        .collect()
+                    rep.split(|&b| b == d.component).map(|comp| comp.split(|&b| b == d.subcomponent).map(|sub| field_text(&field, sub)).collect()).collect()
                 })
                 .collect();
             w.nested(&reps);

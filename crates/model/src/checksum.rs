@@ -7,7 +7,9 @@
 pub enum KeyOutcome {
     Valid,
     /// Well-formed but the key does not match; `expected` is the key the body computes to.
-    WrongKey { expected: u8 },
+    WrongKey {
+        expected: u8,
+    },
     /// Not the expected shape (length, characters).
     Malformed,
 }
@@ -66,11 +68,7 @@ pub fn belgian_number_kind(value: &str) -> Option<BelgianNumberKind> {
         return None;
     }
     let month: u8 = value[2..4].parse().ok()?;
-    Some(if (20..=32).contains(&month) || (40..=52).contains(&month) {
-        BelgianNumberKind::Bis
-    } else {
-        BelgianNumberKind::Niss
-    })
+    Some(if (20..=32).contains(&month) || (40..=52).contains(&month) { BelgianNumberKind::Bis } else { BelgianNumberKind::Niss })
 }
 
 /// Checks an 11-digit NISS or BIS: key = 97 − (body mod 97), body prefixed with `2` for births from 2000.
@@ -83,11 +81,7 @@ pub fn check_niss(value: &str) -> KeyOutcome {
     let Ok(key) = value[9..].parse::<u64>() else { return KeyOutcome::Malformed };
     let before_2000 = 97 - body % 97;
     let from_2000 = 97 - (2_000_000_000 + body) % 97;
-    if key == before_2000 || key == from_2000 {
-        KeyOutcome::Valid
-    } else {
-        KeyOutcome::WrongKey { expected: before_2000 as u8 }
-    }
+    if key == before_2000 || key == from_2000 { KeyOutcome::Valid } else { KeyOutcome::WrongKey { expected: before_2000 as u8 } }
 }
 
 #[cfg(test)]

@@ -62,16 +62,8 @@ impl PartialDateTime {
         }
         let year: u16 = digits[..4].parse().ok()?;
         let part = |i: usize| if b.len() >= i + 2 { two(&b[i..i + 2]) } else { None };
-        let mut dt = PartialDateTime {
-            year,
-            month: part(4),
-            day: part(6),
-            hour: part(8),
-            minute: part(10),
-            second: part(12),
-            millis: None,
-            offset_minutes: None,
-        };
+        let mut dt =
+            PartialDateTime { year, month: part(4), day: part(6), hour: part(8), minute: part(10), second: part(12), millis: None, offset_minutes: None };
         if let Some(f) = frac {
             if b.len() != 14 || f.is_empty() || f.len() > 4 || !f.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
@@ -104,11 +96,7 @@ impl PartialDateTime {
             (Some(m), Some(d)) => d >= 1 && d <= days_in_month(self.year, m),
             _ => true,
         };
-        month_ok
-            && day_ok
-            && self.hour.is_none_or(|h| h < 24)
-            && self.minute.is_none_or(|m| m < 60)
-            && self.second.is_none_or(|s| s < 60)
+        month_ok && day_ok && self.hour.is_none_or(|h| h < 24) && self.minute.is_none_or(|m| m < 60) && self.second.is_none_or(|s| s < 60)
     }
 
     /// FHIR `date`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.

@@ -87,7 +87,9 @@ impl IdentifierKind {
 #[serde(rename_all = "kebab-case", tag = "result")]
 pub enum KeyCheck {
     Valid,
-    WrongKey { expected: u8 },
+    WrongKey {
+        expected: u8,
+    },
     Malformed,
     /// The kind has no key (IPP, NDA…).
     NotApplicable,

@@ -36,11 +36,7 @@ pub struct MessageEvent {
 impl MessageEvent {
     /// `ADT^A01`, the form routing globs match against.
     pub fn code(&self) -> String {
-        if self.trigger.is_empty() {
-            self.message_type.clone()
-        } else {
-            format!("{}^{}", self.message_type, self.trigger)
-        }
+        if self.trigger.is_empty() { self.message_type.clone() } else { format!("{}^{}", self.message_type, self.trigger) }
     }
 }
 

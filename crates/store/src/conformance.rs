@@ -1,8 +1,8 @@
 //! The conformance suite every backend must pass (SQLite now, PostgreSQL next): call
 //! [`run_all`] from the backend's tests on a fresh, empty store.
 
-use crate::types::*;
 use crate::Store;
+use crate::types::*;
 
 fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage {
     NewMessage {

@@ -21,9 +21,14 @@ use tokio_util::sync::CancellationToken;
 pub enum Outcome {
     Delivered,
     /// Try again later (`after`: the peer's Retry-After).
-    Retry { error: String, after: Option<Duration> },
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
     /// Never going to work as is: dead letter, replayable by an operator.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
 }
 
 /// A destination transport.

@@ -45,13 +45,8 @@ impl Drop for Peer {
 }
 
 pub fn start_peer(dir: &Path, script: &str, args: &[&str]) -> Peer {
-    let child = Command::new(dir.join(".venv/bin/python"))
-        .arg(dir.join(script))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start peer");
+    let child =
+        Command::new(dir.join(".venv/bin/python")).arg(dir.join(script)).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start peer");
     Peer(child)
 }
 
@@ -70,7 +65,12 @@ pub async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {
 
 /// Waits until the outbox holds at least `count` rows in `status`; returns them. On timeout,
 /// panics with the whole outbox, which says why.
-pub async fn wait_for_outbox(store: &dyn passerelle_store::Store, status: passerelle_store::OutboxStatus, count: usize, limit: Duration) -> Vec<passerelle_store::OutboxRow> {
+pub async fn wait_for_outbox(
+    store: &dyn passerelle_store::Store,
+    status: passerelle_store::OutboxStatus,
+    count: usize,
+    limit: Duration,
+) -> Vec<passerelle_store::OutboxRow> {
     use passerelle_store::OutboxFilter;
     let deadline = Instant::now() + limit;
     loop {
@@ -87,7 +87,8 @@ pub async fn wait_for_outbox(store: &dyn passerelle_store::Store, status: passer
 }
 
 pub fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
     v.sort();
     v
 }

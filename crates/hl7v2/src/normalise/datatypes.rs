@@ -2,8 +2,7 @@
 
 use crate::tokenizer::Field;
 use passerelle_model::{
-    Address, AttendingDoctor, ContactPoint, HumanName, Identifier, IdentifierKind, Issue, IssueLocation, Location, NameUse,
-    PartialDateTime,
+    Address, AttendingDoctor, ContactPoint, HumanName, Identifier, IdentifierKind, Issue, IssueLocation, Location, NameUse, PartialDateTime,
     identifier::{OID_BE_SSIN, OID_NIR_BILLING},
 };
 

@@ -8,8 +8,7 @@ use crate::tokenizer::{Message as Er7, Segment};
 use passerelle_model::{Format, Issue, IssueLocation, Message, MessageEvent, Parsed};
 
 /// ADT triggers of PAM-FR (ITI-30 and ITI-31) that we map.
-pub const ADT_TRIGGERS: &[&str] =
-    &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A11", "A12", "A13", "A21", "A22", "A28", "A31", "A40", "A47"];
+pub const ADT_TRIGGERS: &[&str] = &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A11", "A12", "A13", "A21", "A22", "A28", "A31", "A40", "A47"];
 
 /// Whether the PAM-FR rules apply (A08 forbidden, INS gating is applied in every mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,8 +36,7 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
     };
     read_msh(&msh, &mut msg, options, &mut issues);
     if let Some(evn) = er7.segment("EVN") {
-        msg.event_time = datatypes::timestamp(evn.field(2), "EVN", 2, &mut issues)
-            .or_else(|| datatypes::timestamp(evn.field(6), "EVN", 6, &mut issues));
+        msg.event_time = datatypes::timestamp(evn.field(2), "EVN", 2, &mut issues).or_else(|| datatypes::timestamp(evn.field(6), "EVN", 6, &mut issues));
     }
     check_event(&msg, &mut issues);
     let pid = er7.segment("PID");

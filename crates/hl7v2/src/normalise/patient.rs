@@ -2,9 +2,7 @@
 
 use super::datatypes::{cx, timestamp, xad, xpn, xtn};
 use crate::tokenizer::Segment;
-use passerelle_model::{
-    Contact, IdentifierKind, InsTraits, Issue, IssueLocation, KeyCheck, NameUse, Patient, Sex,
-};
+use passerelle_model::{Contact, IdentifierKind, InsTraits, Issue, IssueLocation, KeyCheck, NameUse, Patient, Sex};
 
 pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
     let mut p = Patient::default();
@@ -98,10 +96,16 @@ pub fn apply_ins_rules(pid: &Segment<'_, '_>, p: &mut Patient, issues: &mut Vec<
         birth_place_cog: place.and_then(|r| r.component(9).string()),
     };
     if traits.birth_family_name.is_empty() || traits.first_birth_given_name.is_empty() || traits.birth_date.is_none() || traits.sex.is_none() {
-        issues.push(Issue::warning("ins-traits-incomplete", "qualified INS without all strict traits (birth name L, first given name, birth date, sex)").at(IssueLocation::field("PID", 1, 5)));
+        issues.push(
+            Issue::warning("ins-traits-incomplete", "qualified INS without all strict traits (birth name L, first given name, birth date, sex)")
+                .at(IssueLocation::field("PID", 1, 5)),
+        );
     }
     if traits.birth_place_cog.is_none() {
-        issues.push(Issue::warning("ins-birth-place-missing", "qualified INS without a birth place COG (PID-11 type BDL, XAD-9)").at(IssueLocation::field("PID", 1, 11)));
+        issues.push(
+            Issue::warning("ins-birth-place-missing", "qualified INS without a birth place COG (PID-11 type BDL, XAD-9)")
+                .at(IssueLocation::field("PID", 1, 11)),
+        );
     }
     if p.name(NameUse::Birth).is_none() {
         issues.push(Issue::info("no-birth-name", "no PID-5 repetition of type L"));

@@ -40,9 +40,10 @@ pub fn read_encounter(er7: &Er7<'_>, pid: &Segment<'_, '_>, issues: &mut Vec<Iss
 fn read_zbe(zbe: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Movement {
     let action = zbe.field(4).string();
     if let Some(a) = &action
-        && !matches!(a.as_str(), "INSERT" | "UPDATE" | "CANCEL") {
-            issues.push(Issue::warning("bad-value", "ZBE-4 action is not INSERT, UPDATE or CANCEL").at(IssueLocation::field("ZBE", 1, 4)));
-        }
+        && !matches!(a.as_str(), "INSERT" | "UPDATE" | "CANCEL")
+    {
+        issues.push(Issue::warning("bad-value", "ZBE-4 action is not INSERT, UPDATE or CANCEL").at(IssueLocation::field("ZBE", 1, 4)));
+    }
     let m = Movement {
         id: zbe.field(1).component(1).string(),
         id_namespace: zbe.field(1).component(2).string(),

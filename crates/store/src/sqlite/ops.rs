@@ -101,7 +101,9 @@ pub fn set_status(conn: &Connection, id: i64, status: OutboxStatus, next_ms: i64
 
 pub fn transition(conn: &Connection, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<bool> {
     let n = conn
-        .prepare_cached("UPDATE outbox SET status = ?3, next_attempt_ms = ?4, updated_ms = ?4, last_error = COALESCE(?5, last_error) WHERE id = ?1 AND status = ?2")?
+        .prepare_cached(
+            "UPDATE outbox SET status = ?3, next_attempt_ms = ?4, updated_ms = ?4, last_error = COALESCE(?5, last_error) WHERE id = ?1 AND status = ?2",
+        )?
         .execute(params![id, from.as_str(), to.as_str(), now_ms, error])?;
     Ok(n == 1)
 }
@@ -147,7 +149,8 @@ pub fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxRow>> {
 }
 
 pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare_cached("SELECT destination, COUNT(*) FROM outbox WHERE status IN ('pending', 'inflight') GROUP BY destination ORDER BY destination")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT destination, COUNT(*) FROM outbox WHERE status IN ('pending', 'inflight') GROUP BY destination ORDER BY destination")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
