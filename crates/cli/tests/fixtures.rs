@@ -3,24 +3,12 @@
 
 mod common;
 
-use common::{files_with_ext, passerelle, run_validator, workspace_root};
-use std::path::{Path, PathBuf};
-
-fn expected_path(input: &Path, suffix: &str) -> PathBuf {
-    let stem = input.file_stem().and_then(|s| s.to_str()).expect("stem");
-    input.with_file_name(format!("{stem}.{suffix}"))
-}
+use common::passerelle;
+use passerelle_testkit::{check_expectation, expected_path, files_with_ext, run_validator, workspace_root};
+use std::path::Path;
 
 fn check(path: &Path, actual: &str, mismatches: &mut Vec<String>) {
-    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
-        std::fs::write(path, actual).expect("write expectation");
-        return;
-    }
-    match std::fs::read_to_string(path) {
-        Ok(expected) if expected == actual => {}
-        Ok(_) => mismatches.push(format!("{} differs (UPDATE_EXPECT=1 to regenerate, then review the diff)", path.display())),
-        Err(_) => mismatches.push(format!("{} is missing (UPDATE_EXPECT=1 to create it)", path.display())),
-    }
+    mismatches.extend(check_expectation(path, actual));
 }
 
 #[test]

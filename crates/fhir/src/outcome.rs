@@ -1,7 +1,7 @@
 //! Diagnostics → FHIR OperationOutcome, the answer HTTP clients get for bad input.
 
 use crate::types::{OperationOutcome, OperationOutcomeIssue};
-use passerelle_model::{Issue, Severity};
+use passerelle_model::{Issue, Locator, Severity};
 
 pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome<'_> {
     let mut out: Vec<OperationOutcomeIssue> = issues
@@ -23,7 +23,11 @@ pub fn operation_outcome(issues: &[Issue]) -> OperationOutcome<'_> {
             .into(),
             details: None,
             diagnostics: Some(format!("{}: {}", i.code, i.message).into()),
-            location: i.location.iter().map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field).into() } else { l.segment.clone() }).collect(),
+            location: i.er7().map(|l| if l.field > 0 { format!("{}-{}", l.segment, l.field).into() } else { l.segment.clone() }).into_iter().collect(),
+            expression: match &i.location {
+                Some(Locator::Path(path)) => vec![path.as_ref().into()],
+                _ => Vec::new(),
+            },
         })
         .collect();
     if out.is_empty() {

@@ -117,12 +117,12 @@ fn gender(s: m::Sex) -> &'static str {
     }
 }
 
-/// FR Core identity reliability: v2 VALI + INS → QUAL, VALI without INS → VALI, otherwise PROV.
+/// FR Core identity reliability: v2 VALI + INS → QUAL, VALI without INS → VALI, otherwise PROV (a doubtful or fictitious identity is never VALI nor QUAL).
 fn identity_reliability(p: &m::Patient) -> Option<Extension<'_>> {
     if p.trust.statuses.is_empty() && p.trust.attributes.is_empty() {
         return None;
     }
-    let status = match (p.trust.is_validated(), p.ins().is_some()) {
+    let status = match (p.trust.allows_ins(), p.ins().is_some()) {
         (true, true) => "QUAL",
         (true, false) => "VALI",
         _ => "PROV",

@@ -4,7 +4,7 @@
 use crate::patient::{CS_IDENTITY_STATUS, EXT_IDENTITY_RELIABILITY};
 use crate::types::{Patient, Resource, Str};
 use passerelle_model as m;
-use passerelle_model::{IdentifierKind, Issue, KeyCheck, Parsed};
+use passerelle_model::Parsed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -20,22 +20,6 @@ fn os(s: &Option<Str<'_>>) -> Option<String> {
 
 fn vs(v: &[Str<'_>]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
-}
-
-fn kind_of(system: &str, type_code: Option<&str>) -> (IdentifierKind, Option<String>) {
-    let oid = system.strip_prefix("urn:oid:").map(str::to_owned);
-    if system == m::identifier::URI_BE_SSIN || oid.as_deref() == Some(m::identifier::OID_BE_SSIN) {
-        return (IdentifierKind::Niss, Some(m::identifier::OID_BE_SSIN.to_owned()));
-    }
-    let kind = match (type_code, oid.as_deref().and_then(IdentifierKind::ins_for_oid)) {
-        (Some("INS-NIR" | "INS-NIA" | "INS-NIR-TEST" | "INS-NIR-DEMO" | "INS"), Some(k)) => k,
-        (Some("NH"), _) => IdentifierKind::NirBilling,
-        (Some("PI" | "MR"), _) => IdentifierKind::Ipp,
-        (Some("AN"), _) => IdentifierKind::Nda,
-        (Some("VN"), _) => IdentifierKind::VisitNumber,
-        _ => IdentifierKind::Other,
-    };
-    (kind, oid)
 }
 
 /// Reads a Patient (or the first Patient of a Bundle) into the model.
@@ -87,23 +71,11 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
     for id in &p.identifier {
         let Some(value) = os(&id.value) else { continue };
         let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| os(&c.code));
-        let (kind, oid) = kind_of(id.system.as_deref().unwrap_or(""), type_code.as_deref());
-        let mut mid = if kind.is_belgian() { m::Identifier::belgian(value) } else { m::Identifier::new(kind, value) };
-        if !kind.is_belgian() {
-            mid.oid = oid;
-        }
-        mid.type_code = type_code;
+        let (mid, issue) = m::classify(&value, m::Authority::from_fhir_system(id.system.as_deref(), type_code.as_deref()));
+        issues.extend(issue.map(|i| i.at_path("Patient.identifier")));
         out.identifiers.push(mid);
     }
-    if out.identifiers.iter().any(|i| i.kind.is_ins()) {
-        if !out.trust.is_validated() {
-            issues.push(Issue::warning("ins-without-vali", "INS without identity status QUAL: integrated without the INS"));
-            out.identifiers.retain(|i| !i.kind.is_ins());
-        } else if out.identifiers.iter().any(|i| i.kind.is_ins() && i.key_check != KeyCheck::Valid) {
-            issues.push(Issue::warning("ins-key-invalid", "INS with a wrong or malformed check key: not used"));
-            out.identifiers.retain(|i| !i.kind.is_ins() || i.key_check == KeyCheck::Valid);
-        }
-    }
+    issues.extend(m::apply_identity_rules(&mut out).into_iter().map(|i| i.at_path("Patient.identifier")));
     for n in &p.name {
         let name_use = match n.use_.as_deref() {
             Some("official") => Some(m::NameUse::Birth),

@@ -295,6 +295,9 @@ pub struct OperationOutcomeIssue<'a> {
     pub diagnostics: Option<Str<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<Str<'a>>,
+    /// FHIRPath of the fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expression: Vec<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

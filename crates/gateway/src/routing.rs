@@ -52,7 +52,7 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
         Some("none") => !has_ins && !has_niss,
         Some(_) => false,
     };
-    let validated = msg.patient.as_ref().is_some_and(|p| p.trust.is_validated());
+    let validated = msg.patient.as_ref().is_some_and(|p| p.trust.allows_ins());
     let trust = match m.identity_trust.as_deref() {
         None | Some("any") => true,
         Some("validated") => validated,

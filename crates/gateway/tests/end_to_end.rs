@@ -64,7 +64,7 @@ async fn adt_over_mllp_reaches_the_fhir_and_mllp_peers_through_retries() {
         assert!(bytes.windows(7).any(|w| w == b"8859/15"), "MSH-18 re-encoded");
     }
     // Every FHIR body the sink received passes the independent R4 validator.
-    let bodies: Vec<_> = files_in(&fhir_out, "json");
+    let bodies: Vec<_> = files_with_ext(&fhir_out, "json");
     assert!(bodies.len() > sent, "the sink also stored the failed attempts");
     let python = verify.join(".venv/bin/python");
     let out = Command::new(python).arg(verify.join("validate_fhir.py")).arg("--type").arg("Bundle").args(&bodies).output().expect("validator");
@@ -112,7 +112,7 @@ async fn resends_get_the_original_ack_and_bad_input_is_kept() {
     assert!(String::from_utf8_lossy(&ack3).contains("ERR|||100^"));
     let (code4, _, _) = client.send(&adt("AFTER-GARBAGE", "IPP-DUP", 2)).await;
     assert_eq!(code4, "AA", "one bad frame never takes the connection down");
-    wait_until(Duration::from_secs(10), || files_in(&out, "hl7").len() == 2).await;
+    wait_until(Duration::from_secs(10), || files_with_ext(&out, "hl7").len() == 2).await;
     let rejected = gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search");
     assert_eq!(rejected.len(), 1);
     assert_eq!(gw.metrics.duplicates.with_label_values(&["mllp-in"]).get(), 1);

@@ -44,7 +44,7 @@ impl ErrorCondition {
     }
     /// Maps a diagnostic to an ERR: the diagnostic code decides the table 0357 code.
     pub fn from_issue(issue: &Issue) -> Self {
-        Self { code: table_0357_for(issue.code), message: issue.message.clone(), severity: issue.severity, location: issue.location.clone() }
+        Self { code: table_0357_for(issue.code), message: issue.message.clone(), severity: issue.severity, location: issue.er7().cloned() }
     }
 }
 

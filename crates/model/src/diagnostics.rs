@@ -1,6 +1,6 @@
 //! Diagnostics returned beside every decoded value: decoding is total, problems are reported, not thrown.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// How bad a diagnostic is. `Error` means the value is unusable for delivery (the sender gets AE/AR).
@@ -12,8 +12,17 @@ pub enum Severity {
     Error,
 }
 
-/// Where in the input a diagnostic points (HL7 v2 ERL semantics; 1-based, 0 = not applicable).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Where in the input a diagnostic points: an HL7 v2 position, or a path (XPath for CDA, FHIRPath
+/// for FHIR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locator {
+    Er7(IssueLocation),
+    Path(Cow<'static, str>),
+}
+
+/// A position in an HL7 v2 message (ERL semantics; 1-based, 0 = not applicable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueLocation {
     pub segment: Cow<'static, str>,
     /// 1-based occurrence of the segment in the message (ERL-2).
@@ -41,7 +50,7 @@ pub struct Issue {
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<IssueLocation>,
+    pub location: Option<Locator>,
 }
 
 impl Issue {
@@ -57,9 +66,22 @@ impl Issue {
     pub fn info(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(Severity::Info, code, message)
     }
+    /// Located at an HL7 v2 position.
     pub fn at(mut self, location: IssueLocation) -> Self {
-        self.location = Some(location);
+        self.location = Some(Locator::Er7(location));
         self
+    }
+    /// Located by a path: XPath (CDA) or FHIRPath (FHIR).
+    pub fn at_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.location = Some(Locator::Path(path.into()));
+        self
+    }
+    /// The HL7 v2 position, when the issue has one.
+    pub fn er7(&self) -> Option<&IssueLocation> {
+        match &self.location {
+            Some(Locator::Er7(l)) => Some(l),
+            _ => None,
+        }
     }
 }
 
@@ -71,14 +93,18 @@ impl std::fmt::Display for Issue {
             Severity::Error => "error",
         };
         write!(f, "{severity}[{}]", self.code)?;
-        if let Some(loc) = &self.location {
-            write!(f, " {}", loc.segment)?;
-            if loc.field > 0 {
-                write!(f, "-{}", loc.field)?;
+        match &self.location {
+            Some(Locator::Er7(loc)) => {
+                write!(f, " {}", loc.segment)?;
+                if loc.field > 0 {
+                    write!(f, "-{}", loc.field)?;
+                }
+                if loc.component > 0 {
+                    write!(f, ".{}", loc.component)?;
+                }
             }
-            if loc.component > 0 {
-                write!(f, ".{}", loc.component)?;
-            }
+            Some(Locator::Path(path)) => write!(f, " {path}")?,
+            None => {}
         }
         write!(f, ": {}", self.message)
     }

@@ -8,14 +8,16 @@ pub mod datetime;
 pub mod diagnostics;
 pub mod encounter;
 pub mod identifier;
+pub mod identity;
 pub mod message;
 pub mod patient;
 pub mod trust;
 
 pub use datetime::{PartialDateTime, TimeZoneRule};
-pub use diagnostics::{Issue, IssueLocation, Parsed, Severity};
+pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};
 pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
 pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
+pub use identity::{Authority, apply_identity_rules, classify};
 pub use message::{Format, MergeInfo, Message, MessageEvent};
 pub use patient::{Address, Contact, ContactPoint, HumanName, InsTraits, NameUse, Patient, Sex};
 pub use trust::{IdentityAttribute, IdentityStatus, IdentityTrust};

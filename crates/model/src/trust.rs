@@ -133,6 +133,12 @@ impl IdentityTrust {
     pub fn is_validated(&self) -> bool {
         self.statuses.contains(&IdentityStatus::Vali)
     }
+    /// The identity may carry an INS: validated (VALI) and neither doubtful (DOUT) nor fictitious
+    /// (FICT). RNIV forbids both attributes on a validated identity; when a sender sends them anyway,
+    /// the safe reading wins.
+    pub fn allows_ins(&self) -> bool {
+        self.is_validated() && !self.has_attribute(IdentityAttribute::Dout) && !self.has_attribute(IdentityAttribute::Fict)
+    }
     pub fn has_attribute(&self, a: IdentityAttribute) -> bool {
         self.attributes.contains(&a)
     }

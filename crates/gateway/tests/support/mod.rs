@@ -1,54 +1,18 @@
 //! Test support: configs on port 0, MLLP client, waiting on conditions (never fixed sleeps),
 //! and the independent peers of ../shared/verify (http_sink.py, mllp_peer.py).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use futures_util::{SinkExt, StreamExt};
 use passerelle_gateway::Config;
 use passerelle_hl7v2::MllpCodec;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("root")
-}
-
-/// ../shared/verify (or $PASSERELLE_VERIFY_DIR), set up; `None` with a loud SKIPPED otherwise.
-pub fn verify_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PASSERELLE_VERIFY_DIR").map_or_else(|| workspace_root().join("../shared/verify"), PathBuf::from);
-    if !dir.join("setup.sh").exists() {
-        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "verify tools missing at {}", dir.display());
-        eprintln!("SKIPPED: independent peers not found at {}", dir.display());
-        return None;
-    }
-    let out = Command::new(dir.join("setup.sh")).output().expect("setup.sh");
-    assert!(out.status.success(), "verify setup failed");
-    Some(dir)
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// A child process killed when dropped.
-pub struct Peer(pub Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub fn start_peer(dir: &Path, script: &str, args: &[&str]) -> Peer {
-    let child =
-        Command::new(dir.join(".venv/bin/python")).arg(dir.join(script)).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start peer");
-    Peer(child)
-}
+pub use passerelle_testkit::{Peer, files_with_ext, free_port, start_peer, verify_dir, workspace_root};
 
 pub async fn wait_for_port(port: u16) {
     wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()).await;
@@ -84,13 +48,6 @@ pub async fn wait_for_outbox(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-pub fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
-    v.sort();
-    v
 }
 
 pub fn config(store: &Path, extra: &str) -> Config {

@@ -2,11 +2,8 @@
 
 use crate::tokenizer::Field;
 use passerelle_model::{
-    Address, AttendingDoctor, ContactPoint, HumanName, Identifier, IdentifierKind, Issue, IssueLocation, Location, NameUse, PartialDateTime,
-    identifier::{OID_BE_SSIN, OID_NIR_BILLING},
+    Address, AttendingDoctor, Authority, ContactPoint, HumanName, Identifier, Issue, IssueLocation, Location, NameUse, PartialDateTime, classify,
 };
-
-const BELGIAN_NAMESPACES: &[&str] = &["NISS", "INSZ", "SSIN", "INSS", "RRN", "NISS-BE", "BE-NISS", "BE-SSIN"];
 
 /// A TS/DTM field (component 1), with a diagnostic when it is not a valid date.
 pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut Vec<Issue>) -> Option<PartialDateTime> {
@@ -21,60 +18,26 @@ pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut
     parsed
 }
 
-/// One CX repetition: value, assigning authority (namespace & OID & type) and identifier type.
-/// The kind is decided by OID + type together, never by one alone (domain-fr-be.md §0).
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// One CX repetition: value, assigning authority (namespace & OID & type) and identifier type,
+/// classified by the model's identity rules (kind from OID + type together, never one alone).
 pub fn cx(rep: Field<'_>, issues: &mut Vec<Issue>, at: &IssueLocation) -> Option<Identifier> {
     let [c1, _, _, authority, c5] = rep.component_array::<5>();
-    let value = c1.text_with(issues).into_owned();
+    let value = c1.text_with(issues);
     if value.is_empty() {
         return None;
     }
-    let namespace = authority.subcomponent(1).string();
-    let oid = authority.subcomponent(2).string();
-    let authority_type = authority.subcomponent(3).string();
-    let type_code = c5.string();
-    let ns_upper = namespace.as_deref().map(str::to_ascii_uppercase);
-    let ty = type_code.as_deref().unwrap_or("");
-    let national = oid.as_deref().and_then(IdentifierKind::ins_for_oid);
-    let kind = match (ty, national) {
-        ("INS" | "INS-NIR" | "INS-NIA", Some(k)) => k,
-        ("INS" | "INS-NIR" | "INS-NIA", None) => match ns_upper.as_deref() {
-            Some("ASIP-SANTE-INS-NIR") => {
-                issues.push(Issue::warning("ins-without-oid", "INS without an OID; kind read from the namespace").at(at.clone()));
-                IdentifierKind::InsNir
-            }
-            Some("ASIP-SANTE-INS-NIA") => {
-                issues.push(Issue::warning("ins-without-oid", "INS without an OID; kind read from the namespace").at(at.clone()));
-                IdentifierKind::InsNia
-            }
-            _ => {
-                issues.push(Issue::warning("ins-unknown-authority", "identifier typed INS with an unknown authority; not used as an INS").at(at.clone()));
-                IdentifierKind::Other
-            }
-        },
-        ("NH", _) if oid.as_deref() == Some(OID_NIR_BILLING) || ns_upper.as_deref() == Some("ASIP-SANTE-NIR") => IdentifierKind::NirBilling,
-        ("", Some(IdentifierKind::InsNir)) => {
-            issues.push(Issue::warning("national-oid-without-type", "identifier under the NIR OID without a type: neither INS nor billing NIR").at(at.clone()));
-            IdentifierKind::Other
-        }
-        ("", Some(k)) => k,
-        _ if oid.as_deref() == Some(OID_BE_SSIN) || ns_upper.as_deref().is_some_and(|n| BELGIAN_NAMESPACES.contains(&n)) => {
-            let mut id = Identifier::belgian(value);
-            id.namespace = namespace;
-            id.authority_type = authority_type;
-            id.type_code = type_code;
-            return Some(id);
-        }
-        ("PI" | "MR" | "PT", _) => IdentifierKind::Ipp,
-        ("AN", _) => IdentifierKind::Nda,
-        ("VN", _) => IdentifierKind::VisitNumber,
-        _ => IdentifierKind::Other,
-    };
-    let mut id = Identifier::new(kind, value);
-    id.oid = oid;
-    id.namespace = namespace;
-    id.authority_type = authority_type;
-    id.type_code = type_code;
+    let (namespace, oid, authority_type, type_code) =
+        (authority.subcomponent(1).text(), authority.subcomponent(2).text(), authority.subcomponent(3).text(), c5.text());
+    let authority =
+        Authority { oid: non_empty(&oid), namespace: non_empty(&namespace), authority_type: non_empty(&authority_type), type_code: non_empty(&type_code) };
+    let (id, issue) = classify(&value, authority);
+    if let Some(issue) = issue {
+        issues.push(issue.at(at.clone()));
+    }
     Some(id)
 }
 

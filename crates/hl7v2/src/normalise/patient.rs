@@ -2,19 +2,13 @@
 
 use super::datatypes::{cx, timestamp, xad, xpn, xtn};
 use crate::tokenizer::Segment;
-use passerelle_model::{Contact, IdentifierKind, InsTraits, Issue, IssueLocation, KeyCheck, NameUse, Patient, Sex};
+use passerelle_model::{Contact, InsTraits, Issue, IssueLocation, NameUse, Patient, Sex, apply_identity_rules};
 
 pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
     let mut p = Patient::default();
     for (i, rep) in pid.field(3).repetitions().enumerate() {
         let at = IssueLocation { repetition: i + 1, ..IssueLocation::field("PID", 1, 3) };
         if let Some(id) = cx(rep, issues, &at) {
-            match id.key_check {
-                KeyCheck::WrongKey { .. } | KeyCheck::Malformed if id.kind.is_belgian() || id.kind == IdentifierKind::NirBilling => {
-                    issues.push(Issue::warning("key-invalid", "national identifier with a wrong or malformed check key").at(at));
-                }
-                _ => {}
-            }
             p.identifiers.push(id);
         }
     }
@@ -23,9 +17,6 @@ pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
         if !p.trust.push_code(&text) {
             issues.push(Issue::warning("identity-code-unknown", "PID-32 code outside PAM-FR table 0445").at(IssueLocation::field("PID", 1, 32)));
         }
-    }
-    for v in p.trust.rniv_violations() {
-        issues.push(Issue::warning("rniv-inconsistent", v).at(IssueLocation::field("PID", 1, 32)));
     }
     p.names = pid.field(5).repetitions().filter_map(|r| xpn(r, issues)).collect();
     p.birth_date = timestamp(pid.field(7), "PID", 7, issues);
@@ -59,31 +50,21 @@ pub fn read_zfd(zfd: &Segment<'_, '_>, p: &mut Patient, _issues: &mut [Issue]) {
     p.trust.proof_expiry = zfd.field(8).component(1).string();
 }
 
-/// Applies the INS rules: an INS is kept only with PID-32 = VALI and a valid key; otherwise the
-/// message is integrated without it, with a warning. Fills the INS traits byte-exact when kept.
-/// Returns true when PID-3 asks to delete the INS (A47 with a `""` INS value).
+/// Applies the model's identity rules (an INS only on a trusted identity with a valid key, NIR
+/// before NIA, no NISS/BIS with a failed key), then fills the INS traits byte-exact when an INS is
+/// kept. Returns true when PID-3 asks to delete the INS (A47 with a `""` INS value).
 pub fn apply_ins_rules(pid: &Segment<'_, '_>, p: &mut Patient, issues: &mut Vec<Issue>) -> bool {
-    let at = IssueLocation::field("PID", 1, 3);
     let deleted = pid.field(3).repetitions().any(|r| r.component(1).is_null() && r.component(5).raw() == b"INS");
     p.identifiers.retain(|id| id.value != "\"\"");
-    if !p.identifiers.iter().any(|i| i.kind.is_ins()) {
-        return deleted;
-    }
-    if !p.trust.is_validated() {
-        issues.push(Issue::warning("ins-without-vali", "INS received without PID-32 = VALI: integrated without the INS (PAM-FR 6.6.15)").at(at.clone()));
-        p.identifiers.retain(|i| !i.kind.is_ins());
-        return deleted;
-    }
-    let before = p.identifiers.len();
-    p.identifiers.retain(|i| !i.kind.is_ins() || i.key_check == KeyCheck::Valid);
-    if p.identifiers.len() != before {
-        issues.push(Issue::warning("ins-key-invalid", "INS with a wrong or malformed check key: not used").at(at.clone()));
-    }
-    if p.trust.corrected_birth_date {
-        issues.push(Issue::warning("ins-corrected-birth-date", "INS sent with a corrected birth date (ZFD-4 = Y)").at(IssueLocation::field("ZFD", 1, 4)));
+    for issue in apply_identity_rules(p) {
+        let field = if issue.code == "rniv-inconsistent" { 32 } else { 3 };
+        issues.push(issue.at(IssueLocation::field("PID", 1, field)));
     }
     if p.ins().is_none() {
         return deleted;
+    }
+    if p.trust.corrected_birth_date {
+        issues.push(Issue::warning("ins-corrected-birth-date", "INS sent with a corrected birth date (ZFD-4 = Y)").at(IssueLocation::field("ZFD", 1, 4)));
     }
     let birth = pid.field(5).repetitions().find(|r| r.component(7).raw() == b"L");
     let place = pid.field(11).repetitions().find(|r| r.component(7).raw() == b"BDL");

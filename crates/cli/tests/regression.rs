@@ -1,0 +1,73 @@
+//! One regression test per reported bug, named after it (as ripgrep does). Each runs the real
+//! `passerelle` binary, so it exercises the same decode → model → render code as the gateway.
+
+mod common;
+
+use common::passerelle;
+use std::io::Write;
+
+/// Runs `passerelle convert --from hl7v2 --to <to>` on `bytes`: (exit code, stdout, stderr).
+fn convert(bytes: &[u8], to: &str) -> (i32, String, String) {
+    let mut file = tempfile::NamedTempFile::new().expect("tmp");
+    file.write_all(bytes).expect("write");
+    let out = passerelle(&["convert", "--from", "hl7v2", "--to", to, file.path().to_str().expect("path")]);
+    (out.status.code().expect("exit"), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A PAM-FR ADT^A28 with the given PID-3 repetitions and PID-32 codes.
+fn adt_a28(pid3: &str, pid32: &str) -> Vec<u8> {
+    format!(
+        "MSH|^~\\&|TESTAPP|CHU-TEST|SIH|CHU-TEST|20261123101500+0100||ADT^A28^ADT_A05|REG-1|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8\r\
+         EVN||20261123101500\r\
+         PID|1||{pid3}||TESTREGLE^ALICE^ALICE MARIE^^^^L||19800102|F|||^^^^^^BDL^^75056|||||||||||||||||||||{pid32}\r"
+    )
+    .into_bytes()
+}
+
+const INS_TEST: &str = "279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS";
+const IPP: &str = "IPP42^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI";
+
+fn fhir_identifier_systems(json: &str) -> Vec<(String, String)> {
+    let bundle: serde_json::Value = serde_json::from_str(json).expect("bundle json");
+    let patient = bundle["entry"].as_array().expect("entries").iter().find(|e| e["resource"]["resourceType"] == "Patient").expect("patient");
+    patient["resource"]["identifier"]
+        .as_array()
+        .map(|ids| ids.iter().map(|i| (i["system"].as_str().unwrap_or("").to_owned(), i["value"].as_str().unwrap_or("").to_owned())).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn vali_with_dout_or_fict_still_used_the_ins_as_qualified() {
+    for attribute in ["DOUT", "FICT"] {
+        let (code, out, err) = convert(&adt_a28(&format!("{INS_TEST}~{IPP}"), &format!("VALI~{attribute}")), "fhir");
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("ins-doubtful-identity"), "{attribute}: {err}");
+        let systems = fhir_identifier_systems(&out);
+        assert!(!systems.iter().any(|(s, _)| s == "urn:oid:1.2.250.1.213.1.4.10"), "{attribute}: INS emitted: {systems:?}");
+        assert!(!out.contains("\"QUAL\""), "{attribute}: identity shown as qualified");
+        assert!(!out.contains("\"VALI\""), "{attribute}: a doubtful identity is not validated");
+    }
+}
+
+#[test]
+fn ins_nir_and_ins_nia_were_both_emitted_as_ins() {
+    let nia = "260058815400233^^^ASIP-SANTE-INS-NIA&1.2.250.1.213.1.4.9&ISO^INS";
+    let (code, out, err) = convert(&adt_a28(&format!("{nia}~{INS_TEST}~{IPP}"), "VALI"), "fhir");
+    assert_eq!(code, 0, "{err}");
+    let systems = fhir_identifier_systems(&out);
+    assert!(systems.iter().any(|(s, v)| s == "urn:oid:1.2.250.1.213.1.4.10" && v == "279035121518989"), "{systems:?}");
+    assert!(!systems.iter().any(|(s, _)| s == "urn:oid:1.2.250.1.213.1.4.9"), "NIA emitted beside the NIR: {systems:?}");
+}
+
+#[test]
+fn niss_with_a_wrong_key_was_emitted_as_the_be_ssin() {
+    let wrong = "79121137740^^^NISS&2.16.840.1.113883.3.6777.5.1&ISO^SB";
+    let (code, out, err) = convert(&adt_a28(&format!("{wrong}~{IPP}"), ""), "fhir");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("key-invalid"), "{err}");
+    let systems = fhir_identifier_systems(&out);
+    assert!(!systems.iter().any(|(_, v)| v == "79121137740"), "NISS with a failed key emitted: {systems:?}");
+    let good = "85073003328^^^NISS&2.16.840.1.113883.3.6777.5.1&ISO^SB";
+    let (_, out, _) = convert(&adt_a28(&format!("{good}~{IPP}"), ""), "fhir");
+    assert!(fhir_identifier_systems(&out).iter().any(|(s, v)| s.ends_with("NamingSystem/ssin") && v == "85073003328"));
+}

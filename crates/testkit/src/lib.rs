@@ -1,0 +1,110 @@
+//! Dev-only helpers every test crate shares: workspace paths, the fixture walker with
+//! `UPDATE_EXPECT=1`, free ports, and the independent validators and peers of ../shared/verify.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The workspace root (two levels above any crate of ours).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// ../shared beside the project (or the parent of $PASSERELLE_VERIFY_DIR): corpus and validators.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("PASSERELLE_VERIFY_DIR") {
+        Some(v) => PathBuf::from(v).join(".."),
+        None => workspace_root().join("../shared"),
+    }
+}
+
+/// ../shared/verify, set up by its setup.sh; `None` with a loud SKIPPED when absent. With
+/// PASSERELLE_REQUIRE_VERIFY=1 (set by .ci/run) absence is a failure.
+pub fn verify_dir() -> Option<PathBuf> {
+    let dir = shared_dir().join("verify");
+    if !dir.join("setup.sh").exists() {
+        let msg = format!("independent validators not found at {} (set PASSERELLE_VERIFY_DIR)", dir.display());
+        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    let out = Command::new(dir.join("setup.sh")).output().expect("run setup.sh");
+    assert!(out.status.success(), "verify setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(dir)
+}
+
+/// Runs one validator script of ../shared/verify on `paths`; panics with its report when anything
+/// fails. Does nothing (SKIPPED) when the tools are absent.
+pub fn run_validator(script: &str, extra: &[&str], paths: &[PathBuf]) {
+    let Some(dir) = verify_dir() else { return };
+    let out = Command::new(dir.join(".venv/bin/python")).arg(dir.join(script)).args(extra).args(paths).output().expect("run validator");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{script} failed:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains(" passed, 0 failed"), "{report}");
+}
+
+/// A child process killed when dropped.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts one of the peers of ../shared/verify (`http_sink.py`, `mllp_peer.py`).
+pub fn start_peer(dir: &Path, script: &str, args: &[&str]) -> Peer {
+    let child =
+        Command::new(dir.join(".venv/bin/python")).arg(dir.join(script)).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start peer");
+    Peer(child)
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Every file under `dir` (recursively) whose name ends with `.ext`, sorted.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                v.push(p);
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// True when expectations are being regenerated (`UPDATE_EXPECT=1`).
+pub fn updating_expectations() -> bool {
+    std::env::var("UPDATE_EXPECT").as_deref() == Ok("1")
+}
+
+/// Compares `actual` with the expectation file at `path`, or rewrites the file under
+/// `UPDATE_EXPECT=1`. Returns what is wrong, if anything, so a walker reports every case at once.
+pub fn check_expectation(path: &Path, actual: &str) -> Option<String> {
+    if updating_expectations() {
+        std::fs::write(path, actual).expect("write expectation");
+        return None;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(expected) if expected == actual => None,
+        Ok(_) => Some(format!("{} differs (UPDATE_EXPECT=1 to regenerate, then review the diff)", path.display())),
+        Err(_) => Some(format!("{} is missing (UPDATE_EXPECT=1 to create it)", path.display())),
+    }
+}
+
+/// The file beside `input` with the same stem and `suffix` (`case.hl7` → `case.fhir.json`).
+pub fn expected_path(input: &Path, suffix: &str) -> PathBuf {
+    let stem = input.file_stem().and_then(|s| s.to_str()).expect("stem");
+    input.with_file_name(format!("{stem}.{suffix}"))
+}
