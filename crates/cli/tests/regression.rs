@@ -71,3 +71,37 @@ fn niss_with_a_wrong_key_was_emitted_as_the_be_ssin() {
     let (_, out, _) = convert(&adt_a28(&format!("{good}~{IPP}"), ""), "fhir");
     assert!(fhir_identifier_systems(&out).iter().any(|(s, v)| s.ends_with("NamingSystem/ssin") && v == "85073003328"));
 }
+
+#[test]
+fn ar_acks_for_unframeable_input_failed_strict_hl7v2_validation() {
+    use passerelle_hl7v2::{AckOptions, ErrorCondition, ParseOptions, build_reject, parse};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut written = Vec::new();
+    let options = AckOptions { timestamp: "20261123101500+0100", control_id: "ACK1", application: "PASSERELLE", facility: "GATEWAY" };
+    let err_dir = passerelle_testkit::workspace_root().join("fixtures/hl7v2/err");
+    for input in passerelle_testkit::files_with_ext(&err_dir, "hl7") {
+        let bytes = std::fs::read(&input).expect("read");
+        let Err(e) = parse(&bytes, &ParseOptions::default()) else { continue };
+        let ack = build_reject(&bytes, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &options);
+        let text = String::from_utf8_lossy(&ack).into_owned();
+        assert!(!text.contains("|ACK^^ACK|") && !text.contains("\rMSA|AR|\r"), "{}: {text}", input.display());
+        let path = dir.path().join(input.file_name().expect("name"));
+        std::fs::write(&path, &ack).expect("write");
+        written.push(path);
+    }
+    assert!(written.len() >= 3, "unframeable fixtures: {}", written.len());
+    passerelle_testkit::run_validator("validate_hl7v2.py", &["--strict"], &written);
+}
+
+#[test]
+fn day_precision_msh7_rendered_an_invalid_bundle_timestamp() {
+    let msg = b"MSH|^~\\&|TESTAPP|CHU-TEST|SIH|CHU-TEST|20261101||ADT^A28^ADT_A05|DAY-1|P|2.5|||||FRA|UNICODE UTF-8\rPID|1||IPP42^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||TESTJOUR^ALICE^^^^^L||19800102|F\r";
+    let (code, out, err) = convert(msg, "fhir");
+    assert_eq!(code, 0, "{err}");
+    let bundle: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(bundle.get("timestamp").is_none_or(|t| t.as_str().is_some_and(|t| t.len() > 10)), "timestamp {:?}", bundle.get("timestamp"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, &out).expect("write");
+    passerelle_testkit::run_validator("validate_fhir.py", &["--type", "Bundle"], &[path]);
+}

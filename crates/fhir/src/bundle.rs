@@ -103,7 +103,7 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
         s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], resource.as_bytes(), index.as_bytes()]));
         s
     };
-    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.map(|t| t.fhir_date_time(tz).into()), ..Bundle::default() };
+    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.and_then(|t| t.fhir_instant(tz)).map(Into::into), ..Bundle::default() };
     let mut patient_ref = None;
     if let Some(p) = &msg.patient {
         let resource = patient(p, msg.merge.as_ref(), &msg.event.trigger, profile, tz);

@@ -4,7 +4,7 @@
 use crate::config::RouteConfig;
 use crate::metrics::{Metrics, message_type_label};
 use crate::routing::route;
-use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, NormaliseOptions, ParseOptions, build_ack};
+use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, NormaliseOptions, ParseOptions, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Message, Severity};
 use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewMessage, PatientKeys, Store};
 use std::sync::Arc;
@@ -117,7 +117,7 @@ impl Pipeline {
         let tokens = passerelle_hl7v2::parse(raw, &ParseOptions::default());
         let (ack, code, record) = match &tokens {
             Err(e) => {
-                let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
+                let ack = build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
                 let record = self.record(listener, received_at_ms, raw.to_vec(), None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
                 (ack, AckCode::Ar, record)
             }
@@ -145,8 +145,11 @@ impl Pipeline {
             }
         };
         let not_stored_ack = || {
-            let received = tokens.as_ref().ok().map(|p| &p.value);
-            build_ack(received, AckCode::Ar, &[ErrorCondition::new("207", "message not stored; resend later")], &ack_options)
+            let not_stored = [ErrorCondition::new("207", "message not stored; resend later")];
+            match &tokens {
+                Ok(parsed) => build_ack(Some(&parsed.value), AckCode::Ar, &not_stored, &ack_options),
+                Err(_) => build_reject(raw, &not_stored, &ack_options),
+            }
         };
         self.journal_and_answer(listener, started, ack, code, record, not_stored_ack).await
     }

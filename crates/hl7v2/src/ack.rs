@@ -98,8 +98,47 @@ pub fn read_ack(bytes: &[u8]) -> Option<(String, String)> {
     Some((msa.field(1).text().into_owned(), msa.field(2).text().into_owned()))
 }
 
-/// Builds the ACK for `received` (or for unreadable bytes when `None`).
+/// MSH-9.2 and MSH-10 as far as they can still be read from bytes that do not parse. Strict HL7
+/// v2.5 requires both in an ACK: when nothing is readable, the trigger is `Varies` (table 0003's
+/// entry for general acknowledgments) and MSA-2 is `UNKNOWN`, which matches no message id.
+struct Salvaged {
+    trigger: String,
+    control_id: String,
+}
+
+const UNKNOWN_CONTROL_ID: &str = "UNKNOWN";
+const UNKNOWN_TRIGGER: &str = "Varies";
+
+fn salvage(raw: &[u8]) -> Salvaged {
+    let mut out = Salvaged { trigger: UNKNOWN_TRIGGER.to_owned(), control_id: UNKNOWN_CONTROL_ID.to_owned() };
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    let (Some(b"MSH"), Some(&separator)) = (raw.get(..3), raw.get(3)) else { return out };
+    let line = raw.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
+    let fields: Vec<&[u8]> = line.split(|&b| b == separator).collect();
+    let component = fields.get(1).and_then(|f| f.first()).copied().filter(|c| !c.is_ascii_alphanumeric() && *c != separator).unwrap_or(b'^');
+    let printable = |v: &[u8]| !v.is_empty() && v.len() <= 199 && v.iter().all(|b| b.is_ascii_graphic() && !b"^~\\&|".contains(b));
+    if let Some(trigger) = fields.get(8).and_then(|f| f.split(|&b| b == component).nth(1)).filter(|t| t.len() == 3 && t.iter().all(u8::is_ascii_alphanumeric)) {
+        out.trigger = String::from_utf8_lossy(trigger).into_owned();
+    }
+    if let Some(id) = fields.get(9).filter(|v| printable(v)) {
+        out.control_id = String::from_utf8_lossy(id).into_owned();
+    }
+    out
+}
+
+/// The AR for bytes that are not a readable HL7 v2 message: from the gateway's identity, echoing
+/// whatever trigger and control id can still be read from the first line.
+pub fn build_reject(raw: &[u8], errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
+    build(None, &salvage(raw), AckCode::Ar, errors, options)
+}
+
+/// Builds the ACK for `received` (or for unreadable bytes when `None`; prefer [`build_reject`]
+/// when the bytes are at hand).
 pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
+    build(received, &salvage(b""), code, errors, options)
+}
+
+fn build(received: Option<&Message<'_>>, salvaged: &Salvaged, code: AckCode, errors: &[ErrorCondition], options: &AckOptions<'_>) -> Vec<u8> {
     let msh = received.and_then(|m| m.msh());
     // The received delimiters, unless MSH-2 lacked the escape character: an ACK declares all four.
     let d = received.map(|m| *m.delimiters()).filter(|d| d.escape.is_some()).unwrap_or_default();
@@ -121,7 +160,7 @@ pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorC
         }
     }
     w.field(options.timestamp).field("");
-    let trigger = msh.map(|m| m.field(9).component(2).text().into_owned()).unwrap_or_default();
+    let trigger = msh.map(|m| m.field(9).component(2).text().into_owned()).filter(|t| !t.is_empty()).unwrap_or_else(|| salvaged.trigger.clone());
     w.components(&["ACK", &trigger, "ACK"]);
     w.field(options.control_id);
     match msh {
@@ -141,8 +180,8 @@ pub fn build_ack(received: Option<&Message<'_>>, code: AckCode, errors: &[ErrorC
     w.end_segment();
     w.begin_segment("MSA").field(code.as_str());
     match msh {
-        Some(msh) => w.raw_field(msh.field(10).raw()),
-        None => w.field(""),
+        Some(msh) if !msh.field(10).is_empty() => w.raw_field(msh.field(10).raw()),
+        _ => w.field(&salvaged.control_id),
     };
     w.end_segment();
     for e in errors {
@@ -204,7 +243,7 @@ mod tests {
     #[test]
     fn reads_back_msa_of_an_ack() {
         let ack = build_ack(None, AckCode::Ar, &[], &OPTS);
-        assert_eq!(read_ack(&ack), Some(("AR".into(), String::new())));
+        assert_eq!(read_ack(&ack), Some(("AR".into(), "UNKNOWN".into())));
         assert_eq!(read_ack(b"MSH|^~\\&|A\rMSA|AA|C-9\r"), Some(("AA".into(), "C-9".into())));
         assert_eq!(read_ack(b"MSH|^~\\&|A\r"), None);
         assert_eq!(read_ack(b"garbage"), None);
@@ -214,6 +253,8 @@ mod tests {
     fn unreadable_input_gets_an_ar_from_the_gateway_identity() {
         let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", "message does not start with an MSH segment")], &OPTS);
         let text = String::from_utf8(ack).expect("utf8");
-        assert!(text.starts_with("MSH|^~\\&|PASSERELLE|GW|||20260101120000||ACK^^ACK|ACK1|P|2.5\rMSA|AR|\rERR|||100^"), "{text}");
+        assert!(text.starts_with("MSH|^~\\&|PASSERELLE|GW|||20260101120000||ACK^Varies^ACK|ACK1|P|2.5\rMSA|AR|UNKNOWN\rERR|||100^"), "{text}");
+        let salvaged = String::from_utf8(build_reject(b"MSH|^^\\&|APP|FAC|RCV|RFAC|20261101||ADT^A01|X1|P|2.5\r", &[], &OPTS)).expect("utf8");
+        assert!(salvaged.contains("|ACK^A01^ACK|ACK1|") && salvaged.contains("\rMSA|AR|X1\r"), "{salvaged}");
     }
 }

@@ -15,7 +15,7 @@ pub mod normalise;
 pub mod tokenizer;
 pub mod writer;
 
-pub use ack::{AckCode, AckOptions, ErrorCondition, build_ack, read_ack};
+pub use ack::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject, read_ack};
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use error::Error;

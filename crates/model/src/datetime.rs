@@ -144,6 +144,12 @@ impl PartialDateTime {
         s
     }
 
+    /// FHIR `instant` (a time to at least the hour, with an offset), or `None` when only a date was
+    /// sent: an instant cannot be made up from a day-precision value.
+    pub fn fhir_instant(&self, rule: TimeZoneRule) -> Option<String> {
+        (self.month.is_some() && self.day.is_some() && self.hour.is_some()).then(|| self.fhir_date_time(rule))
+    }
+
     /// HL7 v2 DTM rendering at the precision received.
     pub fn hl7(&self) -> String {
         let mut s = format!("{:04}", self.year);
