@@ -105,3 +105,45 @@ fn day_precision_msh7_rendered_an_invalid_bundle_timestamp() {
     std::fs::write(&path, &out).expect("write");
     passerelle_testkit::run_validator("validate_fhir.py", &["--type", "Bundle"], &[path]);
 }
+
+/// An ADT^A28 declaring MSH-18 `charset`, whose PID-5.1 is the raw bytes `family`.
+fn adt_with_family(charset: &str, family: &[u8]) -> Vec<u8> {
+    let mut msg = format!("MSH|^~\\&|TESTAPP|CHU-TEST|SIH|CHU-TEST|20261123101500+0100||ADT^A28^ADT_A05|CS-1|P|2.5|||||FRA|{charset}\rPID|1||IPP42^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||").into_bytes();
+    msg.extend_from_slice(family);
+    msg.extend_from_slice(b"^ALICE^^^^^L||19800102|F\r");
+    msg
+}
+
+fn patient_family(bundle_json: &str) -> String {
+    let bundle: serde_json::Value = serde_json::from_str(bundle_json).expect("json");
+    let patient = bundle["entry"].as_array().expect("entries").iter().find(|e| e["resource"]["resourceType"] == "Patient").expect("patient");
+    patient["resource"]["name"][0]["family"].as_str().expect("family").to_owned()
+}
+
+#[test]
+fn utf8_bytes_declared_8859_1_were_decoded_as_latin1_mojibake() {
+    let (code, out, err) = convert(&adt_with_family("8859/1", "Müller".as_bytes()), "fhir");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(patient_family(&out), "Müller");
+    assert!(err.contains("warning[charset-mismatch] MSH-18"), "{err}");
+    let (_, out, err) = convert(&adt_with_family("8859/1", b"M\xfcller"), "fhir");
+    assert_eq!(patient_family(&out), "Müller", "real Latin-1 still reads as Latin-1");
+    assert!(!err.contains("charset-"), "{err}");
+}
+
+#[test]
+fn bytes_0x80_to_0x9f_under_8859_1_were_read_as_windows_1252_without_a_diagnostic() {
+    let (code, out, err) = convert(&adt_with_family("8859/1", b"O\x9cUVRE"), "fhir");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(patient_family(&out), "OœUVRE", "windows-1252 reading kept");
+    assert!(err.contains("warning[charset-windows-1252] MSH-18"), "{err}");
+}
+
+#[test]
+fn a_nul_byte_reached_the_fhir_output() {
+    let (code, out, err) = convert(&adt_with_family("UNICODE UTF-8", b"DU\x00PONT"), "fhir");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(patient_family(&out), "DUPONT");
+    assert!(!out.contains("\\u0000"), "NUL in the output");
+    assert!(err.contains("control-character"), "{err}");
+}

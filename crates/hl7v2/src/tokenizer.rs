@@ -151,10 +151,28 @@ impl<'a> Message<'a> {
         } else {
             issues.push(Issue::warning("charset-unknown", "MSH-18 names an unsupported charset; the default is used").at(IssueLocation::field("MSH", 1, 18)));
         }
-        if self.charset == Charset::Utf8 && std::str::from_utf8(self.input).is_err() {
-            let code = if declared.is_empty() { "charset-fallback-latin1" } else { "charset-mismatch" };
-            issues.push(Issue::warning(code, "bytes are not valid UTF-8; decoded as ISO-8859-1").at(IssueLocation::field("MSH", 1, 18)));
-            self.charset = Charset::Latin1;
+        // One look at the whole message decides how every value is read, instead of a check per field.
+        if self.input.is_ascii() {
+            return;
+        }
+        let at = IssueLocation::field("MSH", 1, 18);
+        let valid_utf8 = std::str::from_utf8(self.input).is_ok();
+        match self.charset {
+            Charset::Utf8 if !valid_utf8 => {
+                let code = if declared.is_empty() { "charset-fallback-latin1" } else { "charset-mismatch" };
+                issues.push(Issue::warning(code, "bytes are not valid UTF-8; decoded as ISO-8859-1").at(at));
+                self.charset = Charset::Latin1;
+            }
+            // Latin-1 text that happens to be valid multi-byte UTF-8 is vanishingly rare; UTF-8 sent
+            // under an 8859 label is common, and reading it as Latin-1 gives mojibake (`MÃ¼ller`).
+            Charset::Latin1 | Charset::Latin9 if valid_utf8 => {
+                issues.push(Issue::warning("charset-mismatch", "MSH-18 declares ISO-8859 but the bytes are UTF-8; decoded as UTF-8").at(at));
+                self.charset = Charset::Utf8;
+            }
+            Charset::Latin1 if self.input.iter().any(|b| (0x80..=0x9f).contains(b)) => {
+                issues.push(Issue::warning("charset-windows-1252", "bytes 0x80-0x9F under 8859/1 decoded as windows-1252").at(at));
+            }
+            _ => {}
         }
     }
 
@@ -298,7 +316,7 @@ impl<'a> Field<'a> {
     }
     /// Like [`Field::text`], collecting escape and charset diagnostics.
     pub fn text_with(&self, issues: &mut Vec<Issue>) -> Cow<'a, str> {
-        match escape::unescape(self.raw, &self.d, issues) {
+        let text = match escape::unescape(self.raw, &self.d, issues) {
             Cow::Borrowed(b) => {
                 let (text, replaced) = self.charset.decode(b);
                 if replaced {
@@ -313,10 +331,21 @@ impl<'a> Field<'a> {
                 }
                 Cow::Owned(text.into_owned())
             }
-        }
+        };
+        without_control_characters(text, issues)
     }
     /// Decoded text, `None` when empty.
     pub fn string(&self) -> Option<String> {
         if self.raw.is_empty() { None } else { Some(self.text().into_owned()) }
     }
+}
+
+/// Control characters (NUL and the rest of C0 but tab) cannot be carried by FHIR strings or XML:
+/// they are removed from values, with a diagnostic.
+fn without_control_characters<'a>(text: Cow<'a, str>, issues: &mut Vec<Issue>) -> Cow<'a, str> {
+    if !text.bytes().any(|b| b < 0x20 && b != b'\t') {
+        return text;
+    }
+    issues.push(Issue::warning("control-character", "control characters (such as NUL) removed from a value"));
+    Cow::Owned(text.chars().filter(|&c| c >= ' ' || c == '\t').collect())
 }
