@@ -208,7 +208,7 @@ pub struct RouteConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
@@ -264,7 +264,7 @@ impl Config {
                 None => msg,
             })
         })?;
-        config.validate().map_err(invalid)?;
+        config.validate(&expanded).map_err(invalid)?;
         Ok(config)
     }
 
@@ -277,37 +277,125 @@ impl Config {
         Self::parse(EMBEDDED_DEFAULT, "embedded config/passerelle.toml")
     }
 
-    fn validate(&self) -> Result<(), String> {
-        let mut names = std::collections::HashSet::new();
-        for d in &self.destinations {
-            if !names.insert(d.name.as_str()) {
-                return Err(format!("destination {} is defined twice", d.name));
+    /// Refuses what would only fail later (unusable URLs and addresses, zero limits, unknown
+    /// destinations), naming the line of the offending key in `text`.
+    fn validate(&self, text: &str) -> Result<(), String> {
+        let at = |table: &str, index: usize, key: &str, message: String| match line_of(text, table, index, key) {
+            Some(line) => format!("line {line}: {message}"),
+            None => message,
+        };
+        let mut listener_names = std::collections::HashSet::new();
+        for (i, l) in self.listeners.iter().enumerate() {
+            let name = &l.name;
+            if !listener_names.insert(name.as_str()) {
+                return Err(at("listener", i, "name", format!("listener {name} is defined twice")));
             }
-            let needed = match d.kind {
-                DestinationKind::Mllp => ("address", d.address.is_some()),
-                DestinationKind::FhirHttp | DestinationKind::Http => ("url", d.url.is_some()),
-                DestinationKind::File => ("dir", d.dir.is_some()),
-            };
-            if !needed.1 {
-                return Err(format!("destination {} needs `{}`", d.name, needed.0));
+            if host_port(&l.bind).is_none() {
+                return Err(at("listener", i, "bind", format!("listener {name}: bind must be host:port, not {:?}", l.bind)));
             }
-            if passerelle_fhir::Profile::parse(&d.profile).is_none() {
-                return Err(format!("destination {}: unknown profile {} (auto, fr-core, be-core, generic)", d.name, d.profile));
-            }
-            if d.max_attempts == 0 || d.concurrency == 0 {
-                return Err(format!("destination {}: max_attempts and concurrency must be at least 1", d.name));
-            }
-        }
-        for r in &self.routes {
-            for to in &r.to {
-                if !names.contains(to.as_str()) {
-                    return Err(format!("route {} sends to unknown destination {to}", r.name));
+            for (key, value) in
+                [("max_connections", l.max_connections as u64), ("max_frame_bytes", l.max_frame_bytes as u64), ("idle_timeout_secs", l.idle_timeout_secs)]
+            {
+                if value == 0 {
+                    return Err(at("listener", i, key, format!("listener {name}: {key} must be at least 1")));
                 }
             }
-            crate::routing::validate_match(&r.matches).map_err(|e| format!("route {}: {e}", r.name))?;
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, d) in self.destinations.iter().enumerate() {
+            let name = &d.name;
+            if !names.insert(name.as_str()) {
+                return Err(at("destination", i, "name", format!("destination {name} is defined twice")));
+            }
+            let (key, present) = match d.kind {
+                DestinationKind::Mllp => ("address", d.address.is_some()),
+                DestinationKind::FhirHttp | DestinationKind::Http => ("url", d.url.is_some()),
+                DestinationKind::File => ("dir", d.dir.as_deref().is_some_and(|dir| !dir.trim().is_empty())),
+            };
+            if !present {
+                return Err(at("destination", i, "kind", format!("destination {name} needs `{key}`")));
+            }
+            if let Some(url) = d.url.as_deref().filter(|_| matches!(d.kind, DestinationKind::FhirHttp | DestinationKind::Http)) {
+                check_url(url).map_err(|e| at("destination", i, "url", format!("destination {name}: url {e}")))?;
+            }
+            if let Some(address) = d.address.as_deref().filter(|_| d.kind == DestinationKind::Mllp)
+                && host_port(address).is_none_or(|(_, port)| port == 0)
+            {
+                return Err(at("destination", i, "address", format!("destination {name}: address must be host:port, not {address:?}")));
+            }
+            if passerelle_fhir::Profile::parse(&d.profile).is_none() {
+                return Err(at("destination", i, "profile", format!("destination {name}: unknown profile {} (auto, fr-core, be-core, generic)", d.profile)));
+            }
+            for (key, value) in
+                [("max_attempts", u64::from(d.max_attempts)), ("concurrency", d.concurrency as u64), ("timeout_ms", d.timeout_ms), ("backoff_ms", d.backoff_ms)]
+            {
+                if value == 0 {
+                    return Err(at("destination", i, key, format!("destination {name}: {key} must be at least 1")));
+                }
+            }
+            if d.max_backoff_ms < d.backoff_ms {
+                return Err(at("destination", i, "max_backoff_ms", format!("destination {name}: max_backoff_ms must not be below backoff_ms")));
+            }
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            for to in &r.to {
+                if !names.contains(to.as_str()) {
+                    return Err(at("route", i, "to", format!("route {} sends to unknown destination {to}", r.name)));
+                }
+            }
+            crate::routing::validate_match(&r.matches).map_err(|e| at("route", i, "match", format!("route {}: {e}", r.name)))?;
         }
         Ok(())
     }
+}
+
+/// `host:port` with a numeric port (0 lets a listener take any free port).
+fn host_port(value: &str) -> Option<(&str, u16)> {
+    let (host, port) = value.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// An absolute http or https URL with a host.
+fn check_url(value: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(value).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{value:?} must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{value:?} has no host"));
+    }
+    Ok(())
+}
+
+/// 1-based line of `key` inside the `index`-th `[[table]]` of the TOML text (or of the table's
+/// header when the key is not written there, its default being at fault).
+fn line_of(text: &str, table: &str, index: usize, key: &str) -> Option<usize> {
+    let header = format!("[[{table}]]");
+    let mut seen = 0;
+    let mut header_line = None;
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            if header_line.is_some() {
+                break;
+            }
+            if trimmed.starts_with(&header) {
+                if seen == index {
+                    header_line = Some(n + 1);
+                }
+                seen += 1;
+            }
+            continue;
+        }
+        if header_line.is_some()
+            && let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(n + 1);
+        }
+    }
+    header_line
 }
 
 #[cfg(test)]

@@ -56,9 +56,22 @@ pub fn hl7_now() -> String {
     format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}+0000", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Hex SHA-1 of the bytes: the content part of the deduplication key.
+/// Hex SHA-1 of the content: the content part of the deduplication key. Line endings do not count:
+/// CR, LF and CRLF hash alike, and trailing terminators are ignored, so a resend that differs only
+/// there (with or without the final segment terminator, through a client that rewrites CR as LF)
+/// is recognised.
 pub fn content_hash(bytes: &[u8]) -> String {
-    sha1_smol::Sha1::from(bytes).digest().to_string()
+    let mut hasher = sha1_smol::Sha1::new();
+    let end = bytes.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
+    let mut rest = &bytes[..end];
+    while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        hasher.update(&rest[..at]);
+        hasher.update(b"\r");
+        let skip = if rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n') { 2 } else { 1 };
+        rest = &rest[at + skip..];
+    }
+    hasher.update(rest);
+    hasher.digest().to_string()
 }
 
 /// Ordering scope for deliveries: the sender's IPP, else the INS, else the NISS/BIS, else the

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 pub enum StartError {
     #[error("store: {0}")]
     Store(#[from] passerelle_store::StoreError),
-    #[error("cannot bind {name} on {bind}: {source}")]
+    #[error("cannot bind {name} on {bind}")]
     Bind { name: String, bind: String, source: std::io::Error },
     #[error("{0}")]
     Destination(String),
