@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use passerelle_fhir::{Profile, RenderOptions, render_bundle};
-use passerelle_hl7v2::{NormaliseOptions, ParseOptions};
+use passerelle_gateway::codec::{self, InputFormat};
 use passerelle_model::{Issue, Severity};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -58,39 +58,29 @@ fn report(issues: &[Issue]) {
     }
 }
 
-/// Converts bytes; returns the JSON document, the diagnostics and whether the input was usable.
+/// Converts bytes through the gateway's own decode dispatch; returns the JSON document, the
+/// diagnostics and whether the input was usable.
 pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Option<String>, Vec<Issue>, bool) {
-    match from {
-        From::Hl7v2 => match passerelle_hl7v2::decode(bytes, &ParseOptions::default(), &NormaliseOptions::default()) {
-            Err(e) => (None, vec![Issue::error("not-hl7v2", e.to_string())], false),
-            Ok(parsed) => {
-                let usable = !parsed.has_errors();
-                let mut issues = parsed.issues;
-                let json = match to {
-                    To::Model => serde_json::to_string_pretty(&parsed.value),
-                    To::Fhir => {
-                        let (bundle, mut more) = render_bundle(&parsed.value, &RenderOptions { profile, ..RenderOptions::default() });
-                        issues.append(&mut more);
-                        serde_json::to_string_pretty(&bundle.into_resource())
-                    }
-                };
-                (json.ok(), issues, usable)
-            }
-        },
-        From::Fhir => match passerelle_fhir::read_patient(bytes) {
-            Err(e) => (None, vec![Issue::error("not-fhir", e.to_string())], false),
-            Ok(parsed) => {
-                let json = match to {
-                    To::Model => serde_json::to_string_pretty(&parsed.value),
-                    To::Fhir => {
-                        let mut msg = passerelle_model::Message::new(passerelle_model::Format::Fhir, bytes.to_vec());
-                        msg.patient = Some(parsed.value);
-                        serde_json::to_string_pretty(&render_bundle(&msg, &RenderOptions { profile, ..RenderOptions::default() }).0.into_resource())
-                    }
-                };
-                (json.ok(), parsed.issues, true)
-            }
-        },
+    let format = match from {
+        From::Hl7v2 => InputFormat::Hl7v2,
+        From::Fhir => InputFormat::Fhir,
+    };
+    match codec::decode(format, bytes) {
+        Err(e) => (None, vec![e.issue()], false),
+        Ok(decoded) => {
+            let parsed = decoded.message;
+            let usable = !parsed.has_errors();
+            let mut issues = parsed.issues;
+            let json = match to {
+                To::Model => serde_json::to_string_pretty(&parsed.value),
+                To::Fhir => {
+                    let (bundle, mut more) = render_bundle(&parsed.value, &RenderOptions { profile, ..RenderOptions::default() });
+                    issues.append(&mut more);
+                    serde_json::to_string_pretty(&bundle.into_resource())
+                }
+            };
+            (json.ok(), issues, usable)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::run::load_config;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use passerelle_store::{Outbox, OutboxFilter, OutboxStatus, SqliteStore};
+use passerelle_store::{OutboxFilter, OutboxStatus, Transition};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -41,7 +41,7 @@ pub fn run(args: &OutboxArgs) -> Result<()> {
     let config = load_config(args.config.as_ref())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = SqliteStore::open(&config.store.path)?;
+        let store = passerelle_gateway::open_store(&config)?;
         let now = passerelle_gateway::pipeline::now_ms();
         match &args.action {
             OutboxAction::List { destination, status, limit } => {
@@ -65,18 +65,16 @@ pub fn run(args: &OutboxArgs) -> Result<()> {
                     );
                 }
             }
-            OutboxAction::Retry { id } => {
-                if !store.requeue(*id, now).await? {
-                    bail!("outbox row {id} is not dead-lettered");
-                }
-                println!("outbox row {id} requeued");
-            }
-            OutboxAction::DeadLetter { id, reason } => {
-                if !store.dead_letter(*id, reason.clone(), now).await? {
-                    bail!("outbox row {id} is not pending");
-                }
-                println!("outbox row {id} dead-lettered");
-            }
+            OutboxAction::Retry { id } => match store.requeue(*id, now).await? {
+                Transition::Done => println!("outbox row {id} requeued"),
+                Transition::NoSuchRow => bail!("no outbox row {id}"),
+                Transition::WrongStatus(s) => bail!("outbox row {id} is {}, not dead-lettered: only a dead letter can be retried", s.as_str()),
+            },
+            OutboxAction::DeadLetter { id, reason } => match store.dead_letter(*id, reason.clone(), now).await? {
+                Transition::Done => println!("outbox row {id} dead-lettered"),
+                Transition::NoSuchRow => bail!("no outbox row {id}"),
+                Transition::WrongStatus(s) => bail!("outbox row {id} is {}, not pending: only a pending row can be dead-lettered", s.as_str()),
+            },
         }
         Ok(())
     })

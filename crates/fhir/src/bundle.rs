@@ -90,17 +90,19 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
     let mut issues = Vec::new();
     let profile = options.profile.resolve(msg);
     let tz = options.time_zone;
-    let raw_len = msg.raw.len().to_string();
-    let scope: [&[u8]; 4] = [
+    let event = msg.event.code();
+    let sent_at = msg.timestamp.map(|t| t.hl7()).unwrap_or_default();
+    let scope: [&[u8]; 5] = [
         msg.sending_application.as_deref().unwrap_or("").as_bytes(),
         msg.sending_facility.as_deref().unwrap_or("").as_bytes(),
         msg.control_id.as_bytes(),
-        raw_len.as_bytes(),
+        event.as_bytes(),
+        sent_at.as_bytes(),
     ];
     let full_url = |resource: &str, index: &str| {
         let mut s = String::with_capacity(45);
         s.push_str("urn:uuid:");
-        s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], resource.as_bytes(), index.as_bytes()]));
+        s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], scope[4], resource.as_bytes(), index.as_bytes()]));
         s
     };
     let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.and_then(|t| t.fhir_instant(tz)).map(Into::into), ..Bundle::default() };

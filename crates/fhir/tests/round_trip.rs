@@ -5,7 +5,7 @@ use passerelle_fhir::{Profile, RenderOptions, read_patient, render_bundle};
 use passerelle_model::{Format, HumanName, Identifier, IdentifierKind, Message, NameUse, PartialDateTime, Patient, Sex};
 
 fn message(patient: Patient) -> Message {
-    let mut m = Message::new(Format::Hl7v2, b"raw".to_vec());
+    let mut m = Message::new(Format::Hl7v2);
     m.control_id = "C1".into();
     m.patient = Some(patient);
     m

@@ -1,8 +1,9 @@
-//! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` and `/api/outbox` (JSON for
-//! operators and the admin page to come).
+//! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` (by `patient=`,
+//! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`) and `/api/outbox` (JSON for operators and
+//! the admin page to come).
 
 use crate::metrics::Metrics;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +25,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/messages", get(messages))
         .route("/api/outbox", get(outbox))
+        .route("/api/outbox/{id}/rendering", get(rendering))
         .with_state(state)
 }
 
@@ -48,6 +50,9 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 #[derive(Deserialize)]
 struct MessagesParams {
     patient: Option<String>,
+    /// `SYSTEM|VALUE`, the system as Passerelle renders it in FHIR (`urn:oid:…`, the BE SSIN
+    /// naming system, or an IPP authority's namespace).
+    identifier: Option<String>,
     control_id: Option<String>,
     status: Option<String>,
     limit: Option<usize>,
@@ -64,7 +69,12 @@ async fn messages(State(s): State<AdminState>, Query(p): Query<MessagesParams>) 
         Some("rejected") => Some(MessageStatus::Rejected),
         Some(other) => return bad_request(format!("unknown status {other} (accepted, rejected)")),
     };
-    let query = MessageQuery { patient: p.patient, control_id: p.control_id, status, limit: p.limit.unwrap_or(100).min(1000) };
+    let identifier = match p.identifier.as_deref().map(|v| v.split_once('|')) {
+        None => None,
+        Some(Some((system, value))) if !system.is_empty() && !value.is_empty() => Some((system.to_owned(), value.to_owned())),
+        Some(_) => return bad_request("identifier must be SYSTEM|VALUE, e.g. urn:oid:1.2.250.1.213.1.4.10|279035121518989".into()),
+    };
+    let query = MessageQuery { patient: p.patient, identifier, control_id: p.control_id, status, limit: p.limit.unwrap_or(100).min(1000) };
     match s.store.search(query).await {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
@@ -87,6 +97,16 @@ async fn outbox(State(s): State<AdminState>, Query(p): Query<OutboxParams>) -> R
     let filter = OutboxFilter { destination: p.destination, status, limit: p.limit.unwrap_or(100).min(1000) };
     match s.store.list(filter).await {
         Ok(rows) => Json(rows).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+/// The bytes a destination receives for one outbox row, with their content type: the lineage
+/// raw → model → rendering an operator inspects.
+async fn rendering(State(s): State<AdminState>, Path(id): Path<i64>) -> Response {
+    match s.store.rendering(id).await {
+        Ok(Some(r)) => ([(header::CONTENT_TYPE, r.content_type)], r.bytes).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": format!("no outbox row {id}") }))).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
     }
 }

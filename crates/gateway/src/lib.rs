@@ -4,6 +4,7 @@
 //! This is the only crate that opens sockets, reads config or the environment, or emits metrics.
 
 pub mod admin;
+pub mod codec;
 pub mod config;
 pub mod delivery;
 pub mod listeners;
@@ -11,6 +12,8 @@ pub mod metrics;
 pub mod pipeline;
 pub mod routing;
 pub mod runtime;
+pub mod store;
 
 pub use config::Config;
 pub use runtime::{RunningGateway, StartError, start};
+pub use store::open_store;

@@ -1,8 +1,9 @@
 //! MLLP and HTTP listeners. They frame bytes and hand them to the pipeline; they never parse.
 //! One bad peer only ever loses its own connection.
 
+use crate::codec::InputFormat;
 use crate::config::ListenerConfig;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Verdict};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use futures_util::{SinkExt, StreamExt};
-use passerelle_hl7v2::{AckCode, MllpCodec, MllpError};
+use passerelle_hl7v2::{MllpCodec, MllpError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -72,15 +73,15 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             Ok(Some(Err(MllpError::FrameTooLarge { max }))) => {
                 tracing::warn!(listener = %config.name, max, "frame over max_frame_bytes; connection closed");
                 let result = pipeline.reject_unframed(&config.name, &format!("mllp frame exceeds max_frame_bytes ({max})")).await;
-                let _ = framed.send(result.ack).await;
+                let _ = framed.send(result.reply).await;
                 break;
             }
             Ok(Some(Err(MllpError::Io(_)))) => break,
             // Frames on one connection are answered strictly in order: the next frame is read
             // only once this one's ACK is written.
             Ok(Some(Ok(frame))) => {
-                let result = pipeline.ingest_hl7v2(&config.name, &frame).await;
-                if framed.send(result.ack).await.is_err() {
+                let result = pipeline.ingest(&config.name, InputFormat::Hl7v2, &frame).await;
+                if framed.send(result.reply).await.is_err() {
                     break;
                 }
             }
@@ -94,12 +95,12 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>) -> Router {
 }
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
-    let result = pipeline.ingest_hl7v2(&name, &body).await;
-    let status = match result.code {
-        _ if result.not_stored => StatusCode::SERVICE_UNAVAILABLE,
-        AckCode::Aa => StatusCode::OK,
-        AckCode::Ae => StatusCode::UNPROCESSABLE_ENTITY,
-        AckCode::Ar => StatusCode::BAD_REQUEST,
+    let result = pipeline.ingest(&name, InputFormat::Hl7v2, &body).await;
+    let status = match result.verdict {
+        Verdict::Accepted => StatusCode::OK,
+        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Verdict::Rejected => StatusCode::BAD_REQUEST,
+        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.ack)
+    (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)
 }

@@ -1,12 +1,17 @@
-//! The ingest pipeline shared by every listener: decode, normalise, route, journal + outbox in one
-//! transaction, and only then the ACK. A commit failure never yields AA.
+//! The ingest pipeline shared by every listener: decode and normalise once, route, render once per
+//! routed destination, journal + outbox (with each rendering) in one transaction, and only then the
+//! reply. A commit failure never yields AA; a message that cannot be rendered for a routed
+//! destination is refused (AE naming it), never acknowledged.
 
+use crate::codec::{self, InputFormat};
 use crate::config::RouteConfig;
+use crate::delivery::render::{Renderer, Source};
 use crate::metrics::{Metrics, message_type_label};
 use crate::routing::route;
-use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, NormaliseOptions, ParseOptions, build_ack, build_reject};
-use passerelle_model::{IdentifierKind, Message, Severity};
-use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewMessage, PatientKeys, Store};
+use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
+use passerelle_model::{IdentifierKind, Issue, Message, Severity};
+use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +20,8 @@ use tokio::sync::Notify;
 pub struct Pipeline {
     pub store: Arc<dyn Store>,
     pub routes: Vec<RouteConfig>,
+    /// One renderer per destination, by name: every routed destination's rendering is made here.
+    pub renderers: HashMap<String, Renderer>,
     pub metrics: Arc<Metrics>,
     pub application: String,
     pub facility: String,
@@ -25,14 +32,36 @@ pub struct Pipeline {
     new_work: Option<Arc<Notify>>,
 }
 
+/// The format-neutral outcome a listener turns into its reply (an ACK code, an HTTP status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Journaled with every routed rendering: AA / 2xx.
+    Accepted,
+    /// Read, but unusable as sent or not renderable for a routed destination: AE / 422. Kept.
+    Refused,
+    /// Not the format at all: AR / 400. Kept.
+    Rejected,
+    /// The journal could not take it: AR / 503; the sender should try again later.
+    NotStored,
+}
+
+impl Verdict {
+    pub fn ack_code(self) -> AckCode {
+        match self {
+            Self::Accepted => AckCode::Aa,
+            Self::Refused => AckCode::Ae,
+            Self::Rejected | Self::NotStored => AckCode::Ar,
+        }
+    }
+}
+
 /// What a listener sends back.
 #[derive(Debug, Clone)]
 pub struct IngestResult {
-    pub ack: Vec<u8>,
-    pub code: AckCode,
+    /// The reply in the listener's protocol (the HL7 v2 ACK).
+    pub reply: Vec<u8>,
+    pub verdict: Verdict,
     pub duplicate: bool,
-    /// The journal could not take the message: the sender should try again later.
-    pub not_stored: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -100,9 +129,29 @@ pub fn patient_keys(msg: &Message) -> PatientKeys {
     }
 }
 
+/// Identifiers as the journal indexes them: kind, the system as rendered in FHIR, value.
+pub fn identifier_rows(msg: &Message) -> Vec<NewIdentifier> {
+    let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
+    ids.iter()
+        .filter_map(|i| {
+            let system = i.system_uri().or_else(|| i.namespace.clone())?;
+            let kind = serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            Some(NewIdentifier { kind, system, value: i.value.clone() })
+        })
+        .collect()
+}
+
 impl Pipeline {
-    pub fn new(store: Arc<dyn Store>, routes: Vec<RouteConfig>, metrics: Arc<Metrics>, application: String, facility: String, log_phi: bool) -> Self {
-        Self { store, routes, metrics, application, facility, log_phi, keep_normalised: true, ack_counter: AtomicU64::new(0), new_work: None }
+    pub fn new(
+        store: Arc<dyn Store>,
+        routes: Vec<RouteConfig>,
+        renderers: HashMap<String, Renderer>,
+        metrics: Arc<Metrics>,
+        application: String,
+        facility: String,
+        log_phi: bool,
+    ) -> Self {
+        Self { store, routes, renderers, metrics, application, facility, log_phi, keep_normalised: true, ack_counter: AtomicU64::new(0), new_work: None }
     }
 
     pub fn with_keep_normalised(mut self, keep: bool) -> Self {
@@ -120,51 +169,66 @@ impl Pipeline {
         format!("PSR{}-{}", now_ms(), self.ack_counter.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Handles one HL7 v2 message from `listener`; returns the ACK to send.
-    pub async fn ingest_hl7v2(&self, listener: &str, raw: &[u8]) -> IngestResult {
+    /// Handles one message of `format` from `listener`: decode and normalise once, route, render
+    /// for every routed destination, journal, and only then answer.
+    pub async fn ingest(&self, listener: &str, format: InputFormat, raw: &[u8]) -> IngestResult {
         let started = Instant::now();
         let received_at_ms = now_ms();
         let ts = hl7_now();
         let control = self.ack_control_id();
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
-        let tokens = passerelle_hl7v2::parse(raw, &ParseOptions::default());
-        let (ack, code, record) = match &tokens {
+        let decoded = codec::decode(format, raw);
+        self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
+        let (ack, verdict, record) = match &decoded {
             Err(e) => {
                 let ack = build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
-                let record = self.record(listener, received_at_ms, raw.to_vec(), None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
-                (ack, AckCode::Ar, record)
+                let record = self.record(listener, format, received_at_ms, raw, None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
+                (ack, Verdict::Rejected, record)
             }
-            Ok(parsed) => {
-                let mut normalised = passerelle_hl7v2::normalise(&parsed.value, &NormaliseOptions::default());
-                self.metrics.parse_duration.with_label_values(&["hl7v2"]).observe(started.elapsed().as_secs_f64());
-                // The model already holds a copy of the bytes: move it into the journal record.
-                let raw_copy = std::mem::take(&mut normalised.value.raw);
-                let msg = &normalised.value;
-                let issues: Vec<_> = parsed.issues.iter().chain(&normalised.issues).collect();
-                let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
-                let errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(|i| ErrorCondition::from_issue(i)).collect();
+            Ok(decoded) => {
+                let msg = &decoded.message.value;
+                let tokens = decoded.hl7v2.as_ref();
+                let mut issues: Vec<Issue> = decoded.message.issues.clone();
+                let mut errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(ErrorCondition::from_issue).collect();
+                let mut deliveries = Vec::new();
                 if errors.is_empty() {
-                    let destinations = route(&self.routes, msg);
                     let key = partition_key(msg);
-                    let deliveries = destinations.into_iter().map(|destination| NewDelivery { destination, partition_key: key.clone() }).collect();
-                    let ack = build_ack(Some(&parsed.value), AckCode::Aa, &[], &ack_options);
-                    let record = self.record(listener, received_at_ms, raw_copy, Some(msg), MessageStatus::Accepted, &ack, diagnostics, deliveries);
-                    (ack, AckCode::Aa, record)
-                } else {
-                    let ack = build_ack(Some(&parsed.value), AckCode::Ae, &errors, &ack_options);
-                    let record = self.record(listener, received_at_ms, raw_copy, Some(msg), MessageStatus::Rejected, &ack, diagnostics, Vec::new());
-                    (ack, AckCode::Ae, record)
+                    let source = Source { model: msg, hl7v2: tokens };
+                    for destination in route(&self.routes, msg) {
+                        let rendered = match self.renderers.get(&destination) {
+                            Some(renderer) => renderer.render(&source).map_err(|e| e.to_string()),
+                            None => Err("no renderer for this destination".to_owned()),
+                        };
+                        match rendered {
+                            Ok(rendering) => deliveries.push(NewDelivery { destination, partition_key: key.clone(), rendering }),
+                            Err(reason) => {
+                                // Never acknowledge what cannot be delivered: AE names the destination.
+                                let text = format!("cannot be rendered for destination {destination}: {reason}");
+                                errors.push(ErrorCondition::new("207", text.clone()));
+                                issues.push(Issue::error("render-failed", text));
+                            }
+                        }
+                    }
                 }
+                let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
+                let (verdict, status) =
+                    if errors.is_empty() { (Verdict::Accepted, MessageStatus::Accepted) } else { (Verdict::Refused, MessageStatus::Rejected) };
+                if verdict != Verdict::Accepted {
+                    deliveries.clear();
+                }
+                let ack = build_ack(tokens, verdict.ack_code(), &errors, &ack_options);
+                let record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &ack, diagnostics, deliveries);
+                (ack, verdict, record)
             }
         };
         let not_stored_ack = || {
             let not_stored = [ErrorCondition::new("207", "message not stored; resend later")];
-            match &tokens {
-                Ok(parsed) => build_ack(Some(&parsed.value), AckCode::Ar, &not_stored, &ack_options),
-                Err(_) => build_reject(raw, &not_stored, &ack_options),
+            match decoded.as_ref().ok().and_then(|d| d.hl7v2.as_ref()) {
+                Some(tokens) => build_ack(Some(tokens), AckCode::Ar, &not_stored, &ack_options),
+                None => build_reject(raw, &not_stored, &ack_options),
             }
         };
-        self.journal_and_answer(listener, started, ack, code, record, not_stored_ack).await
+        self.journal_and_answer(listener, started, ack, verdict, record, not_stored_ack).await
     }
 
     /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose
@@ -174,9 +238,9 @@ impl Pipeline {
         let (ts, control) = (hl7_now(), self.ack_control_id());
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
         let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", reason)], &ack_options);
-        let record = self.record(listener, now_ms(), Vec::new(), None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
+        let record = self.record(listener, InputFormat::Hl7v2, now_ms(), &[], None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
         let retry_ack = ack.clone();
-        self.journal_and_answer(listener, started, ack, AckCode::Ar, record, move || retry_ack).await
+        self.journal_and_answer(listener, started, ack, Verdict::Rejected, record, move || retry_ack).await
     }
 
     /// Commits the record, then returns the ACK: the prepared one, the original one for a resend,
@@ -186,7 +250,7 @@ impl Pipeline {
         listener: &str,
         started: Instant,
         ack: Vec<u8>,
-        code: AckCode,
+        verdict: Verdict,
         record: NewMessage,
         not_stored_ack: impl FnOnce() -> Vec<u8>,
     ) -> IngestResult {
@@ -199,27 +263,28 @@ impl Pipeline {
                 if has_deliveries && let Some(n) = &self.new_work {
                     n.notify_waiters();
                 }
-                IngestResult { ack, code, duplicate: false, not_stored: false }
+                IngestResult { reply: ack, verdict, duplicate: false }
             }
             Ok(AppendOutcome::Duplicate { ack, .. }) => {
                 self.metrics.duplicates.with_label_values(&[listener]).inc();
-                IngestResult { ack, code: AckCode::Aa, duplicate: true, not_stored: false }
+                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true }
             }
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
-                IngestResult { ack: not_stored_ack(), code: AckCode::Ar, duplicate: false, not_stored: true }
+                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false }
             }
         };
-        if result.code != AckCode::Aa {
+        let code = result.verdict.ack_code().as_str();
+        if result.verdict != Verdict::Accepted {
             self.metrics.rejected.with_label_values(&[listener, &message_type]).inc();
         }
-        self.metrics.acked.with_label_values(&[listener, &message_type, result.code.as_str()]).inc();
+        self.metrics.acked.with_label_values(&[listener, &message_type, code]).inc();
         self.metrics.ack_latency.with_label_values(&[listener]).observe(started.elapsed().as_secs_f64());
         if self.log_phi {
-            tracing::info!(listener, code = result.code.as_str(), control_id = %control_id, "message acknowledged");
+            tracing::info!(listener, code, control_id = %control_id, "message acknowledged");
         } else {
-            tracing::debug!(listener, code = result.code.as_str(), "message acknowledged");
+            tracing::debug!(listener, code, "message acknowledged");
         }
         result
     }
@@ -228,8 +293,9 @@ impl Pipeline {
     fn record(
         &self,
         listener: &str,
+        format: InputFormat,
         received_at_ms: i64,
-        raw: Vec<u8>,
+        raw: &[u8],
         msg: Option<&Message>,
         status: MessageStatus,
         ack: &[u8],
@@ -239,16 +305,17 @@ impl Pipeline {
         NewMessage {
             received_at_ms,
             listener: listener.to_owned(),
-            format: "hl7v2".into(),
+            format: format.as_str().into(),
             message_type: msg.map(|m| m.event.code()).unwrap_or_default(),
             control_id: msg.map(|m| m.control_id.clone()).unwrap_or_default(),
             sender: msg
                 .map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or("")))
                 .unwrap_or_default(),
-            content_hash: content_hash(&raw),
+            content_hash: content_hash(raw),
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),
-            raw,
+            identifiers: msg.map(identifier_rows).unwrap_or_default(),
+            raw: raw.to_vec(),
             normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),
             diagnostics,

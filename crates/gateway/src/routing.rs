@@ -89,7 +89,7 @@ mod tests {
     }
 
     fn adt(trigger: &str, ids: Vec<Identifier>, vali: bool) -> Message {
-        let mut msg = Message::new(Format::Hl7v2, Vec::new());
+        let mut msg = Message::new(Format::Hl7v2);
         msg.event = MessageEvent { message_type: "ADT".into(), trigger: trigger.into(), structure: String::new() };
         msg.sending_application = Some("SIH".into());
         let mut p = Patient { identifiers: ids, ..Patient::default() };

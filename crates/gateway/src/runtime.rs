@@ -6,7 +6,8 @@ use crate::delivery::{Worker, render::Renderer, transport_for};
 use crate::listeners::{http_router, serve_mllp};
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, now_ms};
-use passerelle_store::{SqliteStore, Store};
+use crate::store::open_store;
+use passerelle_store::Store;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,18 +45,22 @@ async fn bind(name: &str, addr: &str) -> Result<TcpListener, StartError> {
 }
 
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
-    let sqlite = SqliteStore::open(&config.store.path)?;
-    let store: Arc<dyn Store> = Arc::new(sqlite);
-    let recovered = store.recover_in_flight().await?;
-    if recovered > 0 {
-        tracing::info!(recovered, "deliveries interrupted by the last stop will be sent again");
+    let store = open_store(&config)?;
+    let released = store.release_own_claims().await?;
+    if released > 0 {
+        tracing::info!(released, "deliveries this node left in flight at its last stop will be sent again");
     }
     let metrics = Arc::new(Metrics::new()?);
     let new_work = Arc::new(Notify::new());
+    let mut renderers = HashMap::new();
+    for d in &config.destinations {
+        renderers.insert(d.name.clone(), Renderer::new(d).map_err(|e| StartError::Destination(e.to_string()))?);
+    }
     let pipeline = Arc::new(
         Pipeline::new(
             Arc::clone(&store),
             config.routes.clone(),
+            renderers,
             Arc::clone(&metrics),
             config.gateway.application.clone(),
             config.gateway.facility.clone(),
@@ -74,8 +79,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             store: Arc::clone(&store),
             metrics: Arc::clone(&metrics),
             transport: transport_for(d).map_err(StartError::Destination)?,
-            renderer: Renderer::new(d).map_err(StartError::Destination)?,
             new_work: Arc::clone(&new_work),
+            renew_every: Duration::from_millis((config.store.lease_secs * 1000 / 3).max(100)),
         });
         worker_tasks.spawn(worker.run(workers.clone()));
     }

@@ -1,7 +1,8 @@
 //! If the journal cannot commit, the sender never gets AA.
 
+use passerelle_gateway::codec::InputFormat;
 use passerelle_gateway::metrics::Metrics;
-use passerelle_gateway::pipeline::Pipeline;
+use passerelle_gateway::pipeline::{Pipeline, Verdict};
 use passerelle_hl7v2::AckCode;
 use passerelle_store::*;
 use std::sync::Arc;
@@ -29,25 +30,31 @@ impl Outbox for BrokenStore {
     fn claim(&self, _: &str, _: usize, _: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
         fail()
     }
-    fn mark_delivered(&self, _: i64, _: i64) -> BoxFuture<'_, Result<()>> {
+    fn renew(&self, _: Vec<i64>, _: i64) -> BoxFuture<'_, Result<u64>> {
         fail()
     }
-    fn mark_retry(&self, _: i64, _: i64, _: String) -> BoxFuture<'_, Result<()>> {
+    fn mark_delivered(&self, _: i64, _: i64) -> BoxFuture<'_, Result<bool>> {
         fail()
     }
-    fn mark_dead(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<()>> {
+    fn mark_retry(&self, _: i64, _: i64, _: String) -> BoxFuture<'_, Result<bool>> {
         fail()
     }
-    fn requeue(&self, _: i64, _: i64) -> BoxFuture<'_, Result<bool>> {
+    fn mark_dead(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<bool>> {
         fail()
     }
-    fn dead_letter(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<bool>> {
+    fn requeue(&self, _: i64, _: i64) -> BoxFuture<'_, Result<Transition>> {
         fail()
     }
-    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>> {
+    fn dead_letter(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<Transition>> {
+        fail()
+    }
+    fn release_own_claims(&self) -> BoxFuture<'_, Result<u64>> {
         fail()
     }
     fn list(&self, _: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {
+        fail()
+    }
+    fn rendering(&self, _: i64) -> BoxFuture<'_, Result<Option<Rendering>>> {
         fail()
     }
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
@@ -57,12 +64,13 @@ impl Outbox for BrokenStore {
 
 #[tokio::test]
 async fn a_failed_commit_is_answered_ar_never_aa() {
-    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Arc::new(Metrics::new().expect("metrics")), "GW".into(), "FAC".into(), false);
+    let metrics = Arc::new(Metrics::new().expect("metrics"));
+    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Default::default(), metrics, "GW".into(), "FAC".into(), false);
     let msg = b"MSH|^~\\&|APP|FAC|GW|FAC|20261123||ADT^A01^ADT_A01|C-1|P|2.5\rPID|1||42^^^H&1.2.3&ISO^PI||DOE^J\r";
-    let result = pipeline.ingest_hl7v2("mllp-in", msg).await;
-    assert_eq!(result.code, AckCode::Ar);
-    assert!(result.not_stored);
-    let ack = String::from_utf8_lossy(&result.ack);
+    let result = pipeline.ingest("mllp-in", InputFormat::Hl7v2, msg).await;
+    assert_eq!(result.verdict, Verdict::NotStored);
+    assert_eq!(result.verdict.ack_code(), AckCode::Ar);
+    let ack = String::from_utf8_lossy(&result.reply);
     assert!(ack.contains("MSA|AR|C-1"), "{ack}");
     assert!(ack.contains("message not stored"), "{ack}");
 }

@@ -89,7 +89,7 @@ async fn a_peer_that_always_fails_leads_to_dead_letters_that_can_be_replayed() {
     assert_eq!(dead.len(), 1, "dead-lettered after max_attempts");
     assert_eq!(dead[0].attempts, 3);
     assert!(dead[0].last_error.as_deref().is_some_and(|e| e.contains("gave up after 3 attempts")));
-    assert!(store.requeue(dead[0].id, passerelle_gateway::pipeline::now_ms()).await.expect("requeue"));
+    assert_eq!(store.requeue(dead[0].id, passerelle_gateway::pipeline::now_ms()).await.expect("requeue"), passerelle_store::Transition::Done);
     gw.shutdown().await;
 }
 

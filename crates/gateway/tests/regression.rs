@@ -47,3 +47,103 @@ fn max_connections_zero_was_accepted() {
     let err = config_error("[store]\npath = \"x.db\"\n[[listener]]\nname = \"in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\nmax_connections = 0\n");
     assert!(err.starts_with("site.toml: line 7: listener in: max_connections"), "{err}");
 }
+
+/// GET on the admin port; (status, body).
+async fn admin_get(gw: &passerelle_gateway::RunningGateway, path_and_query: &str) -> (u16, Vec<u8>) {
+    passerelle_gateway::delivery::install_tls_provider();
+    let url = format!("http://{}{path_and_query}", gw.address("admin").expect("admin"));
+    let response = reqwest::get(&url).await.expect("admin request");
+    let status = response.status().as_u16();
+    (status, response.bytes().await.expect("body").to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_cannot_be_rendered_for_a_destination_was_acknowledged_aa() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // An ASCII-only HL7 v2 receiver cannot carry "Müller": the rendering would be lossy.
+    let extra = format!(
+        "[[destination]]\nname = \"ascii-ehr\"\nkind = \"file\"\ndir = \"{}\"\ncharset = \"ASCII\"\n[[route]]\nname = \"all\"\nto = [\"ascii-ehr\"]\n",
+        tmp.path().join("out").display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let msg = String::from_utf8(adt("RENDER-1", "IPP-R", 1)).expect("utf8").replace("TESTORDRE", "MÜLLER");
+    let (code, msa2, ack) = client.send(msg.as_bytes()).await;
+    let ack = String::from_utf8_lossy(&ack);
+    assert_eq!((code.as_str(), msa2.as_str()), ("AE", "RENDER-1"), "{ack}");
+    let msa = ack.split('\r').find(|s| s.starts_with("MSA|")).expect("MSA");
+    assert!(msa.split('|').nth(3).is_some_and(|t| t.contains("destination ascii-ehr")), "MSA-3 names the destination: {msa}");
+    let err = ack.split('\r').find(|s| s.starts_with("ERR|")).expect("ERR");
+    assert!(err.split('|').nth(8).is_some_and(|t| t.contains("destination ascii-ehr")), "ERR-8 names the destination: {err}");
+    let kept = gw.store.search(MessageQuery { control_id: Some("RENDER-1".into()), ..Default::default() }).await.expect("search");
+    assert_eq!(kept.len(), 1, "kept for inspection");
+    assert_eq!(kept[0].status, passerelle_store::MessageStatus::Rejected);
+    assert!(gw.store.list(OutboxFilter { limit: 10, ..Default::default() }).await.expect("list").is_empty(), "nothing to deliver");
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_sends_exactly_the_stored_rendering_and_each_message_is_decoded_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (hl7_out, fhir_out) = (tmp.path().join("hl7"), tmp.path().join("fhir"));
+    let extra = format!(
+        "[[destination]]\nname = \"hl7-files\"\nkind = \"file\"\ndir = \"{}\"\ncharset = \"8859/15\"\n\
+         [[destination]]\nname = \"fhir-files\"\nkind = \"file\"\nformat = \"fhir\"\ndir = \"{}\"\n\
+         [[route]]\nname = \"all\"\nto = [\"hl7-files\", \"fhir-files\"]\n",
+        hl7_out.display(),
+        fhir_out.display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let sent = 5;
+    for i in 0..sent {
+        let (code, _, _) = client.send(&adt(&format!("ONCE-{i}"), &format!("IPP-ONCE-{i}"), i)).await;
+        assert_eq!(code, "AA");
+    }
+    let delivered = wait_for_outbox(gw.store.as_ref(), passerelle_store::OutboxStatus::Delivered, sent * 2, std::time::Duration::from_secs(20)).await;
+    for row in &delivered {
+        let (status, stored) = admin_get(&gw, &format!("/api/outbox/{}/rendering", row.id)).await;
+        assert_eq!(status, 200);
+        let dir = if row.destination == "hl7-files" { &hl7_out } else { &fhir_out };
+        let file = files_with_ext(dir, if row.destination == "hl7-files" { "hl7" } else { "json" })
+            .into_iter()
+            .find(|p| {
+                p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&format!("-{:012}.{}", row.id, p.extension().expect("ext").to_string_lossy())))
+            })
+            .expect("delivered file");
+        assert_eq!(std::fs::read(&file).expect("read"), stored, "{} received other bytes than the stored rendering", row.destination);
+    }
+    let decodes = gw.metrics.parse_duration.with_label_values(&["hl7v2"]).get_sample_count();
+    assert_eq!(decodes, sent as u64, "each message is decoded once, whatever the number of destinations and attempts");
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_found_by_ins_niss_and_ipp_identifier() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), "")).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let fixtures = workspace_root().join("fixtures/hl7v2/ok");
+    for f in ["fr_a01_ins_qualified_utf8.hl7", "be_a28_niss.hl7", "crossborder_a04_ins_and_bis.hl7"] {
+        let (code, _, _) = client.send(&std::fs::read(fixtures.join(f)).expect("fixture")).await;
+        assert_eq!(code, "AA", "{f}");
+    }
+    let find = |query: &'static str| {
+        let gw = &gw;
+        async move {
+            let (status, body) = admin_get(gw, &format!("/api/messages?identifier={query}")).await;
+            assert_eq!(status, 200, "{query}: {}", String::from_utf8_lossy(&body));
+            let rows: Vec<serde_json::Value> = serde_json::from_slice(&body).expect("json array");
+            rows.iter().map(|r| r["control_id"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("urn:oid:1.2.250.1.213.1.4.10%7C279035121518989").await, ["FR-A01-0001"]);
+    assert_eq!(find("urn:oid:1.2.250.1.213.1.4.8|279035121518989").await, Vec::<String>::new(), "same value, other system");
+    assert_eq!(find("https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin|98472899765").await, ["FRBE-A04-0001"]);
+    let niss = find("https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin|85073003328").await;
+    assert_eq!(niss.len(), 1, "{niss:?}");
+    assert_eq!(find("urn:oid:1.2.250.1.999.1.1|IPP200555").await, ["FRBE-A04-0001"]);
+    let (status, _) = admin_get(&gw, "/api/messages?identifier=no-separator").await;
+    assert_eq!(status, 400);
+    gw.shutdown().await;
+}

@@ -183,6 +183,10 @@ fn build(received: Option<&Message<'_>>, salvaged: &Salvaged, code: AckCode, err
         Some(msh) if !msh.field(10).is_empty() => w.raw_field(msh.field(10).raw()),
         _ => w.field(&salvaged.control_id),
     };
+    // MSA-3 repeats the first error's text for receivers that only read MSA (ERR-8 has them all).
+    if let Some(first) = errors.iter().find(|e| e.severity == Severity::Error).filter(|_| code != AckCode::Aa) {
+        w.field(&first.message);
+    }
     w.end_segment();
     for e in errors {
         w.begin_segment("ERR").field("");
@@ -237,7 +241,7 @@ mod tests {
         let issue = Issue::error("missing-pid", "no PID segment").at(IssueLocation::segment("PID", 1));
         let ack = build_ack(Some(&parsed.value), AckCode::Ae, &[ErrorCondition::from_issue(&issue)], &OPTS);
         let text = String::from_utf8(ack).expect("utf8");
-        assert!(text.ends_with("MSA|AE|M1\rERR||PID^1|101^Required field missing|E||||no PID segment\r"), "{text}");
+        assert!(text.ends_with("MSA|AE|M1|no PID segment\rERR||PID^1|101^Required field missing|E||||no PID segment\r"), "{text}");
     }
 
     #[test]
@@ -253,7 +257,12 @@ mod tests {
     fn unreadable_input_gets_an_ar_from_the_gateway_identity() {
         let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", "message does not start with an MSH segment")], &OPTS);
         let text = String::from_utf8(ack).expect("utf8");
-        assert!(text.starts_with("MSH|^~\\&|PASSERELLE|GW|||20260101120000||ACK^Varies^ACK|ACK1|P|2.5\rMSA|AR|UNKNOWN\rERR|||100^"), "{text}");
+        assert!(
+            text.starts_with(
+                "MSH|^~\\&|PASSERELLE|GW|||20260101120000||ACK^Varies^ACK|ACK1|P|2.5\rMSA|AR|UNKNOWN|message does not start with an MSH segment\rERR|||100^"
+            ),
+            "{text}"
+        );
         let salvaged = String::from_utf8(build_reject(b"MSH|^^\\&|APP|FAC|RCV|RFAC|20261101||ADT^A01|X1|P|2.5\r", &[], &OPTS)).expect("utf8");
         assert!(salvaged.contains("|ACK^A01^ACK|ACK1|") && salvaged.contains("\rMSA|AR|X1\r"), "{salvaged}");
     }

@@ -112,7 +112,28 @@ pub fn rewrite(msg: &Message<'_>) -> Vec<u8> {
 
 /// Re-writes a message for a receiver: text re-encoded in `charset` (MSH-18 updated) and MSH-12
 /// set to `version`, every value decoded and escaped again. Z-segments are carried unchanged.
+/// Characters the charset cannot carry become `?`; [`reencode_exact`] refuses them instead.
 pub fn reencode(msg: &Message<'_>, charset: Option<Charset>, version: Option<&str>) -> Vec<u8> {
+    write_for(msg, charset, version).finish()
+}
+
+/// Some text of the message cannot be written in the receiver's charset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("text that {charset} cannot represent")]
+pub struct Unrepresentable {
+    pub charset: &'static str,
+}
+
+/// Like [`reencode`], but a character the target charset cannot carry is an error, never a `?`.
+pub fn reencode_exact(msg: &Message<'_>, charset: Option<Charset>, version: Option<&str>) -> Result<Vec<u8>, Unrepresentable> {
+    let w = write_for(msg, charset, version);
+    if w.lossy {
+        return Err(Unrepresentable { charset: charset.unwrap_or(msg.charset()).msh18() });
+    }
+    Ok(w.finish())
+}
+
+fn write_for(msg: &Message<'_>, charset: Option<Charset>, version: Option<&str>) -> Er7Writer {
     let d = *msg.delimiters();
     let mut w = Er7Writer::new(d, charset.unwrap_or(msg.charset()));
     for seg in msg.segments() {
@@ -154,7 +175,7 @@ pub fn reencode(msg: &Message<'_>, charset: Option<Charset>, version: Option<&st
         }
         w.end_segment();
     }
-    w.finish()
+    w
 }
 
 fn field_text(template: &crate::tokenizer::Field<'_>, raw: &[u8]) -> String {

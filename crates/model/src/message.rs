@@ -86,13 +86,11 @@ pub struct Message {
     pub encounter: Option<Encounter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeInfo>,
-    /// The bytes as received, kept for the journal and for inspection; never serialised here.
-    #[serde(skip)]
-    pub raw: Vec<u8>,
 }
 
 impl Message {
-    pub fn new(format: Format, raw: Vec<u8>) -> Self {
+    /// An empty message of `format`; the bytes as received stay with the journal, not the model.
+    pub fn new(format: Format) -> Self {
         Self {
             format,
             event: MessageEvent::default(),
@@ -108,7 +106,6 @@ impl Message {
             patient: None,
             encounter: None,
             merge: None,
-            raw,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The conformance suite every backend must pass (SQLite now, PostgreSQL next): call
-//! [`run_all`] from the backend's tests on a fresh, empty store.
+//! [`run_all`] from the backend's tests with a function that opens the same fresh, empty store for
+//! a given node (id and lease duration), so leases and concurrent claims are tested across nodes.
 
 use crate::Store;
 use crate::types::*;
@@ -15,11 +16,19 @@ fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage
         content_hash: format!("hash-{control_id}"),
         status: MessageStatus::Accepted,
         patient: PatientKeys { ins: None, niss: None, ipp: Some(patient.into()) },
+        identifiers: vec![NewIdentifier { kind: "ipp".into(), system: "CHU-TEST".into(), value: patient.into() }],
         raw: format!("MSH|{control_id}").into_bytes(),
         normalised: Some(b"{}".to_vec()),
         ack: format!("ACK {control_id}").into_bytes(),
         diagnostics: String::new(),
-        deliveries: destinations.iter().map(|d| NewDelivery { destination: (*d).into(), partition_key: patient.into() }).collect(),
+        deliveries: destinations
+            .iter()
+            .map(|d| NewDelivery {
+                destination: (*d).into(),
+                partition_key: patient.into(),
+                rendering: Rendering { bytes: format!("{d}:{control_id}").into_bytes(), content_type: "text/plain".into(), reference: control_id.into() },
+            })
+            .collect(),
     }
 }
 
@@ -30,17 +39,148 @@ async fn stored(store: &impl Store, m: NewMessage) -> i64 {
     }
 }
 
-/// Runs every check in order on an empty store.
-pub async fn run_all(store: &impl Store) {
+/// Runs every check in order on an empty store; `open(node, lease_ms)` opens a handle on it for a node.
+pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
+    let store = &open("node-a", 60_000);
     resend_returns_the_original_ack(store).await;
+    concurrent_resends_store_one_message(store).await;
     rejected_messages_are_kept_without_deliveries(store).await;
     per_patient_order_holds_through_retries_and_dead_letters(store).await;
-    in_flight_rows_are_recovered(store).await;
-    search_and_depth(store).await;
+    operator_actions_say_what_happened(store).await;
+    own_claims_are_released_at_start_up_but_not_other_nodes(&open).await;
+    expired_leases_are_taken_over_and_the_late_outcome_ignored(&open).await;
+    concurrent_claims_from_two_nodes_never_share_a_row(&open).await;
+    search_by_identifier_and_depth(store).await;
     purge_keeps_undelivered_messages(store).await;
 }
 
-async fn resend_returns_the_original_ack(store: &impl Store) {
+async fn concurrent_resends_store_one_message<S: Store>(store: &S) {
+    let sends = (0..8).map(|_| store.append(message("dup-race", "P-race", &["d-race"])));
+    let outcomes: Vec<_> = futures_join_all(sends).await;
+    let stored = outcomes.iter().filter(|o| matches!(o, Ok(AppendOutcome::Stored { .. }))).count();
+    let duplicates = outcomes.iter().filter(|o| matches!(o, Ok(AppendOutcome::Duplicate { .. }))).count();
+    assert_eq!((stored, duplicates), (1, 7), "{outcomes:?}");
+    let claimed = store.claim("d-race", 10, 2_000).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert!(store.mark_delivered(claimed[0].id, 2_100).await.expect("delivered"));
+}
+
+/// Awaits every future, concurrently, without a runtime-specific join.
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, fut) in out.iter_mut().zip(pinned.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+async fn operator_actions_say_what_happened<S: Store>(store: &S) {
+    assert_eq!(store.requeue(9_999_999, 1).await.expect("requeue"), Transition::NoSuchRow);
+    stored(store, message("op-1", "P-op", &["d-op"])).await;
+    let row = store.list(OutboxFilter { destination: Some("d-op".into()), ..Default::default() }).await.expect("list");
+    assert_eq!(store.requeue(row[0].id, 1).await.expect("requeue"), Transition::WrongStatus(OutboxStatus::Pending));
+    assert_eq!(store.dead_letter(row[0].id, "operator".into(), 1).await.expect("dead-letter"), Transition::Done);
+    assert_eq!(store.requeue(row[0].id, 1).await.expect("requeue"), Transition::Done);
+    let claimed = store.claim("d-op", 10, 2_000).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert!(store.mark_delivered(claimed[0].id, 2_100).await.expect("delivered"));
+}
+
+async fn own_claims_are_released_at_start_up_but_not_other_nodes<S: Store>(open: &impl Fn(&str, i64) -> S) {
+    let (a, b) = (open("node-a", 60_000), open("node-b", 60_000));
+    stored(&a, message("r-1", "R1", &["d-restart"])).await;
+    stored(&a, message("r-2", "R2", &["d-restart"])).await;
+    assert_eq!(a.claim("d-restart", 1, 2_000).await.expect("claim").len(), 1);
+    assert_eq!(b.claim("d-restart", 1, 2_000).await.expect("claim").len(), 1);
+    // Node A restarts: only its own claim comes back; B's live claim is not stolen.
+    let a = open("node-a", 60_000);
+    assert!(a.release_own_claims().await.expect("release") >= 1, "its own claim (and any left by earlier checks) is released");
+    let again = a.claim("d-restart", 10, 2_000).await.expect("claim");
+    assert_eq!(again.len(), 1, "node B's claim stays with node B");
+    assert!(a.mark_delivered(again[0].id, 2_100).await.expect("delivered"));
+    let b_row = a.list(OutboxFilter { destination: Some("d-restart".into()), status: Some(OutboxStatus::InFlight), ..Default::default() }).await.expect("list");
+    assert_eq!(b_row.len(), 1);
+    let b_claim = b.claim("d-restart", 10, 2_000).await.expect("claim");
+    assert!(b_claim.is_empty(), "a claim is not claimed again while its lease runs");
+    assert!(b.mark_delivered(b_row[0].id, 2_200).await.expect("delivered"));
+}
+
+async fn expired_leases_are_taken_over_and_the_late_outcome_ignored<S: Store>(open: &impl Fn(&str, i64) -> S) {
+    let (a, b) = (open("node-a", 1_000), open("node-b", 1_000));
+    stored(&a, message("l-1", "L", &["d-lease"])).await;
+    let claimed = a.claim("d-lease", 10, 2_000).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert!(b.claim("d-lease", 10, 2_500).await.expect("claim").is_empty(), "lease still running");
+    assert_eq!(a.renew(vec![claimed[0].id], 2_800).await.expect("renew"), 1);
+    assert!(b.claim("d-lease", 10, 3_500).await.expect("claim").is_empty(), "renewed until 3,800");
+    // Node A stops renewing (it died): after expiry node B takes the row over.
+    let taken = b.claim("d-lease", 10, 3_900).await.expect("claim");
+    assert_eq!(taken.iter().map(|i| i.id).collect::<Vec<_>>(), vec![claimed[0].id]);
+    assert_eq!(taken[0].rendering.bytes, b"d-lease:l-1", "the stored rendering travels with the claim");
+    assert_eq!(a.rendering(taken[0].id).await.expect("rendering").map(|r| r.bytes), Some(b"d-lease:l-1".to_vec()));
+    assert_eq!(a.rendering(9_999_999).await.expect("rendering"), None);
+    assert!(!a.mark_delivered(claimed[0].id, 4_000).await.expect("late outcome"), "a lost lease records nothing");
+    assert_eq!(a.renew(vec![claimed[0].id], 4_000).await.expect("renew"), 0);
+    assert!(b.mark_delivered(taken[0].id, 4_100).await.expect("delivered"));
+}
+
+async fn concurrent_claims_from_two_nodes_never_share_a_row<S: Store + 'static>(open: &impl Fn(&str, i64) -> S) {
+    let (a, b) = (open("node-a", 60_000), open("node-b", 60_000));
+    for i in 0..40 {
+        stored(&a, message(&format!("c-{i}"), &format!("C{i}"), &["d-concurrent"])).await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (from_a, from_b) = futures_pair(a.claim("d-concurrent", 7, 2_000), b.claim("d-concurrent", 7, 2_000)).await;
+        let (from_a, from_b) = (from_a.expect("claim a"), from_b.expect("claim b"));
+        if from_a.is_empty() && from_b.is_empty() {
+            break;
+        }
+        for item in from_a.iter().chain(&from_b) {
+            assert!(seen.insert(item.id), "row {} claimed twice", item.id);
+        }
+        for item in &from_a {
+            assert!(a.mark_delivered(item.id, 2_100).await.expect("delivered"));
+        }
+        for item in &from_b {
+            assert!(b.mark_delivered(item.id, 2_100).await.expect("delivered"));
+        }
+    }
+    assert_eq!(seen.len(), 40);
+}
+
+async fn futures_pair<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    (ra.expect("a"), rb.expect("b"))
+}
+
+async fn resend_returns_the_original_ack<S: Store>(store: &S) {
     let id = stored(store, message("dup-1", "P-dup", &["d-dup"])).await;
     let again = store.append(message("dup-1", "P-dup", &["d-dup"])).await.expect("append");
     assert_eq!(again, AppendOutcome::Duplicate { message_id: id, ack: b"ACK dup-1".to_vec() });
@@ -71,42 +211,38 @@ async fn per_patient_order_holds_through_retries_and_dead_letters(store: &impl S
     assert_eq!(ids, vec![a1, b1], "only the oldest row of each patient is eligible");
     assert!(store.claim("d-order", 10, 2_000).await.expect("claim").is_empty(), "in-flight rows are not claimed twice");
     // A1 fails: it is retried later and keeps blocking A2.
-    store.mark_retry(first[0].id, 5_000, "timeout".into()).await.expect("retry");
-    store.mark_delivered(first[1].id, 2_100).await.expect("delivered");
+    assert!(store.mark_retry(first[0].id, 5_000, "timeout".into()).await.expect("retry"));
+    assert!(store.mark_delivered(first[1].id, 2_100).await.expect("delivered"));
     assert!(store.claim("d-order", 10, 3_000).await.expect("claim").is_empty(), "A2 waits behind A1's retry");
     let retried = store.claim("d-order", 10, 5_000).await.expect("claim");
     assert_eq!(retried.iter().map(|i| (i.message_id, i.attempts)).collect::<Vec<_>>(), vec![(a1, 1)]);
-    store.mark_dead(retried[0].id, "rejected by peer".into(), 5_100).await.expect("dead");
+    assert!(store.mark_dead(retried[0].id, "rejected by peer".into(), 5_100).await.expect("dead"));
     let next = store.claim("d-order", 10, 5_200).await.expect("claim");
     assert_eq!(next.iter().map(|i| i.message_id).collect::<Vec<_>>(), vec![a2], "a dead letter unblocks the patient");
-    store.mark_delivered(next[0].id, 5_300).await.expect("delivered");
+    assert!(store.mark_delivered(next[0].id, 5_300).await.expect("delivered"));
     let dead = store.list(OutboxFilter { destination: Some("d-order".into()), status: Some(OutboxStatus::Dead), limit: 10 }).await.expect("list");
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("rejected by peer"));
-    assert!(store.requeue(dead[0].id, 6_000).await.expect("requeue"));
-    assert!(!store.requeue(dead[0].id, 6_000).await.expect("requeue"), "only a dead row can be requeued");
+    assert_eq!(store.requeue(dead[0].id, 6_000).await.expect("requeue"), Transition::Done);
+    assert_eq!(store.requeue(dead[0].id, 6_000).await.expect("requeue"), Transition::WrongStatus(OutboxStatus::Pending), "only a dead row can be requeued");
     let replay = store.claim("d-order", 10, 6_000).await.expect("claim");
     assert_eq!(replay.len(), 1);
-    store.mark_delivered(replay[0].id, 6_100).await.expect("delivered");
+    assert!(store.mark_delivered(replay[0].id, 6_100).await.expect("delivered"));
 }
 
-async fn in_flight_rows_are_recovered(store: &impl Store) {
-    stored(store, message("r-1", "R", &["d-recover"])).await;
-    assert_eq!(store.claim("d-recover", 10, 2_000).await.expect("claim").len(), 1);
-    assert!(store.recover_in_flight().await.expect("recover") >= 1);
-    let again = store.claim("d-recover", 10, 2_000).await.expect("claim");
-    assert_eq!(again.len(), 1, "a crash mid-delivery leaves the row to be sent again");
-    assert!(store.dead_letter(again[0].id, "operator".into(), 2_500).await.is_ok());
-}
-
-async fn search_and_depth(store: &impl Store) {
+async fn search_by_identifier_and_depth(store: &impl Store) {
     let mut m = message("s-1", "IPP-S", &["d-depth", "d-depth-2"]);
     m.patient.ins = Some("279035121518989".into());
+    m.identifiers.push(NewIdentifier { kind: "ins-nir-test".into(), system: "urn:oid:1.2.250.1.213.1.4.10".into(), value: "279035121518989".into() });
     stored(store, m).await;
     let by_ins = store.search(MessageQuery { patient: Some("279035121518989".into()), ..Default::default() }).await.expect("search");
     assert_eq!(by_ins.len(), 1);
     assert_eq!(by_ins[0].control_id, "s-1");
-    let by_ipp = store.search(MessageQuery { patient: Some("IPP-S".into()), ..Default::default() }).await.expect("search");
+    let exact = MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.10".into(), "279035121518989".into())), ..Default::default() };
+    assert_eq!(store.search(exact).await.expect("search").len(), 1);
+    let wrong_system = MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.8".into(), "279035121518989".into())), ..Default::default() };
+    assert!(store.search(wrong_system).await.expect("search").is_empty(), "an identifier is its system and value, never the value alone");
+    let by_ipp = store.search(MessageQuery { identifier: Some(("CHU-TEST".into(), "IPP-S".into())), ..Default::default() }).await.expect("search");
     assert_eq!(by_ipp.len(), 1);
     let by_control = store.search(MessageQuery { control_id: Some("s-1".into()), ..Default::default() }).await.expect("search");
     assert_eq!(by_control.len(), 1);

@@ -47,22 +47,31 @@ pub trait Journal: Send + Sync {
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>>;
 }
 
-/// Deliveries still to make, claimed by workers per destination in per-patient order.
+/// Deliveries still to make, claimed by workers per destination in per-patient order. Claims are
+/// leased to the store handle's node ([`Lease`]): never reset wholesale, so a node's start-up
+/// cannot steal another node's work.
 pub trait Outbox: Send + Sync {
-    /// Claims up to `limit` due rows of `destination`: for each partition (patient) only the oldest
-    /// undelivered row is eligible, so a patient's messages leave in order.
+    /// Claims up to `limit` due rows of `destination` (pending and due, or in flight under an
+    /// expired lease): for each partition (patient) only the oldest undelivered row is eligible, so
+    /// a patient's messages leave in order.
     fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>>;
-    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<()>>;
+    /// Extends this node's leases on `ids`; returns how many it still holds.
+    fn renew(&self, ids: Vec<i64>, now_ms: i64) -> BoxFuture<'_, Result<u64>>;
+    /// The outcomes of this node's attempts. Each returns false when the lease was lost (another
+    /// node took the row over after it expired) and nothing was recorded.
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
     /// Back to pending with a later due time; the row keeps blocking its partition.
-    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<()>>;
-    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<()>>;
+    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>>;
+    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
     /// Operator action: a dead-lettered row goes back to pending (replay).
-    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
+    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>>;
     /// Operator action: a pending row is moved to the dead letter.
-    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
-    /// At startup: rows left in flight by a crash go back to pending.
-    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>>;
+    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>>;
+    /// At start-up: this node's own claims (left by its previous run) go back to pending.
+    fn release_own_claims(&self) -> BoxFuture<'_, Result<u64>>;
     fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>>;
+    /// The rendering stored with a row: exactly what was (or will be) sent.
+    fn rendering(&self, id: i64) -> BoxFuture<'_, Result<Option<Rendering>>>;
     /// Undelivered rows (pending + in flight) per destination.
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>>;
 }

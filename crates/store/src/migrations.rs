@@ -48,4 +48,32 @@ pub const SQLITE: &[&str] = &[
     "DROP INDEX messages_dedupe;
     DROP INDEX messages_control_id;
     CREATE INDEX messages_control_id ON messages (control_id, sender, content_hash);",
+    // 3 → 4, several nodes on one store: patient identifiers in their own table (searchable by
+    // system and value); deduplication by a unique index (`dedupe` is 1 for accepted messages and
+    // NULL for rejected ones, which never collide); claims carry a lease (owner + expiry); each
+    // outbox row holds the rendering it delivers. The three key columns stay as display keys.
+    "DROP INDEX messages_ins;
+    DROP INDEX messages_niss;
+    DROP INDEX messages_ipp;
+    DROP INDEX messages_control_id;
+    ALTER TABLE messages ADD COLUMN dedupe INTEGER CHECK (dedupe = 1);
+    UPDATE messages SET dedupe = 1 WHERE status = 'accepted';
+    CREATE UNIQUE INDEX messages_dedupe ON messages (control_id, sender, content_hash, dedupe);
+    CREATE TABLE identifiers (
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (message_id, system, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX identifiers_value ON identifiers (value, system);
+    INSERT OR IGNORE INTO identifiers (message_id, kind, system, value)
+        SELECT id, 'ins', '', ins FROM messages WHERE ins IS NOT NULL
+        UNION ALL SELECT id, 'niss', '', niss FROM messages WHERE niss IS NOT NULL
+        UNION ALL SELECT id, 'ipp', '', ipp FROM messages WHERE ipp IS NOT NULL;
+    ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_expires_ms INTEGER;
+    ALTER TABLE outbox ADD COLUMN payload BLOB;
+    ALTER TABLE outbox ADD COLUMN content_type TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN reference TEXT NOT NULL DEFAULT '';",
 ];

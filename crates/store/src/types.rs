@@ -28,11 +28,56 @@ pub struct PatientKeys {
     pub ipp: Option<String>,
 }
 
+/// Who holds a claim and for how long: a node renews its leases while it sends; when a node dies,
+/// its leases expire and another node (or itself, restarted) takes the rows over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The node id (`[gateway] node_id`, by default the host name).
+    pub owner: String,
+    pub duration_ms: i64,
+}
+
+impl Default for Lease {
+    fn default() -> Self {
+        Self { owner: "local".into(), duration_ms: 30_000 }
+    }
+}
+
+/// One patient identifier of a message, searchable by system and value (`identifier=SYSTEM|VALUE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewIdentifier {
+    /// What it is (`ins-nir`, `niss`, `ipp`…), as the model names it.
+    pub kind: String,
+    /// The system as rendered in FHIR: `urn:oid:<OID>`, the BE SSIN naming system URI, or the
+    /// assigning authority's namespace for a local identifier without an OID.
+    pub system: String,
+    pub value: String,
+}
+
+/// The rendering one destination will receive, made once at ingest and sent as is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rendering {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+    /// What the receiver's answer must echo (HL7 v2 MSH-10 of the rendering, for MSA-2).
+    pub reference: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
     pub destination: String,
     /// Ordering scope: messages with the same key go out to a destination one after the other.
     pub partition_key: String,
+    pub rendering: Rendering,
+}
+
+/// What an operator action on one outbox row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Done,
+    NoSuchRow,
+    /// The row exists but is not in the status the action needs.
+    WrongStatus(OutboxStatus),
 }
 
 #[derive(Debug, Clone)]
@@ -46,9 +91,11 @@ pub struct NewMessage {
     /// Hash of the raw bytes, part of the deduplication key.
     pub content_hash: String,
     pub status: MessageStatus,
+    /// Display keys of the summary (first INS, NISS/BIS and IPP); searches use `identifiers`.
     pub patient: PatientKeys,
+    pub identifiers: Vec<NewIdentifier>,
     pub raw: Vec<u8>,
-    /// The normalised message (JSON), absent for undecodable input.
+    /// The normalised message (compact JSON of the model), absent for undecodable input.
     pub normalised: Option<Vec<u8>>,
     /// The acknowledgement returned to the sender (replayed for a resend).
     pub ack: Vec<u8>,
@@ -102,8 +149,8 @@ pub struct OutboxItem {
     /// Attempts made before this one.
     pub attempts: u32,
     pub received_at_ms: i64,
-    pub raw: Vec<u8>,
-    pub normalised: Option<Vec<u8>>,
+    /// The stored rendering: exactly what is sent.
+    pub rendering: Rendering,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,8 +175,10 @@ pub struct OutboxFilter {
 
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {
-    /// Matches the INS, NISS/BIS or IPP.
+    /// Matches the value of any patient identifier (INS, NISS/BIS, IPP…).
     pub patient: Option<String>,
+    /// Matches system and value exactly: (`urn:oid:1.2.250.1.213.1.4.10`, `279035121518989`).
+    pub identifier: Option<(String, String)>,
     pub control_id: Option<String>,
     pub status: Option<MessageStatus>,
     pub limit: usize,

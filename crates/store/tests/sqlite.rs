@@ -1,12 +1,12 @@
 //! The SQLite backend against the shared conformance suite, plus durability across reopen.
 
-use passerelle_store::{AppendOutcome, Journal, MessageQuery, NewMessage, Outbox, SqliteStore};
+use passerelle_store::{AppendOutcome, Journal, Lease, MessageQuery, NewMessage, Outbox, SqliteStore};
 
 #[tokio::test]
 async fn sqlite_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().expect("tmp");
-    let store = SqliteStore::open(dir.path().join("journal.db")).expect("open");
-    passerelle_store::conformance::run_all(&store).await;
+    let path = dir.path().join("journal.db");
+    passerelle_store::conformance::run_all(|node, duration_ms| SqliteStore::open_as(&path, Lease { owner: node.into(), duration_ms }).expect("open")).await;
 }
 
 #[tokio::test]
@@ -29,11 +29,16 @@ async fn committed_messages_survive_reopen_and_concurrent_appends_group_commit()
                     content_hash: format!("h{i}"),
                     status: passerelle_store::MessageStatus::Accepted,
                     patient: Default::default(),
+                    identifiers: Vec::new(),
                     raw: vec![b'x'; 100],
                     normalised: None,
                     ack: b"ack".to_vec(),
                     diagnostics: String::new(),
-                    deliveries: vec![passerelle_store::NewDelivery { destination: "d".into(), partition_key: format!("p{}", i % 7) }],
+                    deliveries: vec![passerelle_store::NewDelivery {
+                        destination: "d".into(),
+                        partition_key: format!("p{}", i % 7),
+                        rendering: Default::default(),
+                    }],
                 };
                 store.append(m).await
             }));

@@ -1,11 +1,21 @@
 //! `file` destination: one file per delivery, written to a temporary name then renamed, so a
 //! file-drop consumer never reads half a message.
 
-use super::render::Payload;
 use super::{Outcome, Transport};
 use crate::config::DestinationConfig;
 use passerelle_store::{BoxFuture, OutboxItem};
 use std::path::PathBuf;
+
+/// File extension for a rendering's content type.
+fn extension_for(content_type: &str) -> &'static str {
+    if content_type.contains("json") {
+        "json"
+    } else if content_type.contains("hl7-v2") {
+        "hl7"
+    } else {
+        "bin"
+    }
+}
 
 pub struct FileTransport {
     dir: PathBuf,
@@ -20,9 +30,10 @@ impl FileTransport {
 }
 
 impl Transport for FileTransport {
-    fn send<'a>(&'a self, item: &'a OutboxItem, payload: &'a Payload) -> BoxFuture<'a, Outcome> {
+    fn send<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let name = format!("{:012}-{:012}.{}", item.message_id, item.id, payload.extension);
+            let payload = &item.rendering;
+            let name = format!("{:012}-{:012}.{}", item.message_id, item.id, extension_for(&payload.content_type));
             let tmp = self.dir.join(format!(".{name}.tmp"));
             let result = async {
                 tokio::fs::create_dir_all(&self.dir).await?;

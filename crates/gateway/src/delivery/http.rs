@@ -1,7 +1,6 @@
 //! `fhir_http` (city practice: FHIR R4 transaction Bundle POSTed to the server base) and `http`
 //! (medico-social and others: POST of the rendered message) through reqwest with rustls (ring).
 
-use super::render::Payload;
 use super::{Outcome, Transport, http_outcome};
 use crate::config::{DestinationConfig, DestinationKind};
 use passerelle_store::{BoxFuture, OutboxItem};
@@ -33,9 +32,10 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    fn send<'a>(&'a self, _item: &'a OutboxItem, payload: &'a Payload) -> BoxFuture<'a, Outcome> {
+    fn send<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let response = self.client.post(&self.url).header("content-type", payload.content_type).body(payload.bytes.clone()).send().await;
+            let payload = &item.rendering;
+            let response = self.client.post(&self.url).header("content-type", payload.content_type.as_str()).body(payload.bytes.clone()).send().await;
             match response {
                 Err(e) => Outcome::Retry { error: format!("http request failed: {}", e.without_url()), after: None },
                 Ok(r) => {

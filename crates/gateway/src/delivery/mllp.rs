@@ -2,7 +2,6 @@
 //! against the MSH-10 we sent. A timeout drops the connection so a late ACK can never be taken
 //! for the next message's.
 
-use super::render::Payload;
 use super::{Outcome, Transport};
 use crate::config::DestinationConfig;
 use futures_util::{SinkExt, StreamExt};
@@ -27,8 +26,9 @@ impl MllpTransport {
 }
 
 impl Transport for MllpTransport {
-    fn send<'a>(&'a self, _item: &'a OutboxItem, payload: &'a Payload) -> BoxFuture<'a, Outcome> {
+    fn send<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
+            let payload = &item.rendering;
             let mut guard = self.connection.lock().await;
             if guard.is_none() {
                 match tokio::time::timeout(self.timeout, TcpStream::connect(&self.address)).await {
@@ -63,7 +63,7 @@ impl Transport for MllpTransport {
                 }
             };
             match read_ack(&frame) {
-                Some((_, msa2)) if msa2 != payload.control_id => {
+                Some((_, msa2)) if msa2 != payload.reference => {
                     *guard = None;
                     Outcome::Retry { error: "ack does not match the message sent (MSA-2 differs from MSH-10)".into(), after: None }
                 }

@@ -1,8 +1,9 @@
-//! Delivery workers: claim outbox rows per destination (oldest per patient first), render them
-//! for the destination, send, and record delivered / retried with backoff / dead-lettered.
+//! Delivery workers: claim outbox rows per destination under a lease (oldest per patient first),
+//! send each row's stored rendering, and record delivered / retried with backoff / dead-lettered.
 
 mod file;
 mod http;
+pub use http::install_tls_provider;
 mod mllp;
 pub mod render;
 
@@ -10,7 +11,6 @@ use crate::config::{DestinationConfig, DestinationKind};
 use crate::metrics::Metrics;
 use crate::pipeline::now_ms;
 use passerelle_store::{BoxFuture, OutboxItem, Store};
-use render::Renderer;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -33,7 +33,8 @@ pub enum Outcome {
 
 /// A destination transport.
 pub trait Transport: Send + Sync {
-    fn send<'a>(&'a self, item: &'a OutboxItem, payload: &'a render::Payload) -> BoxFuture<'a, Outcome>;
+    /// Sends the row's stored rendering, byte for byte.
+    fn send<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Outcome>;
     /// How many patients may be in flight at once.
     fn concurrency(&self) -> usize;
 }
@@ -61,8 +62,9 @@ pub struct Worker {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub transport: Arc<dyn Transport>,
-    pub renderer: Renderer,
     pub new_work: Arc<Notify>,
+    /// How often the leases of the rows being sent are renewed (a third of the lease).
+    pub renew_every: Duration,
 }
 
 impl Worker {
@@ -96,12 +98,25 @@ impl Worker {
             for (i, item) in items.into_iter().enumerate() {
                 per_lane[i % lanes].push(item);
             }
+            let claimed: Vec<i64> = per_lane.iter().flatten().map(|i| i.id).collect();
             let mut set = tokio::task::JoinSet::new();
             for lane in per_lane.into_iter().filter(|l| !l.is_empty()) {
                 let this = Arc::clone(&self);
                 set.spawn(async move { this.run_lane(lane).await });
             }
-            while set.join_next().await.is_some() {}
+            // While the batch is being sent, its leases are renewed: only a dead node loses them.
+            let mut renew = tokio::time::interval(self.renew_every);
+            renew.tick().await;
+            loop {
+                tokio::select! {
+                    joined = set.join_next() => if joined.is_none() { break },
+                    _ = renew.tick() => {
+                        if let Err(e) = self.store.renew(claimed.clone(), now_ms()).await {
+                            tracing::warn!(destination = %name, error = %e, "cannot renew delivery leases");
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -116,9 +131,11 @@ impl Worker {
     }
 
     async fn attempt(&self, item: &OutboxItem) -> Outcome {
-        let outcome = match self.renderer.render(item) {
-            Ok(payload) => self.transport.send(item, &payload).await,
-            Err(error) => Outcome::Dead { error },
+        let outcome = if item.rendering.bytes.is_empty() {
+            // Rows journaled before renderings were stored (schema 3) have none to send.
+            Outcome::Dead { error: "no stored rendering for this row (journaled by an earlier version); re-send the message".into() }
+        } else {
+            self.transport.send(item).await
         };
         let attempts_after = item.attempts + 1;
         match outcome {
@@ -150,9 +167,12 @@ impl Worker {
                 self.store.mark_dead(item.id, error.clone(), now).await
             }
         };
-        if let Err(e) = recorded {
-            // The row stays in flight and is recovered (sent again) at the next start.
-            tracing::error!(destination = %name, error = %e, "cannot record a delivery outcome");
+        match recorded {
+            Ok(true) => {}
+            // The lease expired and another node took the row over: its outcome is the one kept.
+            Ok(false) => tracing::warn!(destination = %name, outbox_id = item.id, "lease lost before the outcome was recorded"),
+            // The row stays in flight; its lease expires and it is sent again.
+            Err(e) => tracing::error!(destination = %name, error = %e, "cannot record a delivery outcome"),
         }
     }
 }

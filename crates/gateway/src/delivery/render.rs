@@ -1,19 +1,40 @@
-//! Renders a journaled message for one destination: HL7 v2 re-encoded (charset, version) or a
-//! FHIR transaction Bundle under the destination's profile. Rendering re-decodes the raw bytes
-//! with the same code the listener used, so the journal keeps only one source of truth.
+//! Renders a decoded message for one destination, once, at ingest: HL7 v2 re-encoded (charset,
+//! version) or a FHIR transaction Bundle under the destination's profile. The rendering is stored
+//! with the outbox row and is exactly what delivery sends; a message that cannot be rendered
+//! validly for a routed destination is not acknowledged.
 
 use crate::config::{DestinationConfig, DestinationKind, PayloadFormat};
 use passerelle_fhir::{Profile, RenderOptions, render_bundle};
-use passerelle_hl7v2::{Charset, NormaliseOptions, ParseOptions};
-use passerelle_store::OutboxItem;
+use passerelle_hl7v2::Charset;
+use passerelle_model::{Message, Severity};
+use passerelle_store::Rendering;
 
-#[derive(Debug, Clone)]
-pub struct Payload {
-    pub bytes: Vec<u8>,
-    pub content_type: &'static str,
-    /// MSH-10 of an HL7 v2 payload (to match the peer's MSA-2).
-    pub control_id: String,
-    pub extension: &'static str,
+/// What a renderer reads: the model, and the HL7 v2 structure when the input was HL7 v2.
+pub struct Source<'a> {
+    pub model: &'a Message,
+    pub hl7v2: Option<&'a passerelle_hl7v2::Message<'a>>,
+}
+
+/// Why a message cannot be rendered for a destination (the sender gets AE naming it).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Unrepresentable(#[from] passerelle_hl7v2::writer::Unrepresentable),
+    #[error("hl7v2 output needs an hl7v2 source (the fhir to hl7v2 direction is not available yet)")]
+    NoHl7v2Source,
+    #[error("the fhir bundle would be invalid: {0}")]
+    InvalidFhir(String),
+}
+
+/// A destination misconfigured for its transport.
+#[derive(Debug, thiserror::Error)]
+pub enum RendererConfigError {
+    #[error("destination {0}: mllp carries hl7v2 only")]
+    MllpNeedsHl7v2(String),
+    #[error("destination {0}: fhir_http carries fhir only")]
+    FhirHttpNeedsFhir(String),
+    #[error("destination {name}: unknown charset {charset}")]
+    UnknownCharset { name: String, charset: String },
 }
 
 #[derive(Debug, Clone)]
@@ -24,42 +45,48 @@ pub struct Renderer {
     version: Option<String>,
 }
 
+pub const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7";
+pub const FHIR_CONTENT_TYPE: &str = "application/fhir+json";
+
 impl Renderer {
-    pub fn new(config: &DestinationConfig) -> Result<Self, String> {
+    pub fn new(config: &DestinationConfig) -> Result<Self, RendererConfigError> {
         let format = config.format.unwrap_or(match config.kind {
             DestinationKind::Mllp | DestinationKind::File => PayloadFormat::Hl7v2,
             DestinationKind::FhirHttp | DestinationKind::Http => PayloadFormat::Fhir,
         });
         if config.kind == DestinationKind::Mllp && format != PayloadFormat::Hl7v2 {
-            return Err(format!("destination {}: mllp carries hl7v2 only", config.name));
+            return Err(RendererConfigError::MllpNeedsHl7v2(config.name.clone()));
         }
         if config.kind == DestinationKind::FhirHttp && format != PayloadFormat::Fhir {
-            return Err(format!("destination {}: fhir_http carries fhir only", config.name));
+            return Err(RendererConfigError::FhirHttpNeedsFhir(config.name.clone()));
         }
         let charset = match &config.charset {
-            Some(c) => Some(Charset::from_msh18(c.as_bytes()).ok_or_else(|| format!("destination {}: unknown charset {c}", config.name))?),
+            Some(c) => {
+                Some(Charset::from_msh18(c.as_bytes()).ok_or_else(|| RendererConfigError::UnknownCharset { name: config.name.clone(), charset: c.clone() })?)
+            }
             None => None,
         };
         Ok(Self { format, profile: Profile::parse(&config.profile).unwrap_or_default(), charset, version: config.version.clone() })
     }
 
-    pub fn render(&self, item: &OutboxItem) -> Result<Payload, String> {
-        let tokens = passerelle_hl7v2::parse(&item.raw, &ParseOptions::default()).map_err(|e| format!("journaled message no longer decodes: {e}"))?;
-        let msh10 = tokens.value.msh().map(|m| m.field(10).text().into_owned()).unwrap_or_default();
+    pub fn render(&self, source: &Source<'_>) -> Result<Rendering, RenderError> {
         match self.format {
             PayloadFormat::Hl7v2 => {
+                let tokens = source.hl7v2.ok_or(RenderError::NoHl7v2Source)?;
                 let bytes = if self.charset.is_none() && self.version.is_none() {
-                    item.raw.clone()
+                    tokens.input().to_vec()
                 } else {
-                    passerelle_hl7v2::writer::reencode(&tokens.value, self.charset, self.version.as_deref())
+                    passerelle_hl7v2::writer::reencode_exact(tokens, self.charset, self.version.as_deref())?
                 };
-                Ok(Payload { bytes, content_type: "x-application/hl7-v2+er7", control_id: msh10, extension: "hl7" })
+                Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.control_id.clone() })
             }
             PayloadFormat::Fhir => {
-                let msg = passerelle_hl7v2::normalise(&tokens.value, &NormaliseOptions::default()).value;
-                let (bundle, _) = render_bundle(&msg, &RenderOptions { profile: self.profile, ..RenderOptions::default() });
-                let bytes = serde_json::to_vec(&bundle.into_resource()).map_err(|e| format!("cannot serialise the bundle: {e}"))?;
-                Ok(Payload { bytes, content_type: "application/fhir+json", control_id: msh10, extension: "json" })
+                let (bundle, issues) = render_bundle(source.model, &RenderOptions { profile: self.profile, ..RenderOptions::default() });
+                if let Some(error) = issues.iter().find(|i| i.severity == Severity::Error) {
+                    return Err(RenderError::InvalidFhir(error.to_string()));
+                }
+                let bytes = serde_json::to_vec(&bundle.into_resource()).map_err(|e| RenderError::InvalidFhir(e.to_string()))?;
+                Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.control_id.clone() })
             }
         }
     }

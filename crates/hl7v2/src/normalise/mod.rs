@@ -29,7 +29,7 @@ pub struct NormaliseOptions {
 /// message unfit for delivery (the gateway answers AE).
 pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
     let mut issues = Vec::new();
-    let mut msg = Message::new(Format::Hl7v2, er7.input().to_vec());
+    let mut msg = Message::new(Format::Hl7v2);
     let Some(msh) = er7.msh() else {
         issues.push(Issue::error("missing-msh", "no MSH segment"));
         return Parsed::new(msg, issues);

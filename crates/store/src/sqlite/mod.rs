@@ -23,6 +23,7 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
+    lease: Arc<Lease>,
     /// Dropped with the last clone of the store; the checkpoint thread then stops.
     _alive: Arc<()>,
 }
@@ -40,8 +41,14 @@ fn open_connection(path: &Path) -> Result<Connection> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` for the default node and applies pending
+    /// migrations.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_as(path, Lease::default())
+    }
+
+    /// Opens the database for the node that `lease` names.
+    pub fn open_as(path: impl AsRef<Path>, lease: Lease) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
@@ -64,7 +71,7 @@ impl SqliteStore {
             .name("sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpointer, &watch))
             .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path, _alive: alive })
+        Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path, lease: Arc::new(lease), _alive: alive })
     }
 
     pub fn path(&self) -> &Path {
@@ -167,29 +174,40 @@ impl Journal for SqliteStore {
 
 impl Outbox for SqliteStore {
     fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
-        let destination = destination.to_owned();
-        self.write(move |c| ops::claim(c, &destination, limit, now_ms))
+        let (destination, lease) = (destination.to_owned(), Arc::clone(&self.lease));
+        self.write(move |c| ops::claim(c, &destination, limit, now_ms, &lease))
     }
-    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<()>> {
-        self.write(move |c| ops::set_status(c, id, OutboxStatus::Delivered, now_ms, None, true))
+    fn renew(&self, ids: Vec<i64>, now_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| ops::renew(c, &ids, now_ms, &lease))
     }
-    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<()>> {
-        self.write(move |c| ops::set_status(c, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), true))
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Delivered, now_ms, None, &lease))
     }
-    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<()>> {
-        self.write(move |c| ops::set_status(c, id, OutboxStatus::Dead, now_ms, Some(&error), true))
+    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), &lease))
     }
-    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Dead, now_ms, Some(&error), &lease))
+    }
+    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None))
     }
-    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)))
     }
-    fn recover_in_flight(&self) -> BoxFuture<'_, Result<u64>> {
-        self.write(ops::recover_in_flight)
+    fn release_own_claims(&self) -> BoxFuture<'_, Result<u64>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| ops::release_own_claims(c, &lease))
     }
     fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {
         self.read(move |c| ops::list(c, &filter))
+    }
+    fn rendering(&self, id: i64) -> BoxFuture<'_, Result<Option<Rendering>>> {
+        self.read(move |c| ops::rendering(c, id))
     }
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         self.read(ops::depth)

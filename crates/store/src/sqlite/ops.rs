@@ -20,51 +20,72 @@ pub fn migrate(conn: &Connection) -> Result<()> {
 }
 
 pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
-    if m.status == MessageStatus::Accepted {
-        let existing = conn
-            .prepare_cached("SELECT id, ack FROM messages WHERE sender = ?1 AND control_id = ?2 AND content_hash = ?3 AND status = 'accepted' LIMIT 1")?
-            .query_row(params![m.sender, m.control_id, m.content_hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .optional()?;
-        if let Some((message_id, ack)) = existing {
-            return Ok(AppendOutcome::Duplicate { message_id, ack });
-        }
+    let accepted = m.status == MessageStatus::Accepted;
+    // The unique index decides: a resend of an accepted message inserts nothing, atomically.
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![
+                m.received_at_ms,
+                m.listener,
+                m.format,
+                m.message_type,
+                m.control_id,
+                m.sender,
+                m.content_hash,
+                m.status.as_str(),
+                m.patient.ins,
+                m.patient.niss,
+                m.patient.ipp,
+                m.raw,
+                m.normalised,
+                m.ack,
+                m.diagnostics,
+                accepted.then_some(1)
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    let Some(message_id) = inserted else {
+        let (message_id, ack) = conn
+            .prepare_cached("SELECT id, ack FROM messages WHERE control_id = ?1 AND sender = ?2 AND content_hash = ?3 AND dedupe = 1")?
+            .query_row(params![m.control_id, m.sender, m.content_hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        return Ok(AppendOutcome::Duplicate { message_id, ack });
+    };
+    let mut identifier = conn.prepare_cached("INSERT OR IGNORE INTO identifiers (message_id, kind, system, value) VALUES (?1, ?2, ?3, ?4)")?;
+    for i in &m.identifiers {
+        identifier.execute(params![message_id, i.kind, i.system, i.value])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        m.received_at_ms,
-        m.listener,
-        m.format,
-        m.message_type,
-        m.control_id,
-        m.sender,
-        m.content_hash,
-        m.status.as_str(),
-        m.patient.ins,
-        m.patient.niss,
-        m.patient.ipp,
-        m.raw,
-        m.normalised,
-        m.ack,
-        m.diagnostics
-    ])?;
-    let message_id = conn.last_insert_rowid();
     let mut insert = conn.prepare_cached(
-        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6, ?7)",
     )?;
     for d in &m.deliveries {
-        insert.execute(params![message_id, d.destination, d.partition_key, m.received_at_ms])?;
+        insert.execute(params![
+            message_id,
+            d.destination,
+            d.partition_key,
+            m.received_at_ms,
+            d.rendering.bytes,
+            d.rendering.content_type,
+            d.rendering.reference
+        ])?;
     }
     Ok(AppendOutcome::Stored { message_id })
 }
 
-pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64) -> Result<Vec<OutboxItem>> {
+/// Claims due rows for `node`: pending rows whose time has come and in-flight rows whose lease
+/// has expired (their node died or stalled), oldest of each partition only.
+pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64, lease: &Lease) -> Result<Vec<OutboxItem>> {
     let mut select = conn.prepare_cached(
-        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, m.raw, m.normalised
+        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, o.payload, o.content_type, o.reference
          FROM outbox o JOIN messages m ON m.id = o.message_id
-         WHERE o.destination = ?1 AND o.status = 'pending' AND o.next_attempt_ms <= ?2
+         WHERE o.destination = ?1
+           AND ((o.status = 'pending' AND o.next_attempt_ms <= ?2) OR (o.status = 'inflight' AND o.lease_expires_ms <= ?2))
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination AND p.partition_key = o.partition_key
                            AND p.id < o.id AND p.status IN ('pending', 'inflight'))
          ORDER BY o.id LIMIT ?3",
@@ -78,38 +99,63 @@ pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64) ->
                 partition_key: r.get(2)?,
                 attempts: r.get(3)?,
                 received_at_ms: r.get(4)?,
-                raw: r.get(5)?,
-                normalised: r.get(6)?,
+                rendering: Rendering { bytes: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(), content_type: r.get(6)?, reference: r.get(7)? },
             })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut mark = conn.prepare_cached("UPDATE outbox SET status = 'inflight', updated_ms = ?2 WHERE id = ?1")?;
+    let mut mark = conn.prepare_cached("UPDATE outbox SET status = 'inflight', updated_ms = ?2, lease_owner = ?3, lease_expires_ms = ?4 WHERE id = ?1")?;
     for item in &items {
-        mark.execute(params![item.id, now_ms])?;
+        mark.execute(params![item.id, now_ms, lease.owner, now_ms + lease.duration_ms])?;
     }
     Ok(items)
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: OutboxStatus, next_ms: i64, error: Option<&str>, count_attempt: bool) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE outbox SET status = ?2, next_attempt_ms = ?3, updated_ms = ?3, last_error = COALESCE(?4, last_error),
-         attempts = attempts + ?5 WHERE id = ?1",
-    )?
-    .execute(params![id, status.as_str(), next_ms, error, i64::from(count_attempt)])?;
-    Ok(())
+/// Extends this node's leases on `ids`; returns how many it still holds.
+pub fn renew(conn: &Connection, ids: &[i64], now_ms: i64, lease: &Lease) -> Result<u64> {
+    let mut renew = conn.prepare_cached("UPDATE outbox SET lease_expires_ms = ?2 WHERE id = ?1 AND status = 'inflight' AND lease_owner = ?3")?;
+    let mut held = 0;
+    for id in ids {
+        held += renew.execute(params![id, now_ms + lease.duration_ms, lease.owner])? as u64;
+    }
+    Ok(held)
 }
 
-pub fn transition(conn: &Connection, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<bool> {
+/// Records the outcome of this node's attempt; a row whose lease another node has taken over
+/// since is left alone (returns false).
+pub fn record_outcome(conn: &Connection, id: i64, status: OutboxStatus, next_ms: i64, error: Option<&str>, lease: &Lease) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET status = ?2, next_attempt_ms = ?3, updated_ms = ?3, last_error = COALESCE(?4, last_error),
+             attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
+             WHERE id = ?1 AND status = 'inflight' AND lease_owner = ?5",
+        )?
+        .execute(params![id, status.as_str(), next_ms, error, lease.owner])?;
+    Ok(n == 1)
+}
+
+pub fn transition(conn: &Connection, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<Transition> {
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET status = ?3, next_attempt_ms = ?4, updated_ms = ?4, last_error = COALESCE(?5, last_error) WHERE id = ?1 AND status = ?2",
         )?
         .execute(params![id, from.as_str(), to.as_str(), now_ms, error])?;
-    Ok(n == 1)
+    if n == 1 {
+        return Ok(Transition::Done);
+    }
+    let status: Option<String> = conn.prepare_cached("SELECT status FROM outbox WHERE id = ?1")?.query_row(params![id], |r| r.get(0)).optional()?;
+    Ok(match status.as_deref().and_then(OutboxStatus::parse) {
+        None => Transition::NoSuchRow,
+        Some(s) => Transition::WrongStatus(s),
+    })
 }
 
-pub fn recover_in_flight(conn: &Connection) -> Result<u64> {
-    Ok(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'inflight'", [])? as u64)
+/// At a node's start: its own claims cannot be in flight any more (it just started), so they go
+/// back to pending at once. Other nodes' claims are left to their leases.
+pub fn release_own_claims(conn: &Connection, lease: &Lease) -> Result<u64> {
+    Ok(conn.execute(
+        "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_expires_ms = NULL WHERE status = 'inflight' AND lease_owner = ?1",
+        params![lease.owner],
+    )? as u64)
 }
 
 pub fn purge(conn: &Connection, before_ms: i64) -> Result<u64> {
@@ -148,6 +194,13 @@ pub fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxRow>> {
     Ok(rows)
 }
 
+pub fn rendering(conn: &Connection, id: i64) -> Result<Option<Rendering>> {
+    Ok(conn
+        .prepare_cached("SELECT payload, content_type, reference FROM outbox WHERE id = ?1")?
+        .query_row(params![id], |r| Ok(Rendering { bytes: r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default(), content_type: r.get(1)?, reference: r.get(2)? }))
+        .optional()?)
+}
+
 pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut stmt =
         conn.prepare_cached("SELECT destination, COUNT(*) FROM outbox WHERE status IN ('pending', 'inflight') GROUP BY destination ORDER BY destination")?;
@@ -158,12 +211,15 @@ pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics FROM messages
-         WHERE (?1 IS NULL OR ins = ?1 OR niss = ?1 OR ipp = ?1) AND (?2 IS NULL OR control_id = ?2) AND (?3 IS NULL OR status = ?3)
+         WHERE (?1 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?1))
+           AND (?2 IS NULL OR control_id = ?2) AND (?3 IS NULL OR status = ?3)
+           AND (?5 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?5 AND system = ?6))
          ORDER BY id DESC LIMIT ?4",
     )?;
     let limit = if q.limit == 0 { 100 } else { q.limit } as i64;
+    let (system, value) = q.identifier.as_ref().map(|(s, v)| (Some(s.as_str()), Some(v.as_str()))).unwrap_or_default();
     let rows = stmt
-        .query_map(params![q.patient, q.control_id, q.status.map(MessageStatus::as_str), limit], |r| {
+        .query_map(params![q.patient, q.control_id, q.status.map(MessageStatus::as_str), limit, value, system], |r| {
             let status: String = r.get(7)?;
             Ok(MessageSummary {
                 id: r.get(0)?,
