@@ -18,7 +18,7 @@ fn acks_for_all_fixtures_pass_strict_hl7v2_validation() {
             continue; // unframeable input has no MSH-10 to acknowledge; covered by unit tests
         };
         let normalised = normalise(&tokens.value, &NormaliseOptions::default());
-        if normalised.value.control_id.is_empty() || normalised.value.event.trigger.is_empty() {
+        if normalised.value.envelope.message_id.is_empty() || normalised.value.envelope.event.source.trigger.is_empty() {
             continue; // no MSH-10 to echo or no trigger: such input is answered AR, tested in unit tests
         }
         let errors: Vec<ErrorCondition> = normalised.issues.iter().filter(|i| i.severity == Severity::Error).map(ErrorCondition::from_issue).collect();

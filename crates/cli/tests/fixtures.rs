@@ -62,3 +62,18 @@ fn unusable_input_exits_1_and_garbage_never_panics() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_journaled_model_reads_back_to_the_same_message() {
+    let models = files_with_ext(&workspace_root().join("fixtures/hl7v2"), "json");
+    let models: Vec<_> = models.into_iter().filter(|p| p.to_string_lossy().ends_with(".model.json")).collect();
+    assert!(models.len() >= 10, "model fixtures missing: {}", models.len());
+    for path in models {
+        let text = std::fs::read_to_string(&path).expect("read");
+        let message: passerelle_model::Message = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let again = serde_json::to_string_pretty(&message).expect("serialise");
+        assert_eq!(again.trim_end(), text.trim_end(), "{} does not survive a round trip", path.display());
+        let compact: passerelle_model::Message = serde_json::from_slice(&serde_json::to_vec(&message).expect("compact")).expect("read compact");
+        assert_eq!(compact, message);
+    }
+}

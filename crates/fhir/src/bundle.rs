@@ -90,12 +90,13 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
     let mut issues = Vec::new();
     let profile = options.profile.resolve(msg);
     let tz = options.time_zone;
-    let event = msg.event.code();
-    let sent_at = msg.timestamp.map(|t| t.hl7()).unwrap_or_default();
+    let envelope = &msg.envelope;
+    let event = envelope.event.source.code();
+    let sent_at = envelope.sent_at.map(|t| t.hl7()).unwrap_or_default();
     let scope: [&[u8]; 5] = [
-        msg.sending_application.as_deref().unwrap_or("").as_bytes(),
-        msg.sending_facility.as_deref().unwrap_or("").as_bytes(),
-        msg.control_id.as_bytes(),
+        envelope.sender.application.as_deref().unwrap_or("").as_bytes(),
+        envelope.sender.facility.as_deref().unwrap_or("").as_bytes(),
+        envelope.message_id.as_bytes(),
         event.as_bytes(),
         sent_at.as_bytes(),
     ];
@@ -105,10 +106,10 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
         s.push_str(&uuid_from_parts(&[scope[0], scope[1], scope[2], scope[3], scope[4], resource.as_bytes(), index.as_bytes()]));
         s
     };
-    let mut bundle = Bundle { type_: "transaction".into(), timestamp: msg.timestamp.and_then(|t| t.fhir_instant(tz)).map(Into::into), ..Bundle::default() };
+    let mut bundle = Bundle { type_: "transaction".into(), timestamp: envelope.sent_at.and_then(|t| t.fhir_instant(tz)).map(Into::into), ..Bundle::default() };
     let mut patient_ref = None;
     if let Some(p) = &msg.patient {
-        let resource = patient(p, msg.merge.as_ref(), &msg.event.trigger, profile, tz);
+        let resource = patient(p, msg.merge(), &envelope.event.source.trigger, profile, tz);
         let full_url = full_url("Patient", "0");
         let conditional = conditional_url("Patient", &patient_keys(&p.identifiers));
         if conditional.is_none() {
@@ -117,10 +118,10 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
         bundle.entry.push(entry(Resource::Patient(Box::new(resource)), full_url.clone(), conditional, "Patient"));
         patient_ref = Some(full_url);
     }
-    if let Some(e) = &msg.encounter {
+    if let Some(e) = msg.encounter() {
         let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
         if meaningful {
-            let resource = encounter(e, &msg.event.trigger, patient_ref.clone().map(crate::types::Str::Owned), profile, tz);
+            let resource = encounter(e, &envelope.event.source.trigger, patient_ref.clone().map(crate::types::Str::Owned), profile, tz);
             let full_url = full_url("Encounter", "1");
             let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
             let conditional = conditional_url("Encounter", &keys);

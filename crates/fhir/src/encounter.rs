@@ -24,6 +24,15 @@ pub fn status(trigger: &str, movement: Option<&m::Movement>) -> &'static str {
     }
 }
 
+/// HL7 v2 table 0004 code, for classes FHIR's v3 ActCode has no concept for.
+fn v2_0004_code(c: Option<&m::PatientClass>) -> &str {
+    match c {
+        Some(m::PatientClass::NotApplicable) => "N",
+        Some(m::PatientClass::Other(code)) => code,
+        _ => "U",
+    }
+}
+
 fn class(c: Option<&m::PatientClass>) -> Coding<'_> {
     let (code, display) = match c {
         Some(m::PatientClass::Inpatient) => ("IMP", "inpatient encounter"),
@@ -32,11 +41,7 @@ fn class(c: Option<&m::PatientClass>) -> Coding<'_> {
         Some(m::PatientClass::Preadmit) => ("PRENC", "pre-admission"),
         Some(m::PatientClass::Telemonitoring) => ("VR", "virtual"),
         Some(m::PatientClass::NotApplicable | m::PatientClass::Other(_)) | None => {
-            return Coding {
-                system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()),
-                code: c.map(|c| c.hl7().into()).or(Some("U".into())),
-                display: None,
-            };
+            return Coding { system: Some("http://terminology.hl7.org/CodeSystem/v2-0004".into()), code: Some(v2_0004_code(c).into()), display: None };
         }
     };
     Coding { system: Some(V3_ACT_CODE.into()), code: Some(code.into()), display: Some(display.into()) }

@@ -42,7 +42,7 @@ impl Profile {
             return self;
         }
         let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
-        let french = msg.french_profile || ids.iter().any(|i| i.kind.country() == Some(passerelle_model::Country::Fr));
+        let french = msg.envelope.french_profile || ids.iter().any(|i| i.kind.country() == Some(passerelle_model::Country::Fr));
         if french {
             Self::FrCore
         } else if ids.iter().any(|i| matches!(i.kind, IdentifierKind::Niss | IdentifierKind::Bis)) {

@@ -6,7 +6,7 @@ use passerelle_model::{Format, HumanName, Identifier, IdentifierKind, Message, N
 
 fn message(patient: Patient) -> Message {
     let mut m = Message::new(Format::Hl7v2);
-    m.control_id = "C1".into();
+    m.envelope.message_id = "C1".into();
     m.patient = Some(patient);
     m
 }

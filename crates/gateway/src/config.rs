@@ -1,6 +1,7 @@
 //! Gateway configuration: TOML, unknown keys are errors naming the file and line, `${ENV_VAR}`
 //! expands secrets. The embedded default is config/passerelle.toml.
 
+use crate::routing::RouteConfig;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -196,28 +197,6 @@ fn default_max_backoff() -> u64 {
     60_000
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteMatch {
-    /// Glob on `TYPE^TRIGGER`, e.g. `ADT^*`.
-    pub message_type: Option<String>,
-    pub sending_application: Option<String>,
-    pub sending_facility: Option<String>,
-    /// `fr-ins`, `be-niss`, `any` or `none`: which national identifier the patient carries.
-    pub national_id: Option<String>,
-    /// `qualified` (PID-32 VALI with an INS), `validated` (VALI) or `any`.
-    pub identity_trust: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    pub name: String,
-    #[serde(default, rename = "match")]
-    pub matches: RouteMatch,
-    pub to: Vec<String>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}")]
@@ -358,7 +337,6 @@ impl Config {
                     return Err(at("route", i, "to", format!("route {} sends to unknown destination {to}", r.name)));
                 }
             }
-            crate::routing::validate_match(&r.matches).map_err(|e| at("route", i, "match", format!("route {}: {e}", r.name)))?;
         }
         Ok(())
     }

@@ -4,10 +4,9 @@
 //! destination is refused (AE naming it), never acknowledged.
 
 use crate::codec::{self, InputFormat};
-use crate::config::RouteConfig;
 use crate::delivery::render::{Renderer, Source};
 use crate::metrics::{Metrics, message_type_label};
-use crate::routing::route;
+use crate::routing::{RouteConfig, route};
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
 use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
@@ -117,7 +116,7 @@ pub fn partition_key(msg: &Message) -> String {
     if let Some(be) = pick(&|k| k.is_belgian()) {
         return format!("niss:{}", be.value);
     }
-    format!("msg:{}:{}", msg.sending_application.as_deref().unwrap_or(""), msg.control_id)
+    format!("msg:{}:{}", msg.envelope.sender.application.as_deref().unwrap_or(""), msg.envelope.message_id)
 }
 
 pub fn patient_keys(msg: &Message) -> PatientKeys {
@@ -177,7 +176,10 @@ impl Pipeline {
         let ts = hl7_now();
         let control = self.ack_control_id();
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
-        let decoded = codec::decode(format, raw);
+        let mut decoded = codec::decode(format, raw);
+        if let Ok(d) = &mut decoded {
+            d.message.value.envelope.received_at_ms = Some(received_at_ms);
+        }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
         let (ack, verdict, record) = match &decoded {
             Err(e) => {
@@ -306,10 +308,13 @@ impl Pipeline {
             received_at_ms,
             listener: listener.to_owned(),
             format: format.as_str().into(),
-            message_type: msg.map(|m| m.event.code()).unwrap_or_default(),
-            control_id: msg.map(|m| m.control_id.clone()).unwrap_or_default(),
+            message_type: msg.map(|m| m.envelope.event.source.code()).unwrap_or_default(),
+            control_id: msg.map(|m| m.envelope.message_id.clone()).unwrap_or_default(),
             sender: msg
-                .map(|m| format!("{}|{}", m.sending_application.as_deref().unwrap_or(""), m.sending_facility.as_deref().unwrap_or("")))
+                .map(|m| {
+                    let sender = &m.envelope.sender;
+                    format!("{}|{}", sender.application.as_deref().unwrap_or(""), sender.facility.as_deref().unwrap_or(""))
+                })
                 .unwrap_or_default(),
             content_hash: content_hash(raw),
             status,

@@ -1,7 +1,55 @@
-//! Declarative routing: `route()` is a pure function from rules and a message to destination names.
+//! Declarative routing on the model: typed rules (read from `[[route]]`, their enums checked at
+//! config load) and `route()`, a pure function from rules and a message to destination names.
 
-use crate::config::{RouteConfig, RouteMatch};
-use passerelle_model::{IdentifierKind, Message};
+use passerelle_model::{EventKind, Format, Message};
+use serde::Deserialize;
+
+/// Which national identifier the patient carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NationalId {
+    FrIns,
+    BeNiss,
+    Any,
+    None,
+}
+
+/// How far the identity is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityTrustLevel {
+    /// Validated with an INS kept (FR Core `QUAL`).
+    Qualified,
+    /// Validated (PID-32 `VALI`, neither doubtful nor fictitious).
+    Validated,
+    Any,
+}
+
+/// What a route matches; every condition given must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// Glob on the source's own code `TYPE^TRIGGER`, e.g. `ADT^*`.
+    pub message_type: Option<String>,
+    /// The neutral events (`admit`, `discharge`, `merge`, `document`…): any of them.
+    pub event: Option<Vec<EventKind>>,
+    /// The input format (`hl7v2`, `cda`, `fhir`).
+    pub format: Option<Format>,
+    /// Globs on the sending application and facility.
+    pub sending_application: Option<String>,
+    pub sending_facility: Option<String>,
+    pub national_id: Option<NationalId>,
+    pub identity_trust: Option<IdentityTrustLevel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub matches: RouteMatch,
+    pub to: Vec<String>,
+}
 
 /// `*` matches any run of characters, `?` one character; everything else literally.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
@@ -26,42 +74,29 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-pub fn validate_match(m: &RouteMatch) -> Result<(), String> {
-    if let Some(n) = &m.national_id
-        && !matches!(n.as_str(), "fr-ins" | "be-niss" | "any" | "none")
-    {
-        return Err(format!("national_id must be fr-ins, be-niss, any or none, not {n}"));
-    }
-    if let Some(t) = &m.identity_trust
-        && !matches!(t.as_str(), "qualified" | "validated" | "any")
-    {
-        return Err(format!("identity_trust must be qualified, validated or any, not {t}"));
-    }
-    Ok(())
-}
-
 fn matches(m: &RouteMatch, msg: &Message) -> bool {
-    let field = |pattern: &Option<String>, value: Option<&str>| pattern.as_deref().is_none_or(|p| glob_match(p, value.unwrap_or("")));
+    let envelope = &msg.envelope;
+    let glob = |pattern: &Option<String>, value: Option<&str>| pattern.as_deref().is_none_or(|p| glob_match(p, value.unwrap_or("")));
     let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
     let has_ins = ids.iter().any(|i| i.kind.is_ins());
-    let has_niss = ids.iter().any(|i| matches!(i.kind, IdentifierKind::Niss | IdentifierKind::Bis));
-    let national = match m.national_id.as_deref() {
-        None | Some("any") => true,
-        Some("fr-ins") => has_ins,
-        Some("be-niss") => has_niss,
-        Some("none") => !has_ins && !has_niss,
-        Some(_) => false,
+    let has_niss = ids.iter().any(|i| i.kind.is_belgian());
+    let national = match m.national_id {
+        None | Some(NationalId::Any) => true,
+        Some(NationalId::FrIns) => has_ins,
+        Some(NationalId::BeNiss) => has_niss,
+        Some(NationalId::None) => !has_ins && !has_niss,
     };
     let validated = msg.patient.as_ref().is_some_and(|p| p.trust.allows_ins());
-    let trust = match m.identity_trust.as_deref() {
-        None | Some("any") => true,
-        Some("validated") => validated,
-        Some("qualified") => validated && has_ins,
-        Some(_) => false,
+    let trust = match m.identity_trust {
+        None | Some(IdentityTrustLevel::Any) => true,
+        Some(IdentityTrustLevel::Validated) => validated,
+        Some(IdentityTrustLevel::Qualified) => validated && has_ins,
     };
-    field(&m.message_type, Some(&msg.event.code()))
-        && field(&m.sending_application, msg.sending_application.as_deref())
-        && field(&m.sending_facility, msg.sending_facility.as_deref())
+    glob(&m.message_type, Some(&envelope.event.source.code()))
+        && m.event.as_ref().is_none_or(|kinds| kinds.contains(&envelope.event.kind))
+        && m.format.is_none_or(|f| f == envelope.format)
+        && glob(&m.sending_application, envelope.sender.application.as_deref())
+        && glob(&m.sending_facility, envelope.sender.facility.as_deref())
         && national
         && trust
 }
@@ -82,16 +117,17 @@ pub fn route(rules: &[RouteConfig], msg: &Message) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passerelle_model::{Format, Identifier, MessageEvent, Patient};
+    use passerelle_model::{Identifier, IdentifierKind, Patient, SourceEvent};
 
     fn rule(name: &str, m: RouteMatch, to: &[&str]) -> RouteConfig {
         RouteConfig { name: name.into(), matches: m, to: to.iter().map(|s| (*s).to_string()).collect() }
     }
 
-    fn adt(trigger: &str, ids: Vec<Identifier>, vali: bool) -> Message {
+    fn adt(trigger: &str, kind: EventKind, ids: Vec<Identifier>, vali: bool) -> Message {
         let mut msg = Message::new(Format::Hl7v2);
-        msg.event = MessageEvent { message_type: "ADT".into(), trigger: trigger.into(), structure: String::new() };
-        msg.sending_application = Some("SIH".into());
+        msg.envelope.event.source = SourceEvent { message_type: "ADT".into(), trigger: trigger.into(), structure: String::new() };
+        msg.envelope.event.kind = kind;
+        msg.envelope.sender.application = Some("SIH".into());
         let mut p = Patient { identifiers: ids, ..Patient::default() };
         if vali {
             p.trust.push_code("VALI");
@@ -116,16 +152,22 @@ mod tests {
         let niss = Identifier::belgian("85073003328");
         let rules = vec![
             rule("all-adt", RouteMatch { message_type: Some("ADT^*".into()), ..Default::default() }, &["archive", "ehr"]),
-            rule("fr-dmp", RouteMatch { national_id: Some("fr-ins".into()), identity_trust: Some("qualified".into()), ..Default::default() }, &["dmp"]),
-            rule("be", RouteMatch { national_id: Some("be-niss".into()), ..Default::default() }, &["hub-be", "ehr"]),
+            rule(
+                "fr-dmp",
+                RouteMatch { national_id: Some(NationalId::FrIns), identity_trust: Some(IdentityTrustLevel::Qualified), ..Default::default() },
+                &["dmp"],
+            ),
+            rule("be", RouteMatch { national_id: Some(NationalId::BeNiss), ..Default::default() }, &["hub-be", "ehr"]),
             rule("other-sender", RouteMatch { sending_application: Some("LAB*".into()), ..Default::default() }, &["lab"]),
+            rule("discharges", RouteMatch { event: Some(vec![EventKind::Discharge]), format: Some(Format::Hl7v2), ..Default::default() }, &["gp"]),
         ];
-        assert_eq!(route(&rules, &adt("A01", vec![ins.clone()], true)), ["archive", "ehr", "dmp"]);
-        assert_eq!(route(&rules, &adt("A01", vec![ins.clone()], false)), ["archive", "ehr"]);
-        assert_eq!(route(&rules, &adt("A04", vec![ins, niss.clone()], true)), ["archive", "ehr", "dmp", "hub-be"]);
-        assert_eq!(route(&rules, &adt("A28", vec![niss], false)), ["archive", "ehr", "hub-be"]);
-        let mut oru = adt("R01", vec![], false);
-        oru.event.message_type = "ORU".into();
+        assert_eq!(route(&rules, &adt("A01", EventKind::Admit, vec![ins.clone()], true)), ["archive", "ehr", "dmp"]);
+        assert_eq!(route(&rules, &adt("A01", EventKind::Admit, vec![ins.clone()], false)), ["archive", "ehr"]);
+        assert_eq!(route(&rules, &adt("A04", EventKind::Register, vec![ins, niss.clone()], true)), ["archive", "ehr", "dmp", "hub-be"]);
+        assert_eq!(route(&rules, &adt("A28", EventKind::PatientUpdate, vec![niss], false)), ["archive", "ehr", "hub-be"]);
+        assert_eq!(route(&rules, &adt("A03", EventKind::Discharge, vec![], false)), ["archive", "ehr", "gp"]);
+        let mut oru = adt("R01", EventKind::Other, vec![], false);
+        oru.envelope.event.source.message_type = "ORU".into();
         assert!(route(&rules, &oru).is_empty());
     }
 }

@@ -147,3 +147,19 @@ async fn messages_are_found_by_ins_niss_and_ipp_identifier() {
     assert_eq!(status, 400);
     gw.shutdown().await;
 }
+
+#[test]
+fn route_enums_were_strings_checked_by_hand() {
+    let base = "[store]\npath = \"x.db\"\n[[destination]]\nname = \"d\"\nkind = \"file\"\ndir = \"out\"\n[[route]]\nname = \"r\"\nto = [\"d\"]\n";
+    for (line, expected) in [
+        ("match = { national_id = \"fr-inss\" }", "unknown variant `fr-inss`"),
+        ("match = { identity_trust = \"trusted\" }", "unknown variant `trusted`"),
+        ("match = { format = \"hl7\" }", "unknown variant `hl7`"),
+        ("match = { event = [\"admission\"] }", "unknown variant `admission`"),
+    ] {
+        let err = config_error(&format!("{base}{line}\n"));
+        assert!(err.starts_with("site.toml: line 10:") && err.contains(expected), "{line}: {err}");
+    }
+    let ok = Config::parse(&format!("{base}match = {{ event = [\"admit\", \"discharge\"], format = \"hl7v2\", national_id = \"fr-ins\" }}\n"), "site.toml");
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod escape;
 pub mod mllp;
 pub mod normalise;
+pub mod tables;
 pub mod tokenizer;
 pub mod writer;
 

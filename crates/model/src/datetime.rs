@@ -4,9 +4,9 @@
 //! [`TimeZoneRule`] (by default Central European time with EU daylight-saving rules, as in France
 //! and Belgium) supplies the offset in that case instead of silently dropping the time.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialDateTime {
     pub year: u16,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// How bad a diagnostic is. `Error` means the value is unusable for delivery (the sender gets AE/AR).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -23,6 +23,7 @@ pub enum Locator {
 
 /// A position in an HL7 v2 message (ERL semantics; 1-based, 0 = not applicable).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IssueLocation {
     pub segment: Cow<'static, str>,
     /// 1-based occurrence of the segment in the message (ERL-2).

@@ -2,10 +2,10 @@
 
 use crate::datetime::PartialDateTime;
 use crate::identifier::Identifier;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// PV1-2 patient class (PAM-FR §6.10.1 adds R and V).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PatientClass {
     Emergency,
@@ -18,36 +18,9 @@ pub enum PatientClass {
     Other(String),
 }
 
-impl PatientClass {
-    pub fn from_hl7(code: &str) -> Option<Self> {
-        Some(match code {
-            "" => return None,
-            "E" => Self::Emergency,
-            "I" => Self::Inpatient,
-            "O" => Self::Outpatient,
-            "P" => Self::Preadmit,
-            "R" => Self::Recurring,
-            "V" => Self::Telemonitoring,
-            "N" => Self::NotApplicable,
-            other => Self::Other(other.to_owned()),
-        })
-    }
-    pub fn hl7(&self) -> &str {
-        match self {
-            Self::Emergency => "E",
-            Self::Inpatient => "I",
-            Self::Outpatient => "O",
-            Self::Preadmit => "P",
-            Self::Recurring => "R",
-            Self::Telemonitoring => "V",
-            Self::NotApplicable => "N",
-            Self::Other(c) => c,
-        }
-    }
-}
-
 /// PV1-3: point of care (in France PV1-3.1 = UF d'hébergement), room, bed, facility.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub point_of_care: Option<String>,
@@ -59,7 +32,8 @@ pub struct Location {
     pub facility: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AttendingDoctor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -73,7 +47,8 @@ pub struct AttendingDoctor {
 }
 
 /// ZBE: the movement the message acts on (PAM-FR §6.13).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Movement {
     /// ZBE-1.1 movement id and ZBE-1.2 its namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +76,8 @@ pub struct Movement {
     pub nature: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Encounter {
     /// PID-18 numéro de dossier administratif (type AN).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,7 @@
 //! National and local patient identifiers, typed by kind, with their system (OID / URI) and key-check result.
 
 use crate::checksum::{self, BelgianNumberKind, KeyOutcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const OID_INS_NIR: &str = "1.2.250.1.213.1.4.8";
 pub const OID_INS_NIA: &str = "1.2.250.1.213.1.4.9";
@@ -12,7 +12,7 @@ pub const OID_NIR_BILLING: &str = OID_INS_NIR;
 pub const OID_BE_SSIN: &str = "2.16.840.1.113883.3.6777.5.1";
 pub const URI_BE_SSIN: &str = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Country {
     Fr,
@@ -20,7 +20,7 @@ pub enum Country {
 }
 
 /// What an identifier is. The kind, not the value or the OID alone, decides how it may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentifierKind {
     /// INS matricule, production NIR (OID …4.8, type INS).
@@ -83,7 +83,7 @@ impl IdentifierKind {
 }
 
 /// Result of the identifier's key check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
 pub enum KeyCheck {
     Valid,
@@ -106,7 +106,7 @@ impl From<KeyOutcome> for KeyCheck {
 }
 
 /// One identifier: kind + system + value, never the value alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identifier {
     pub kind: IdentifierKind,
     /// OID of the assigning authority (HL7 v2 CX-4.2 when CX-4.3 = ISO, CDA `id@root`).

@@ -6,6 +6,7 @@
 pub mod checksum;
 pub mod datetime;
 pub mod diagnostics;
+pub mod document;
 pub mod encounter;
 pub mod identifier;
 pub mod identity;
@@ -15,9 +16,10 @@ pub mod trust;
 
 pub use datetime::{PartialDateTime, TimeZoneRule};
 pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};
+pub use document::{Code, ContentRef, Document, InstanceId};
 pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
 pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
 pub use identity::{Authority, apply_identity_rules, classify};
-pub use message::{Format, MergeInfo, Message, MessageEvent};
+pub use message::{Administrative, Content, Envelope, Event, EventKind, Format, MergeInfo, Message, Party, SourceEvent};
 pub use patient::{Address, Contact, ContactPoint, HumanName, InsTraits, NameUse, Patient, Sex};
 pub use trust::{IdentityAttribute, IdentityStatus, IdentityTrust};

@@ -1,12 +1,14 @@
-//! The message envelope every listener, journal and router handles, whatever the wire format.
+//! The format-neutral message every listener, journal, router and renderer handles:
+//! `Message { envelope, patient, content }`, whatever the wire format.
 
 use crate::datetime::PartialDateTime;
+use crate::document::Document;
 use crate::encounter::Encounter;
 use crate::identifier::Identifier;
 use crate::patient::{HumanName, Patient};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Hl7v2,
@@ -24,24 +26,103 @@ impl Format {
     }
 }
 
-/// Message type, trigger event and structure (HL7 v2 MSH-9; synthesised for other formats).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct MessageEvent {
+/// What happened, in neutral terms every format maps to (routing matches on it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// Inpatient admission (HL7 v2 A01).
+    Admit,
+    /// Outpatient or emergency registration (A04).
+    Register,
+    /// Pre-admission (A05).
+    PreAdmit,
+    /// Transfer or change of patient class (A02, A06, A07).
+    Transfer,
+    /// Discharge or end of visit (A03).
+    Discharge,
+    /// Leave of absence and return (A21, A22).
+    LeaveOfAbsence,
+    /// A cancellation of an earlier event (A11, A12, A13).
+    Cancel,
+    /// Patient created or demographics updated, no visit (A28, A31, A08).
+    PatientUpdate,
+    /// Two patient records merged (A40).
+    Merge,
+    /// A patient identifier changed (A47: INS change or deletion in PAM-FR).
+    IdentifierChange,
+    /// A clinical document was sent (CDA, ORU/MDM carrying one, FHIR DocumentReference).
+    Document,
+    /// Anything else: the source's own code says what.
+    #[default]
+    Other,
+}
+
+/// The event as the source coded it (HL7 v2 MSH-9), kept beside the neutral kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceEvent {
     pub message_type: String,
     pub trigger: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub structure: String,
 }
 
-impl MessageEvent {
+impl SourceEvent {
     /// `ADT^A01`, the form routing globs match against.
     pub fn code(&self) -> String {
         if self.trigger.is_empty() { self.message_type.clone() } else { format!("{}^{}", self.message_type, self.trigger) }
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Event {
+    pub kind: EventKind,
+    pub source: SourceEvent,
+}
+
+/// A sending or receiving system: application and facility (HL7 v2 HD, CDA custodian/author org).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Party {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility: Option<String>,
+}
+
+/// Who sent what, when, in which format: the same for every content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub format: Format,
+    #[serde(default)]
+    pub sender: Party,
+    #[serde(default)]
+    pub receiver: Party,
+    /// The sender's message id (HL7 v2 MSH-10, CDA `id`, FHIR `Bundle.identifier`).
+    #[serde(default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// When the sender created the message (MSH-7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<PartialDateTime>,
+    /// The event's own time (EVN-2 / EVN-6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<PartialDateTime>,
+    /// When the gateway received it (Unix ms); set by the gateway, absent in offline conversions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at_ms: Option<i64>,
+    /// True when the sender declares the French national extension (MSH-12.2 or MSH-17 = FRA).
+    #[serde(default)]
+    pub french_profile: bool,
+}
+
 /// Patient identity change carried by MRG (A40 merge, A47 identifier change).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MergeInfo {
     /// MRG-1: the prior identifiers.
     pub prior_identifiers: Vec<Identifier>,
@@ -58,54 +139,83 @@ pub struct MergeInfo {
     pub prior_name: Option<HumanName>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Message {
-    pub format: Format,
-    pub event: MessageEvent,
-    pub control_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sending_application: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sending_facility: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving_application: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub receiving_facility: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<PartialDateTime>,
-    /// The event's own time (EVN-2 / EVN-6).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<PartialDateTime>,
-    /// True when the sender declares the French national extension (MSH-12.2 or MSH-17 = FRA).
-    pub french_profile: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patient: Option<Patient>,
+/// An administrative event: a visit and its movement, a merge or an identifier change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Administrative {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encounter: Option<Encounter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeInfo>,
 }
 
+/// What the message carries besides the patient. Observations and orders join as their readers land.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+// One Content per message in flight, never in bulk: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Content {
+    Administrative(Administrative),
+    Document(Document),
+}
+
+impl Default for Content {
+    fn default() -> Self {
+        Self::Administrative(Administrative::default())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub envelope: Envelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Patient>,
+    #[serde(default)]
+    pub content: Content,
+}
+
 impl Message {
-    /// An empty message of `format`; the bytes as received stay with the journal, not the model.
+    /// An empty administrative message of `format`; the bytes as received stay with the journal.
     pub fn new(format: Format) -> Self {
-        Self {
+        let envelope = Envelope {
             format,
-            event: MessageEvent::default(),
-            control_id: String::new(),
+            sender: Party::default(),
+            receiver: Party::default(),
+            message_id: String::new(),
+            event: Event::default(),
             version: None,
-            sending_application: None,
-            sending_facility: None,
-            receiving_application: None,
-            receiving_facility: None,
-            timestamp: None,
+            sent_at: None,
             event_time: None,
+            received_at_ms: None,
             french_profile: false,
-            patient: None,
-            encounter: None,
-            merge: None,
+        };
+        Self { envelope, patient: None, content: Content::default() }
+    }
+
+    /// The administrative content, when that is what the message carries.
+    pub fn administrative(&self) -> Option<&Administrative> {
+        match &self.content {
+            Content::Administrative(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn administrative_mut(&mut self) -> Option<&mut Administrative> {
+        match &mut self.content {
+            Content::Administrative(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn encounter(&self) -> Option<&Encounter> {
+        self.administrative().and_then(|a| a.encounter.as_ref())
+    }
+    pub fn merge(&self) -> Option<&MergeInfo> {
+        self.administrative().and_then(|a| a.merge.as_ref())
+    }
+    pub fn document(&self) -> Option<&Document> {
+        match &self.content {
+            Content::Document(d) => Some(d),
+            _ => None,
         }
     }
 }

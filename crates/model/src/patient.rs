@@ -3,9 +3,9 @@
 use crate::datetime::PartialDateTime;
 use crate::identifier::{Identifier, IdentifierKind};
 use crate::trust::IdentityTrust;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sex {
     Male,
@@ -14,29 +14,8 @@ pub enum Sex {
     Unknown,
 }
 
-impl Sex {
-    /// HL7 table 0001 (F, M, O, U, A, N).
-    pub fn from_hl7(code: &str) -> Option<Self> {
-        match code {
-            "M" => Some(Self::Male),
-            "F" => Some(Self::Female),
-            "O" | "A" => Some(Self::Other),
-            "U" | "N" => Some(Self::Unknown),
-            _ => None,
-        }
-    }
-    pub fn hl7(self) -> &'static str {
-        match self {
-            Self::Male => "M",
-            Self::Female => "F",
-            Self::Other => "O",
-            Self::Unknown => "U",
-        }
-    }
-}
-
 /// XPN-7 name type (France allows L, D, S, U).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NameUse {
     /// `L`: legal / birth name (nom de naissance).
@@ -52,30 +31,8 @@ pub enum NameUse {
     Unspecified,
 }
 
-impl NameUse {
-    pub fn from_hl7(code: &str) -> Self {
-        match code {
-            "L" => Self::Birth,
-            "D" => Self::Used,
-            "S" => Self::Pseudonym,
-            "A" => Self::Alias,
-            "M" => Self::Maiden,
-            _ => Self::Unspecified,
-        }
-    }
-    pub fn hl7(self) -> &'static str {
-        match self {
-            Self::Birth => "L",
-            Self::Used => "D",
-            Self::Pseudonym => "S",
-            Self::Alias => "A",
-            Self::Maiden => "M",
-            Self::Unspecified => "U",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HumanName {
     #[serde(rename = "use")]
     pub name_use: Option<NameUse>,
@@ -89,7 +46,8 @@ pub struct HumanName {
     pub suffix: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Address {
     /// XAD-7 address type (H home, BDL birth place, ORI/DST…).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +67,8 @@ pub struct Address {
     pub cog: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContactPoint {
     /// phone, email, fax, other.
     pub system: String,
@@ -121,7 +80,8 @@ pub struct ContactPoint {
 
 /// The strict INS traits (RNIV 1 §3.1.4.1), kept exactly as received: they are never re-cased,
 /// trimmed or re-spelled, because the INS is only valid together with them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InsTraits {
     pub birth_family_name: String,
     pub first_birth_given_name: String,
@@ -136,7 +96,8 @@ pub struct InsTraits {
     pub birth_place_cog: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Patient {
     /// Every usable identifier. INS identifiers are present only when the trust rules allow.
     pub identifiers: Vec<Identifier>,
@@ -164,7 +125,8 @@ pub struct Patient {
 }
 
 /// A contact person (HL7 v2 NK1).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Contact {
     /// NK1-3 relationship code (HL7 table 0063) and NK1-7 contact role (table 0131).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,9 +1,9 @@
 //! Identity trust: PID-32 status and attributes (PAM-FR table 0445), ZFD collection details, RNIV gating of the INS.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Identity status codes of HL7 table 0445 as specialised by IHE France (PAM-FR 2.11.1 §6.6.15).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum IdentityStatus {
     Vide,
@@ -80,7 +80,7 @@ impl IdentityStatus {
 }
 
 /// Identity attributes carried in extra PID-32 repetitions (RNIV: homonym, doubtful, fictitious).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum IdentityAttribute {
     Homa,
@@ -107,7 +107,8 @@ impl IdentityAttribute {
 }
 
 /// Everything the sender told about how far the identity can be trusted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IdentityTrust {
     /// Statuses in PID-32 (normally one).
     pub statuses: Vec<IdentityStatus>,

@@ -78,7 +78,7 @@ impl Renderer {
                 } else {
                     passerelle_hl7v2::writer::reencode_exact(tokens, self.charset, self.version.as_deref())?
                 };
-                Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.control_id.clone() })
+                Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
             PayloadFormat::Fhir => {
                 let (bundle, issues) = render_bundle(source.model, &RenderOptions { profile: self.profile, ..RenderOptions::default() });
@@ -86,7 +86,7 @@ impl Renderer {
                     return Err(RenderError::InvalidFhir(error.to_string()));
                 }
                 let bytes = serde_json::to_vec(&bundle.into_resource()).map_err(|e| RenderError::InvalidFhir(e.to_string()))?;
-                Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.control_id.clone() })
+                Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
         }
     }

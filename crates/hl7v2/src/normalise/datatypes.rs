@@ -1,9 +1,7 @@
 //! HL7 v2 composite data types read into model values: CX, XPN, XAD, XTN, XCN, PL, TS.
 
 use crate::tokenizer::Field;
-use passerelle_model::{
-    Address, AttendingDoctor, Authority, ContactPoint, HumanName, Identifier, Issue, IssueLocation, Location, NameUse, PartialDateTime, classify,
-};
+use passerelle_model::{Address, AttendingDoctor, Authority, ContactPoint, HumanName, Identifier, Issue, IssueLocation, Location, PartialDateTime, classify};
 
 /// A TS/DTM field (component 1), with a diagnostic when it is not a valid date.
 pub fn timestamp(f: Field<'_>, segment: &'static str, field: usize, issues: &mut Vec<Issue>) -> Option<PartialDateTime> {
@@ -56,7 +54,7 @@ pub fn xpn(rep: Field<'_>, issues: &mut Vec<Issue>) -> Option<HumanName> {
         }
     }
     let name = HumanName {
-        name_use: (!c[6].is_empty()).then(|| NameUse::from_hl7(&c[6].text())),
+        name_use: (!c[6].is_empty()).then(|| crate::tables::name_use(&c[6].text())),
         family: (!family.is_empty()).then(|| family.into_owned()),
         given,
         suffix: c[3].string(),

@@ -5,7 +5,7 @@ mod patient;
 mod visit;
 
 use crate::tokenizer::{Message as Er7, Segment};
-use passerelle_model::{Format, Issue, IssueLocation, Message, MessageEvent, Parsed};
+use passerelle_model::{Administrative, Content, EventKind, Format, Issue, IssueLocation, Message, Parsed, SourceEvent};
 
 /// ADT triggers of PAM-FR (ITI-30 and ITI-31) that we map.
 pub const ADT_TRIGGERS: &[&str] = &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A11", "A12", "A13", "A21", "A22", "A28", "A31", "A40", "A47"];
@@ -36,7 +36,8 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
     };
     read_msh(&msh, &mut msg, options, &mut issues);
     if let Some(evn) = er7.segment("EVN") {
-        msg.event_time = datatypes::timestamp(evn.field(2), "EVN", 2, &mut issues).or_else(|| datatypes::timestamp(evn.field(6), "EVN", 6, &mut issues));
+        msg.envelope.event_time =
+            datatypes::timestamp(evn.field(2), "EVN", 2, &mut issues).or_else(|| datatypes::timestamp(evn.field(6), "EVN", 6, &mut issues));
     }
     check_event(&msg, &mut issues);
     let pid = er7.segment("PID");
@@ -50,16 +51,19 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
             patient::read_zfd(&zfd, &mut patient, &mut issues);
         }
         let ins_deleted = patient::apply_ins_rules(&pid, &mut patient, &mut issues);
-        msg.encounter = visit::read_encounter(er7, &pid, &mut issues);
-        msg.merge = er7.segment("MRG").map(|mrg| visit::read_mrg(&mrg, &msg.event.trigger, &mut issues));
+        let mut administrative = Administrative {
+            encounter: visit::read_encounter(er7, &pid, &mut issues),
+            merge: er7.segment("MRG").map(|mrg| visit::read_mrg(&mrg, &msg.envelope.event.source.trigger, &mut issues)),
+        };
         if ins_deleted {
-            msg.merge.get_or_insert_with(Default::default).ins_deleted = true;
+            administrative.merge.get_or_insert_with(Default::default).ins_deleted = true;
         }
+        msg.content = Content::Administrative(administrative);
         msg.patient = Some(patient);
-    } else if msg.event.message_type == "ADT" {
+    } else if msg.envelope.event.source.message_type == "ADT" {
         issues.push(Issue::error("missing-pid", "ADT message without a PID segment").at(IssueLocation::segment("PID", 1)));
     }
-    if matches!(msg.event.trigger.as_str(), "A40" | "A47") && msg.merge.is_none() {
+    if matches!(msg.envelope.event.source.trigger.as_str(), "A40" | "A47") && msg.merge().is_none() {
         issues.push(Issue::error("missing-field", "merge or identifier change without an MRG segment").at(IssueLocation::segment("MRG", 1)));
     }
     Parsed::new(msg, issues)
@@ -70,44 +74,66 @@ fn read_msh(msh: &Segment<'_, '_>, msg: &mut Message, options: &NormaliseOptions
         let f = msh.field(n);
         f.component(1).string().or_else(|| f.component(2).string())
     };
-    msg.sending_application = hd(3);
-    msg.sending_facility = hd(4);
-    msg.receiving_application = hd(5);
-    msg.receiving_facility = hd(6);
-    msg.timestamp = datatypes::timestamp(msh.field(7), "MSH", 7, issues);
+    let envelope = &mut msg.envelope;
+    envelope.sender.application = hd(3);
+    envelope.sender.facility = hd(4);
+    envelope.receiver.application = hd(5);
+    envelope.receiver.facility = hd(6);
+    envelope.sent_at = datatypes::timestamp(msh.field(7), "MSH", 7, issues);
     let msh9 = msh.field(9);
-    msg.event = MessageEvent {
+    let source = SourceEvent {
         message_type: msh9.component(1).text().into_owned(),
         trigger: msh9.component(2).text().into_owned(),
         structure: msh9.component(3).text().into_owned(),
     };
-    if msg.event.message_type.is_empty() {
+    envelope.event.kind = event_kind(&source);
+    envelope.event.source = source;
+    if envelope.event.source.message_type.is_empty() {
         issues.push(Issue::error("missing-msh9", "MSH-9 message type is empty").at(IssueLocation::field("MSH", 1, 9)));
     }
-    msg.control_id = msh.field(10).text().into_owned();
-    if msg.control_id.is_empty() {
+    envelope.message_id = msh.field(10).text().into_owned();
+    if envelope.message_id.is_empty() {
         issues.push(Issue::error("missing-msh10", "MSH-10 message control id is empty").at(IssueLocation::field("MSH", 1, 10)));
     }
-    msg.version = msh.field(12).component(1).string();
+    envelope.version = msh.field(12).component(1).string();
     let declares_fra = msh.field(12).component(2).raw() == b"FRA" || msh.field(17).raw() == b"FRA";
-    msg.french_profile = match options.pam_fr {
+    envelope.french_profile = match options.pam_fr {
         PamFrMode::Auto => declares_fra,
         PamFrMode::Always => true,
         PamFrMode::Never => false,
     };
 }
 
+/// The neutral event of an HL7 v2 message type and trigger (HL7 table 0003 as PAM-FR uses it).
+pub fn event_kind(source: &SourceEvent) -> EventKind {
+    match (source.message_type.as_str(), source.trigger.as_str()) {
+        ("ADT", "A01") => EventKind::Admit,
+        ("ADT", "A04") => EventKind::Register,
+        ("ADT", "A05") => EventKind::PreAdmit,
+        ("ADT", "A02" | "A06" | "A07") => EventKind::Transfer,
+        ("ADT", "A03") => EventKind::Discharge,
+        ("ADT", "A21" | "A22") => EventKind::LeaveOfAbsence,
+        ("ADT", "A11" | "A12" | "A13") => EventKind::Cancel,
+        ("ADT", "A08" | "A28" | "A31") => EventKind::PatientUpdate,
+        ("ADT", "A40") => EventKind::Merge,
+        ("ADT", "A47") => EventKind::IdentifierChange,
+        ("MDM", _) => EventKind::Document,
+        _ => EventKind::Other,
+    }
+}
+
 fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
     let at = IssueLocation { component: 2, ..IssueLocation::field("MSH", 1, 9) };
-    if msg.event.message_type != "ADT" {
-        if !msg.event.message_type.is_empty() {
+    let event = &msg.envelope.event.source;
+    if event.message_type != "ADT" {
+        if !event.message_type.is_empty() {
             issues.push(Issue::info("generic-mapping", "not an ADT message: only patient and visit are mapped").at(at));
         }
         return;
     }
-    let trigger = msg.event.trigger.as_str();
+    let trigger = event.trigger.as_str();
     if trigger == "A08" {
-        if msg.french_profile {
+        if msg.envelope.french_profile {
             issues.push(Issue::error("a08-forbidden-pam-fr", "A08 is forbidden by PAM-FR: use A31 for demographics, Z99 for visit corrections").at(at));
         } else {
             issues.push(Issue::warning("a08-flagged", "A08 accepted from a non-French sender; PAM-FR forbids it").at(at));

@@ -2,7 +2,7 @@
 
 use super::datatypes::{cx, timestamp, xad, xpn, xtn};
 use crate::tokenizer::Segment;
-use passerelle_model::{Contact, InsTraits, Issue, IssueLocation, NameUse, Patient, Sex, apply_identity_rules};
+use passerelle_model::{Contact, InsTraits, Issue, IssueLocation, NameUse, Patient, apply_identity_rules};
 
 pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
     let mut p = Patient::default();
@@ -21,7 +21,7 @@ pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
     p.names = pid.field(5).repetitions().filter_map(|r| xpn(r, issues)).collect();
     p.birth_date = timestamp(pid.field(7), "PID", 7, issues);
     let sex = pid.field(8).text();
-    p.sex = Sex::from_hl7(&sex);
+    p.sex = crate::tables::sex(&sex);
     if p.sex.is_none() && !sex.is_empty() {
         issues.push(Issue::warning("bad-value", "PID-8 sex outside HL7 table 0001").at(IssueLocation::field("PID", 1, 8)));
     }

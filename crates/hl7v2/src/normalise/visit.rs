@@ -2,7 +2,7 @@
 
 use super::datatypes::{cx, doctor, location, timestamp, xpn};
 use crate::tokenizer::{Message as Er7, Segment};
-use passerelle_model::{Encounter, IdentifierKind, Issue, IssueLocation, MergeInfo, Movement, PatientClass};
+use passerelle_model::{Encounter, IdentifierKind, Issue, IssueLocation, MergeInfo, Movement};
 
 pub fn read_encounter(er7: &Er7<'_>, pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Option<Encounter> {
     let mut e = Encounter::default();
@@ -17,7 +17,7 @@ pub fn read_encounter(er7: &Er7<'_>, pid: &Segment<'_, '_>, issues: &mut Vec<Iss
             id.kind = IdentifierKind::VisitNumber;
             id
         });
-        e.class = PatientClass::from_hl7(&pv1.field(2).component(1).text());
+        e.class = crate::tables::patient_class(&pv1.field(2).component(1).text());
         e.location = location(pv1.field(3));
         e.admission_type = pv1.field(4).component(1).string();
         e.prior_location = location(pv1.field(6));
