@@ -69,11 +69,37 @@ ZBE|MVT{n}^CHU-TEST|20261123101000||INSERT|N||||S\r"
     .into_bytes()
 }
 
-async fn delivered_count(admin: &str) -> Result<u64> {
+/// The whole HTTP/1.1 response (headers and body) to a GET on the admin port.
+async fn admin_get(admin: &str, path: &str) -> Result<String> {
     let mut s = TcpStream::connect(admin).await?;
-    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).await?;
+    Ok(response)
+}
+
+/// Says, before sending, where the messages will end up when that is a file drop: against the
+/// embedded default every message becomes a FHIR file under ./data/out.
+async fn warn_about_file_destinations(admin: Option<&str>) {
+    let Some(admin) = admin else {
+        eprintln!(
+            "loadgen: the gateway routes these messages as its config says; against the embedded default each one becomes a file in ./data/out (use config/examples/loadtest.toml for throughput runs)"
+        );
+        return;
+    };
+    let Ok(response) = admin_get(admin, "/api/destinations").await else { return };
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let Ok(destinations) = serde_json::from_str::<Vec<serde_json::Value>>(body) else { return };
+    for d in destinations.iter().filter(|d| d["kind"] == "file") {
+        eprintln!(
+            "loadgen: warning: destination {} is a file drop: every message it is routed becomes one file (use config/examples/loadtest.toml for throughput runs)",
+            d["name"].as_str().unwrap_or("?")
+        );
+    }
+}
+
+async fn delivered_count(admin: &str) -> Result<u64> {
+    let body = admin_get(admin, "/metrics").await?;
     Ok(body
         .lines()
         .filter(|l| l.starts_with("passerelle_deliveries_total") && l.contains("outcome=\"delivered\""))
@@ -103,6 +129,7 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("cannot bind the sink port")?;
             tokio::spawn(run_sink(listener));
         }
+        warn_about_file_destinations(args.admin.as_deref()).await;
         let delivered_before = match &args.admin {
             Some(a) => delivered_count(a).await.context("cannot read the admin metrics")?,
             None => 0,

@@ -147,3 +147,35 @@ fn a_nul_byte_reached_the_fhir_output() {
     assert!(!out.contains("\\u0000"), "NUL in the output");
     assert!(err.contains("control-character"), "{err}");
 }
+
+fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("site.toml");
+    std::fs::write(&path, format!("[store]\npath = \"{}\"\n", dir.join("j.db").display())).expect("config");
+    path
+}
+
+#[test]
+fn outbox_retry_of_a_missing_row_said_it_was_not_dead_lettered() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config_in(dir.path());
+    let out = passerelle(&["outbox", "--config", config.to_str().expect("path"), "retry", "42"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no outbox row 42"), "{err}");
+    assert!(!err.contains("not dead-lettered"), "{err}");
+}
+
+#[test]
+fn config_errors_printed_the_os_error_twice() {
+    let out = passerelle(&["run", "--config", "/nonexistent/passerelle.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.contains("cannot read /nonexistent/passerelle.toml"), "{err}");
+}
+
+#[test]
+fn loadgen_against_the_default_config_wrote_files_without_a_word() {
+    let out = passerelle(&["loadgen", "--mllp", "127.0.0.1:1", "--messages", "1", "--connections", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("./data/out") && err.contains("loadtest.toml"), "{err}");
+}

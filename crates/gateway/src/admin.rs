@@ -9,13 +9,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use passerelle_store::{MessageQuery, MessageStatus, OutboxFilter, OutboxStatus, Store};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    /// Configured destinations: name and kind.
+    pub destinations: Arc<Vec<DestinationInfo>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationInfo {
+    pub name: String,
+    pub kind: &'static str,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -24,6 +32,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/messages", get(messages))
+        .route("/api/messages/{id}", get(message))
+        .route("/api/destinations", get(destinations))
         .route("/api/outbox", get(outbox))
         .route("/api/outbox/{id}/rendering", get(rendering))
         .with_state(state)
@@ -109,4 +119,32 @@ async fn rendering(State(s): State<AdminState>, Path(id): Path<i64>) -> Response
         Ok(None) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": format!("no outbox row {id}") }))).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
     }
+}
+
+/// One message in full: summary, the model read back from the journal, the deliveries made from it.
+/// The raw bytes are in `raw` as text (lossy for non-UTF-8 input) for inspection.
+async fn message(State(s): State<AdminState>, Path(id): Path<i64>) -> Response {
+    match s.store.message(id).await {
+        Ok(Some(m)) => {
+            let model = match m.normalised.as_deref().map(serde_json::from_slice::<passerelle_model::Message>) {
+                None => serde_json::Value::Null,
+                Some(Ok(model)) => serde_json::to_value(model).unwrap_or_default(),
+                Some(Err(e)) => serde_json::json!({ "error": format!("journaled model unreadable: {e}") }),
+            };
+            Json(serde_json::json!({
+                "summary": m.summary,
+                "model": model,
+                "raw": String::from_utf8_lossy(&m.raw),
+                "ack": String::from_utf8_lossy(&m.ack),
+                "deliveries": m.deliveries,
+            }))
+            .into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": format!("no message {id}") }))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+async fn destinations(State(s): State<AdminState>) -> Response {
+    Json(s.destinations.as_ref().clone()).into_response()
 }

@@ -138,6 +138,17 @@ pub enum DestinationKind {
     File,
 }
 
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mllp => "mllp",
+            Self::FhirHttp => "fhir_http",
+            Self::Http => "http",
+            Self::File => "file",
+        }
+    }
+}
+
 /// What a destination receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

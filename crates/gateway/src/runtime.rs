@@ -1,6 +1,6 @@
 //! Starting and stopping the gateway: store, listeners, delivery workers, admin, retention.
 
-use crate::admin::{AdminState, router};
+use crate::admin::{AdminState, DestinationInfo, router};
 use crate::config::{Config, ListenerKind};
 use crate::delivery::{Worker, render::Renderer, transport_for};
 use crate::listeners::{http_router, serve_mllp};
@@ -102,7 +102,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     }
     let admin = bind("admin", &config.admin.bind).await?;
     addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
-    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics) });
+    let destinations = config.destinations.iter().map(|d| DestinationInfo { name: d.name.clone(), kind: d.kind.as_str() }).collect();
+    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations) });
     let token = workers.clone();
     worker_tasks.spawn(async move {
         let _ = axum::serve(admin, app).with_graceful_shutdown(token.cancelled_owned()).await;

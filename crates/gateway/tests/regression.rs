@@ -145,6 +145,16 @@ async fn messages_are_found_by_ins_niss_and_ipp_identifier() {
     assert_eq!(find("urn:oid:1.2.250.1.999.1.1|IPP200555").await, ["FRBE-A04-0001"]);
     let (status, _) = admin_get(&gw, "/api/messages?identifier=no-separator").await;
     assert_eq!(status, 400);
+    // The journaled model reads back through the admin API.
+    let (_, body) = admin_get(&gw, "/api/messages?control_id=FR-A01-0001").await;
+    let id = serde_json::from_slice::<Vec<serde_json::Value>>(&body).expect("json")[0]["id"].as_i64().expect("id");
+    let (status, body) = admin_get(&gw, &format!("/api/messages/{id}")).await;
+    assert_eq!(status, 200);
+    let full: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(full["model"]["envelope"]["message_id"], "FR-A01-0001");
+    assert_eq!(full["model"]["envelope"]["event"]["kind"], "admit");
+    assert!(full["model"]["envelope"]["received_at_ms"].as_i64().is_some_and(|t| t > 0));
+    assert_eq!(admin_get(&gw, "/api/messages/999999").await.0, 404);
     gw.shutdown().await;
 }
 

@@ -246,6 +246,10 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert_eq!(by_ipp.len(), 1);
     let by_control = store.search(MessageQuery { control_id: Some("s-1".into()), ..Default::default() }).await.expect("search");
     assert_eq!(by_control.len(), 1);
+    let full = store.message(by_control[0].id).await.expect("message").expect("found");
+    assert_eq!((full.raw.as_slice(), full.normalised.as_deref()), (&b"MSH|s-1"[..], Some(&b"{}"[..])));
+    assert_eq!(full.deliveries.iter().map(|d| d.destination.as_str()).collect::<Vec<_>>(), ["d-depth", "d-depth-2"]);
+    assert!(store.message(9_999_999).await.expect("message").is_none());
     let depth = store.depth().await.expect("depth");
     assert!(depth.contains(&("d-depth".to_string(), 1)) && depth.contains(&("d-depth-2".to_string(), 1)), "{depth:?}");
 }

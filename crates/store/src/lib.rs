@@ -43,6 +43,8 @@ pub trait Journal: Send + Sync {
     /// A resend (same sender, control id and content hash) returns the original ACK instead.
     fn append(&self, message: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>>;
     fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>>;
+    /// One message in full, with the outbox rows made from it.
+    fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>>;
 }

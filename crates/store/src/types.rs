@@ -197,3 +197,14 @@ pub struct MessageSummary {
     pub patient: PatientKeys,
     pub diagnostics: String,
 }
+
+/// One journaled message in full: its summary, the bytes as received, the normalised model and
+/// the outbox rows made from it (the lineage raw → model → each rendering).
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub summary: MessageSummary,
+    pub raw: Vec<u8>,
+    pub normalised: Option<Vec<u8>>,
+    pub ack: Vec<u8>,
+    pub deliveries: Vec<OutboxRow>,
+}

@@ -167,6 +167,9 @@ impl Journal for SqliteStore {
     fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
         self.read(move |c| ops::search(c, &query))
     }
+    fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
+        self.read(move |c| ops::message(c, id))
+    }
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
         self.write(move |c| ops::purge(c, before_ms))
     }

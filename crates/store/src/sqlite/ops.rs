@@ -167,30 +167,29 @@ pub fn purge(conn: &Connection, before_ms: i64) -> Result<u64> {
     Ok(n as u64)
 }
 
+const LIST_SELECT: &str = "SELECT o.id, o.message_id, o.destination, o.status, o.attempts, o.next_attempt_ms, o.last_error, m.control_id, m.message_type
+     FROM outbox o JOIN messages m ON m.id = o.message_id";
+
+fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let status: String = r.get(3)?;
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        destination: r.get(2)?,
+        status: OutboxStatus::parse(&status).unwrap_or(OutboxStatus::Pending),
+        attempts: r.get(4)?,
+        next_attempt_ms: r.get(5)?,
+        last_error: r.get(6)?,
+        control_id: r.get(7)?,
+        message_type: r.get(8)?,
+    })
+}
+
 pub fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.id, o.message_id, o.destination, o.status, o.attempts, o.next_attempt_ms, o.last_error, m.control_id, m.message_type
-         FROM outbox o JOIN messages m ON m.id = o.message_id
-         WHERE (?1 IS NULL OR o.destination = ?1) AND (?2 IS NULL OR o.status = ?2)
-         ORDER BY o.id DESC LIMIT ?3",
-    )?;
+    let mut stmt =
+        conn.prepare_cached(&format!("{LIST_SELECT} WHERE (?1 IS NULL OR o.destination = ?1) AND (?2 IS NULL OR o.status = ?2) ORDER BY o.id DESC LIMIT ?3"))?;
     let limit = if f.limit == 0 { 100 } else { f.limit } as i64;
-    let rows = stmt
-        .query_map(params![f.destination, f.status.map(OutboxStatus::as_str), limit], |r| {
-            let status: String = r.get(3)?;
-            Ok(OutboxRow {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                destination: r.get(2)?,
-                status: OutboxStatus::parse(&status).unwrap_or(OutboxStatus::Pending),
-                attempts: r.get(4)?,
-                next_attempt_ms: r.get(5)?,
-                last_error: r.get(6)?,
-                control_id: r.get(7)?,
-                message_type: r.get(8)?,
-            })
-        })?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map(params![f.destination, f.status.map(OutboxStatus::as_str), limit], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -208,6 +207,35 @@ pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows)
 }
 
+const SUMMARY_COLUMNS: &str = "id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics";
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
+    let status: String = r.get(7)?;
+    Ok(MessageSummary {
+        id: r.get(0)?,
+        received_at_ms: r.get(1)?,
+        listener: r.get(2)?,
+        format: r.get(3)?,
+        message_type: r.get(4)?,
+        control_id: r.get(5)?,
+        sender: r.get(6)?,
+        status: if status == "accepted" { MessageStatus::Accepted } else { MessageStatus::Rejected },
+        patient: PatientKeys { ins: r.get(8)?, niss: r.get(9)?, ipp: r.get(10)? },
+        diagnostics: r.get(11)?,
+    })
+}
+
+pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
+    let found = conn
+        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack FROM messages WHERE id = ?1"))?
+        .query_row(params![id], |r| Ok((summary_row(r)?, r.get::<_, Vec<u8>>(12)?, r.get::<_, Option<Vec<u8>>>(13)?, r.get::<_, Vec<u8>>(14)?)))
+        .optional()?;
+    let Some((summary, raw, normalised, ack)) = found else { return Ok(None) };
+    let mut rows = conn.prepare_cached(&format!("{LIST_SELECT} WHERE o.message_id = ?1 ORDER BY o.id"))?;
+    let deliveries = rows.query_map(params![id], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries }))
+}
+
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics FROM messages
@@ -219,21 +247,7 @@ pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>
     let limit = if q.limit == 0 { 100 } else { q.limit } as i64;
     let (system, value) = q.identifier.as_ref().map(|(s, v)| (Some(s.as_str()), Some(v.as_str()))).unwrap_or_default();
     let rows = stmt
-        .query_map(params![q.patient, q.control_id, q.status.map(MessageStatus::as_str), limit, value, system], |r| {
-            let status: String = r.get(7)?;
-            Ok(MessageSummary {
-                id: r.get(0)?,
-                received_at_ms: r.get(1)?,
-                listener: r.get(2)?,
-                format: r.get(3)?,
-                message_type: r.get(4)?,
-                control_id: r.get(5)?,
-                sender: r.get(6)?,
-                status: if status == "accepted" { MessageStatus::Accepted } else { MessageStatus::Rejected },
-                patient: PatientKeys { ins: r.get(8)?, niss: r.get(9)?, ipp: r.get(10)? },
-                diagnostics: r.get(11)?,
-            })
-        })?
+        .query_map(params![q.patient, q.control_id, q.status.map(MessageStatus::as_str), limit, value, system], summary_row)?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
