@@ -3,12 +3,14 @@
 
 pub mod bundle;
 pub mod encounter;
+pub mod json;
 pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod types;
 
 pub use bundle::{RenderOptions, render_bundle};
+pub use json::{JsonError, to_json};
 pub use outcome::operation_outcome;
 pub use read::{ReadError, read_patient};
 

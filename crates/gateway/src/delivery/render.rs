@@ -85,7 +85,7 @@ impl Renderer {
                 if let Some(error) = issues.iter().find(|i| i.severity == Severity::Error) {
                     return Err(RenderError::InvalidFhir(error.to_string()));
                 }
-                let bytes = serde_json::to_vec(&bundle.into_resource()).map_err(|e| RenderError::InvalidFhir(e.to_string()))?;
+                let bytes = passerelle_fhir::to_json(&bundle.into_resource(), 4096).map_err(|e| RenderError::InvalidFhir(e.to_string()))?;
                 Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
         }
