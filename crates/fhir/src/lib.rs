@@ -14,7 +14,35 @@ pub use json::{JsonError, to_json};
 pub use outcome::operation_outcome;
 pub use read::{ReadError, read_patient};
 
-use passerelle_model::{IdentifierKind, Message};
+use passerelle_model::{Format, IdentifierKind, Issue, Message, Parsed, Severity};
+
+/// FHIR JSON → model, the same shape as every format crate's `decode`: a Patient (or the first
+/// Patient of a Bundle) as the message's patient, with diagnostics; `Err` for bytes that are not one.
+pub fn decode(json: &[u8]) -> Result<Parsed<Message>, ReadError> {
+    let patient = read_patient(json)?;
+    let mut msg = Message::new(Format::Fhir);
+    msg.patient = Some(patient.value);
+    Ok(Parsed::new(msg, patient.issues))
+}
+
+/// A rendering that would not be valid FHIR.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Json(#[from] JsonError),
+}
+
+/// Model → the compact JSON of a transaction Bundle under `options`, with the warnings of the
+/// mapping; an error-level diagnostic of the mapping refuses the rendering.
+pub fn encode(msg: &Message, options: &RenderOptions) -> Result<Parsed<Vec<u8>>, EncodeError> {
+    let (bundle, issues) = render_bundle(msg, options);
+    if let Some(error) = issues.iter().find(|i: &&Issue| i.severity == Severity::Error) {
+        return Err(EncodeError::Invalid(error.to_string()));
+    }
+    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096)?, issues))
+}
 
 /// Which national profile the output follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

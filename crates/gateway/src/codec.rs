@@ -67,11 +67,6 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
             issues.append(&mut normalised.issues);
             Ok(Decoded { message: Parsed::new(normalised.value, issues), hl7v2: Some(tokens.value) })
         }
-        InputFormat::Fhir => {
-            let patient = passerelle_fhir::read_patient(raw)?;
-            let mut msg = Message::new(Format::Fhir);
-            msg.patient = Some(patient.value);
-            Ok(Decoded { message: Parsed::new(msg, patient.issues), hl7v2: None })
-        }
+        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None }),
     }
 }

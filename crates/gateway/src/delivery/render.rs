@@ -4,9 +4,9 @@
 //! validly for a routed destination is not acknowledged.
 
 use crate::config::{DestinationConfig, DestinationKind, PayloadFormat};
-use passerelle_fhir::{Profile, RenderOptions, render_bundle};
+use passerelle_fhir::{Profile, RenderOptions};
 use passerelle_hl7v2::Charset;
-use passerelle_model::{Message, Severity};
+use passerelle_model::Message;
 use passerelle_store::Rendering;
 
 /// What a renderer reads: the model, and the HL7 v2 structure when the input was HL7 v2.
@@ -81,11 +81,8 @@ impl Renderer {
                 Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
             PayloadFormat::Fhir => {
-                let (bundle, issues) = render_bundle(source.model, &RenderOptions { profile: self.profile, ..RenderOptions::default() });
-                if let Some(error) = issues.iter().find(|i| i.severity == Severity::Error) {
-                    return Err(RenderError::InvalidFhir(error.to_string()));
-                }
-                let bytes = passerelle_fhir::to_json(&bundle.into_resource(), 4096).map_err(|e| RenderError::InvalidFhir(e.to_string()))?;
+                let options = RenderOptions { profile: self.profile, ..RenderOptions::default() };
+                let bytes = passerelle_fhir::encode(source.model, &options).map_err(|e| RenderError::InvalidFhir(e.to_string()))?.value;
                 Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
         }
