@@ -146,6 +146,10 @@ fn a_nul_byte_reached_the_fhir_output() {
     assert_eq!(patient_family(&out), "DUPONT");
     assert!(!out.contains("\\u0000"), "NUL in the output");
     assert!(err.contains("control-character"), "{err}");
+    // The same NUL written as a hex escape.
+    let (_, out, err) = convert(&adt_with_family("UNICODE UTF-8", b"DU\\X00\\PONT"), "fhir");
+    assert_eq!(patient_family(&out), "DUPONT");
+    assert!(err.contains("control-character"), "{err}");
 }
 
 fn config_in(dir: &std::path::Path) -> std::path::PathBuf {

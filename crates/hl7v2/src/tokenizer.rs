@@ -35,6 +35,8 @@ pub struct Message<'a> {
     input: &'a [u8],
     delimiters: Delimiters,
     charset: Charset,
+    /// The input holds control characters other than segment terminators and tab (decided once).
+    controls: bool,
     segments: Vec<SegmentEntry>,
     fields: Vec<Span>,
 }
@@ -69,7 +71,9 @@ pub fn parse<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Parsed<Messa
         issues.push(Issue::info("batch-envelope", "batch envelope (FHS/BHS); the first MSH is the message"));
     }
 
-    let mut msg = Message { input, delimiters, charset: options.default_charset, segments: Vec::with_capacity(16), fields: Vec::with_capacity(body.len() / 8) };
+    let controls = input.iter().fold(false, |seen, &b| seen | (b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0B | 0x1C)));
+    let mut msg =
+        Message { input, delimiters, charset: options.default_charset, controls, segments: Vec::with_capacity(16), fields: Vec::with_capacity(body.len() / 8) };
     // A blank line counts only when a segment follows it (trailing blank lines are normal);
     // remembering it, rather than scanning ahead, keeps the pass linear.
     let (mut saw_lf, mut saw_blank, mut pending_blank) = (false, false, false);
@@ -241,7 +245,7 @@ impl<'m, 'a> Segment<'m, 'a> {
     pub fn field(&self, n: usize) -> Field<'a> {
         let e = self.entry();
         let raw = if n >= 1 && n <= e.field_count as usize { self.slice(self.msg.fields[e.first_field as usize + n - 1]) } else { &[] };
-        Field { raw, d: self.msg.delimiters, charset: self.msg.charset }
+        Field { raw, d: self.msg.delimiters, charset: self.msg.charset, controls: self.msg.controls }
     }
     /// Field `n` of the first repetition, component `c` (1-based).
     pub fn component(&self, n: usize, c: usize) -> Field<'a> {
@@ -255,6 +259,8 @@ pub struct Field<'a> {
     raw: &'a [u8],
     d: Delimiters,
     charset: Charset,
+    /// Whether the message's bytes hold control characters to strip from values.
+    controls: bool,
 }
 
 fn nth_part(raw: &[u8], sep: u8, n: usize) -> &[u8] {
@@ -280,7 +286,7 @@ impl<'a> Field<'a> {
     }
     /// Another value read with this one's delimiters and charset.
     pub fn with_raw<'b>(&self, raw: &'b [u8]) -> Field<'b> {
-        Field { raw, d: self.d, charset: self.charset }
+        Field { raw, d: self.d, charset: self.charset, controls: self.controls }
     }
     pub fn repetitions(&self) -> impl Iterator<Item = Field<'a>> + 'a {
         let this = *self;
@@ -316,23 +322,24 @@ impl<'a> Field<'a> {
     }
     /// Like [`Field::text`], collecting escape and charset diagnostics.
     pub fn text_with(&self, issues: &mut Vec<Issue>) -> Cow<'a, str> {
-        let text = match escape::unescape(self.raw, &self.d, issues) {
+        match escape::unescape(self.raw, &self.d, issues) {
             Cow::Borrowed(b) => {
                 let (text, replaced) = self.charset.decode(b);
                 if replaced {
                     issues.push(Issue::warning("charset-replaced", "bytes outside the declared charset were replaced"));
                 }
-                text
+                // Raw bytes can only hold control characters when the message does (one scan at parse).
+                if self.controls { without_control_characters(text, issues) } else { text }
             }
             Cow::Owned(v) => {
                 let (text, replaced) = self.charset.decode(&v);
                 if replaced {
                     issues.push(Issue::warning("charset-replaced", "bytes outside the declared charset were replaced"));
                 }
-                Cow::Owned(text.into_owned())
+                // An escape (`\X00\`) can produce one in any message.
+                without_control_characters(Cow::Owned(text.into_owned()), issues)
             }
-        };
-        without_control_characters(text, issues)
+        }
     }
     /// Decoded text, `None` when empty.
     pub fn string(&self) -> Option<String> {
