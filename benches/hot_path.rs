@@ -39,7 +39,7 @@ fn hot_path(c: &mut Criterion) {
                 let tokens = parse(black_box(bytes), &parse_options).expect("parse");
                 let msg = normalise(&tokens.value, &normalise_options);
                 let (bundle, _) = render_bundle(&msg.value, &render_options);
-                passerelle_fhir::to_json(&bundle.into_resource(), 4096).expect("json")
+                serde_json::to_vec(&bundle.into_resource()).expect("json")
             })
         });
         // hl7-parser takes `&str`: the bytes (UTF-8 or Latin-1) are decoded once, outside the timed loop.
