@@ -89,9 +89,21 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
     }
 }
 
-/// HL7 v2 over HTTP: `POST /hl7v2` with the message as body, the ACK as answer.
+/// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out) and `POST /fhir` (a FHIR
+/// Patient or a Bundle holding one in, an OperationOutcome out: 201 when journaled and deliverable).
 pub fn http_router(name: String, pipeline: Arc<Pipeline>) -> Router {
-    Router::new().route("/hl7v2", post(post_hl7v2)).with_state((name, pipeline))
+    Router::new().route("/hl7v2", post(post_hl7v2)).route("/fhir", post(post_fhir)).with_state((name, pipeline))
+}
+
+async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
+    let result = pipeline.ingest(&name, InputFormat::Fhir, &body).await;
+    let status = match result.verdict {
+        Verdict::Accepted => StatusCode::CREATED,
+        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Verdict::Rejected => StatusCode::BAD_REQUEST,
+        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply)
 }
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {

@@ -128,6 +128,12 @@ pub fn patient_keys(msg: &Message) -> PatientKeys {
     }
 }
 
+/// The FHIR reply: an OperationOutcome of the diagnostics (`information` when there are none).
+fn outcome_json(issues: &[Issue]) -> Vec<u8> {
+    let outcome = passerelle_fhir::types::Resource::OperationOutcome(passerelle_fhir::operation_outcome(issues));
+    serde_json::to_vec(&outcome).unwrap_or_else(|_| br#"{"resourceType":"OperationOutcome","issue":[]}"#.to_vec())
+}
+
 /// Identifiers as the journal indexes them: kind, the system as rendered in FHIR, value.
 pub fn identifier_rows(msg: &Message) -> Vec<NewIdentifier> {
     let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
@@ -169,7 +175,7 @@ impl Pipeline {
     }
 
     /// Handles one message of `format` from `listener`: decode and normalise once, route, render
-    /// for every routed destination, journal, and only then answer.
+    /// for every routed destination, journal, and only then answer in the listener's protocol.
     pub async fn ingest(&self, listener: &str, format: InputFormat, raw: &[u8]) -> IngestResult {
         let started = Instant::now();
         let received_at_ms = now_ms();
@@ -181,19 +187,21 @@ impl Pipeline {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
-        let (ack, verdict, record) = match &decoded {
+        let (reply, verdict, record) = match &decoded {
             Err(e) => {
-                let ack = build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options);
-                let record = self.record(listener, format, received_at_ms, raw, None, MessageStatus::Rejected, &ack, e.to_string(), Vec::new());
-                (ack, Verdict::Rejected, record)
+                let reply = match format {
+                    InputFormat::Hl7v2 => build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options),
+                    InputFormat::Fhir => outcome_json(&[e.issue()]),
+                };
+                let record = self.record(listener, format, received_at_ms, raw, None, MessageStatus::Rejected, &reply, e.to_string(), Vec::new());
+                (reply, Verdict::Rejected, record)
             }
             Ok(decoded) => {
                 let msg = &decoded.message.value;
                 let tokens = decoded.hl7v2.as_ref();
                 let mut issues: Vec<Issue> = decoded.message.issues.clone();
-                let mut errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(ErrorCondition::from_issue).collect();
                 let mut deliveries = Vec::new();
-                if errors.is_empty() {
+                if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens };
                     for destination in route(&self.routes, msg) {
@@ -203,34 +211,37 @@ impl Pipeline {
                         };
                         match rendered {
                             Ok(rendering) => deliveries.push(NewDelivery { destination, partition_key: key.clone(), rendering }),
-                            Err(reason) => {
-                                // Never acknowledge what cannot be delivered: AE names the destination.
-                                let text = format!("cannot be rendered for destination {destination}: {reason}");
-                                errors.push(ErrorCondition::new("207", text.clone()));
-                                issues.push(Issue::error("render-failed", text));
-                            }
+                            // Never acknowledge what cannot be delivered: the refusal names the destination.
+                            Err(reason) => issues.push(Issue::error("render-failed", format!("cannot be rendered for destination {destination}: {reason}"))),
                         }
                     }
                 }
-                let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
-                let (verdict, status) =
-                    if errors.is_empty() { (Verdict::Accepted, MessageStatus::Accepted) } else { (Verdict::Refused, MessageStatus::Rejected) };
-                if verdict != Verdict::Accepted {
+                let refused = issues.iter().any(|i| i.severity == Severity::Error);
+                let (verdict, status) = if refused { (Verdict::Refused, MessageStatus::Rejected) } else { (Verdict::Accepted, MessageStatus::Accepted) };
+                if refused {
                     deliveries.clear();
                 }
-                let ack = build_ack(tokens, verdict.ack_code(), &errors, &ack_options);
-                let record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &ack, diagnostics, deliveries);
-                (ack, verdict, record)
+                let reply = match format {
+                    InputFormat::Hl7v2 => {
+                        let errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(ErrorCondition::from_issue).collect();
+                        build_ack(tokens, verdict.ack_code(), &errors, &ack_options)
+                    }
+                    InputFormat::Fhir => outcome_json(&issues),
+                };
+                let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
+                let record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &reply, diagnostics, deliveries);
+                (reply, verdict, record)
             }
         };
-        let not_stored_ack = || {
-            let not_stored = [ErrorCondition::new("207", "message not stored; resend later")];
-            match decoded.as_ref().ok().and_then(|d| d.hl7v2.as_ref()) {
-                Some(tokens) => build_ack(Some(tokens), AckCode::Ar, &not_stored, &ack_options),
-                None => build_reject(raw, &not_stored, &ack_options),
+        let not_stored_reply = || {
+            let text = "message not stored; resend later";
+            match (format, decoded.as_ref().ok().and_then(|d| d.hl7v2.as_ref())) {
+                (InputFormat::Hl7v2, Some(tokens)) => build_ack(Some(tokens), AckCode::Ar, &[ErrorCondition::new("207", text)], &ack_options),
+                (InputFormat::Hl7v2, None) => build_reject(raw, &[ErrorCondition::new("207", text)], &ack_options),
+                (InputFormat::Fhir, _) => outcome_json(&[Issue::error("not-stored", text)]),
             }
         };
-        self.journal_and_answer(listener, started, ack, verdict, record, not_stored_ack).await
+        self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await
     }
 
     /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose
