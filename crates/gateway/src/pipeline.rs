@@ -134,12 +134,14 @@ fn outcome_json(issues: &[Issue]) -> Vec<u8> {
     serde_json::to_vec(&outcome).unwrap_or_else(|_| br#"{"resourceType":"OperationOutcome","issue":[]}"#.to_vec())
 }
 
-/// Identifiers as the journal indexes them: kind, the system as rendered in FHIR, value.
+/// Identifiers as the journal indexes them: kind, the system as rendered in FHIR (`urn:oid:…`, the
+/// BE SSIN naming system) or, for a local identifier without an OID, its authority's namespace.
 pub fn identifier_rows(msg: &Message) -> Vec<NewIdentifier> {
     let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
     ids.iter()
         .filter_map(|i| {
-            let system = i.system_uri().or_else(|| i.namespace.clone())?;
+            // The system exactly as the FHIR renderings carry it, else the authority's namespace.
+            let system = passerelle_fhir::patient::system_of(i).map(|s| s.into_owned()).or_else(|| i.namespace.clone())?;
             let kind = serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             Some(NewIdentifier { kind, system, value: i.value.clone() })
         })

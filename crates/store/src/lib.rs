@@ -13,6 +13,12 @@ pub mod sqlite;
 mod types;
 
 pub use sqlite::SqliteStore;
+
+/// The SQLite migration steps, for tests that build a journal as an older release left it.
+#[cfg(feature = "conformance")]
+pub fn migrations_for_tests() -> &'static [&'static str] {
+    migrations::SQLITE
+}
 pub use types::*;
 
 use std::future::Future;
