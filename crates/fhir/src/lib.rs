@@ -3,12 +3,14 @@
 
 pub mod bundle;
 pub mod encounter;
+pub mod json;
 pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod types;
 
 pub use bundle::{RenderOptions, render_bundle};
+pub use json::{JsonError, to_json};
 pub use outcome::operation_outcome;
 pub use read::{ReadError, read_patient};
 
@@ -28,8 +30,8 @@ pub fn decode(json: &[u8]) -> Result<Parsed<Message>, ReadError> {
 pub enum EncodeError {
     #[error("{0}")]
     Invalid(String),
-    #[error("cannot write json: {0}")]
-    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Json(#[from] JsonError),
 }
 
 /// Model → the compact JSON of a transaction Bundle under `options`, with the warnings of the
@@ -39,7 +41,8 @@ pub fn encode(msg: &Message, options: &RenderOptions) -> Result<Parsed<Vec<u8>>,
     if let Some(error) = issues.iter().find(|i: &&Issue| i.severity == Severity::Error) {
         return Err(EncodeError::Invalid(error.to_string()));
     }
-    Ok(Parsed::new(serde_json::to_vec(&bundle.into_resource())?, issues))
+    // A Bundle of one patient and one encounter is 2-4 KB: one allocation instead of ~5 doublings.
+    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096)?, issues))
 }
 
 /// Which national profile the output follows.
