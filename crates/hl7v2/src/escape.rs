@@ -9,7 +9,8 @@ use std::borrow::Cow;
 /// are passed through unchanged and reported.
 pub fn unescape<'a>(raw: &'a [u8], d: &Delimiters, issues: &mut Vec<Issue>) -> Cow<'a, [u8]> {
     let Some(esc) = d.escape else { return Cow::Borrowed(raw) };
-    let Some(first) = memchr::memchr(esc, raw) else { return Cow::Borrowed(raw) };
+    // Values are short: a plain scan beats memchr's dispatch here (measured with callgrind).
+    let Some(first) = raw.iter().position(|&b| b == esc) else { return Cow::Borrowed(raw) };
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(&raw[..first]);
     let mut i = first;

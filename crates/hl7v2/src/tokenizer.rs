@@ -131,11 +131,15 @@ impl<'a> Message<'a> {
         } else {
             cursor = name_len;
         }
-        while cursor < line.len() && line[cursor] == sep {
-            let from = cursor + 1;
-            let to = memchr::memchr(sep, &line[from..]).map_or(line.len(), |i| from + i);
-            self.fields.push(span(from, to));
-            cursor = to;
+        if cursor < line.len() && line[cursor] == sep {
+            // One pass over the line for every separator, instead of one search per field.
+            let mut from = cursor + 1;
+            for i in memchr::memchr_iter(sep, &line[from..]) {
+                let to = cursor + 1 + i;
+                self.fields.push(span(from, to));
+                from = to + 1;
+            }
+            self.fields.push(span(from, line.len()));
         }
         self.segments.push(SegmentEntry {
             name: span(0, name_len),
