@@ -121,7 +121,7 @@ impl<'a> Message<'a> {
             let seq = self.segments.len() + 1;
             issues.push(Issue::warning("segment-name", format!("segment {seq} has a malformed name; kept as is")));
         }
-        let mut cursor;
+        let cursor;
         if is_header {
             // MSH-1 is the field separator itself, MSH-2 the encoding characters.
             let enc_end = (4 + enc_len).min(line.len());
