@@ -121,16 +121,15 @@ impl<'a> Message<'a> {
             let seq = self.segments.len() + 1;
             issues.push(Issue::warning("segment-name", format!("segment {seq} has a malformed name; kept as is")));
         }
-        let cursor;
-        if is_header {
+        let cursor = if is_header {
             // MSH-1 is the field separator itself, MSH-2 the encoding characters.
             let enc_end = (4 + enc_len).min(line.len());
             self.fields.push(span(3, 4));
             self.fields.push(span(4, enc_end));
-            cursor = enc_end;
+            enc_end
         } else {
-            cursor = name_len;
-        }
+            name_len
+        };
         if cursor < line.len() && line[cursor] == sep {
             // One pass over the line for every separator, instead of one search per field.
             let mut from = cursor + 1;
