@@ -183,3 +183,18 @@ fn loadgen_against_the_default_config_wrote_files_without_a_word() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("./data/out") && err.contains("loadtest.toml"), "{err}");
 }
+
+#[test]
+fn fixtures_lacked_a_final_segment_terminator() {
+    let root = passerelle_testkit::workspace_root().join("fixtures/hl7v2");
+    // The unframeable cases are deliberately cut short or binary.
+    let deliberately_broken = ["truncated_msh.hl7", "binary_garbage.hl7"];
+    for input in passerelle_testkit::files_with_ext(&root, "hl7") {
+        if deliberately_broken.iter().any(|name| input.ends_with(name)) {
+            continue;
+        }
+        let bytes = std::fs::read(&input).expect("read");
+        assert_eq!(bytes.last(), Some(&b'\r'), "{} does not end with a CR segment terminator", input.display());
+        assert!(!bytes.contains(&b'\n'), "{} uses LF: fixtures are ER7 with CR terminators", input.display());
+    }
+}
