@@ -11,6 +11,7 @@ use std::process::ExitCode;
 #[derive(Clone, Copy, ValueEnum)]
 pub enum From {
     Hl7v2,
+    Cda,
     Fhir,
 }
 
@@ -63,8 +64,14 @@ fn report(issues: &[Issue]) {
 pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Option<String>, Vec<Issue>, bool) {
     let format = match from {
         From::Hl7v2 => InputFormat::Hl7v2,
+        From::Cda => InputFormat::Cda,
         From::Fhir => InputFormat::Fhir,
     };
+    if matches!((from, to), (From::Cda, To::Fhir)) {
+        // A document becomes a DocumentReference, which the FHIR renderer does not write yet;
+        // a Patient-only Bundle would silently drop the document.
+        return (None, vec![Issue::error("not-supported", "cda to fhir (DocumentReference) is not available yet; use --to model")], false);
+    }
     match codec::decode(format, bytes) {
         Err(e) => (None, vec![e.issue()], false),
         Ok(decoded) => {

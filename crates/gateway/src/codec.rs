@@ -9,6 +9,7 @@ use serde::Deserialize;
 #[serde(rename_all = "snake_case")]
 pub enum InputFormat {
     Hl7v2,
+    Cda,
     Fhir,
 }
 
@@ -16,6 +17,7 @@ impl InputFormat {
     pub fn model_format(self) -> Format {
         match self {
             Self::Hl7v2 => Format::Hl7v2,
+            Self::Cda => Format::Cda,
             Self::Fhir => Format::Fhir,
         }
     }
@@ -36,6 +38,8 @@ pub struct Decoded<'a> {
 pub enum DecodeError {
     #[error("not hl7v2: {0}")]
     Hl7v2(#[from] passerelle_hl7v2::Error),
+    #[error("not cda: {0}")]
+    Cda(#[from] passerelle_cda::CdaError),
     #[error("not fhir: {0}")]
     Fhir(#[from] passerelle_fhir::ReadError),
 }
@@ -45,13 +49,14 @@ impl DecodeError {
     pub fn hl7_error_code(&self) -> &'static str {
         match self {
             Self::Hl7v2(e) => e.hl7_error_code(),
-            Self::Fhir(_) => "100",
+            Self::Cda(_) | Self::Fhir(_) => "100",
         }
     }
     /// The diagnostic (its code already says which format the bytes are not).
     pub fn issue(&self) -> Issue {
         match self {
             Self::Hl7v2(e) => Issue::error("not-hl7v2", e.to_string()),
+            Self::Cda(e) => Issue::error("not-cda", e.to_string()),
             Self::Fhir(e) => Issue::error("not-fhir", e.to_string()),
         }
     }
@@ -67,6 +72,7 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
             issues.append(&mut normalised.issues);
             Ok(Decoded { message: Parsed::new(normalised.value, issues), hl7v2: Some(tokens.value) })
         }
+        InputFormat::Cda => Ok(Decoded { message: passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?, hl7v2: None }),
         InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None }),
     }
 }

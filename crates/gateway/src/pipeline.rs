@@ -193,7 +193,7 @@ impl Pipeline {
             Err(e) => {
                 let reply = match format {
                     InputFormat::Hl7v2 => build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options),
-                    InputFormat::Fhir => outcome_json(&[e.issue()]),
+                    InputFormat::Cda | InputFormat::Fhir => outcome_json(&[e.issue()]),
                 };
                 let record = self.record(listener, format, received_at_ms, raw, None, MessageStatus::Rejected, &reply, e.to_string(), Vec::new());
                 (reply, Verdict::Rejected, record)
@@ -228,7 +228,7 @@ impl Pipeline {
                         let errors: Vec<ErrorCondition> = issues.iter().filter(|i| i.severity == Severity::Error).map(ErrorCondition::from_issue).collect();
                         build_ack(tokens, verdict.ack_code(), &errors, &ack_options)
                     }
-                    InputFormat::Fhir => outcome_json(&issues),
+                    InputFormat::Cda | InputFormat::Fhir => outcome_json(&issues),
                 };
                 let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
                 let record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &reply, diagnostics, deliveries);
@@ -240,7 +240,7 @@ impl Pipeline {
             match (format, decoded.as_ref().ok().and_then(|d| d.hl7v2.as_ref())) {
                 (InputFormat::Hl7v2, Some(tokens)) => build_ack(Some(tokens), AckCode::Ar, &[ErrorCondition::new("207", text)], &ack_options),
                 (InputFormat::Hl7v2, None) => build_reject(raw, &[ErrorCondition::new("207", text)], &ack_options),
-                (InputFormat::Fhir, _) => outcome_json(&[Issue::error("not-stored", text)]),
+                (InputFormat::Cda | InputFormat::Fhir, _) => outcome_json(&[Issue::error("not-stored", text)]),
             }
         };
         self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await

@@ -37,6 +37,16 @@ pub struct ContentRef {
     pub base64: bool,
 }
 
+/// A top-level section of a structured body, as listed in the header read (code and title only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Section {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Document {
@@ -61,6 +71,9 @@ pub struct Document {
     /// The document this one replaces (`relatedDocument typeCode="RPLC"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<InstanceId>,
+    /// Top-level sections of a structured body (empty for a non-XML body).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentRef>,
 }

@@ -16,7 +16,7 @@ pub mod trust;
 
 pub use datetime::{PartialDateTime, TimeZoneRule};
 pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};
-pub use document::{Code, ContentRef, Document, InstanceId};
+pub use document::{Code, ContentRef, Document, InstanceId, Section};
 pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
 pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
 pub use identity::{Authority, apply_identity_rules, classify};

@@ -1,0 +1,318 @@
+//! The streaming pass over a CDA document: one walk of quick-xml events that keeps only the header
+//! values the model needs and the byte span of the body (never a copy of it).
+
+use crate::{CdaError, DecodeOptions, NS_HL7_V3};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
+
+/// An instance identifier (`II`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ii {
+    pub root: String,
+    pub extension: Option<String>,
+}
+
+/// A coded value (`CD`/`CE`/`CS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cd {
+    pub code: String,
+    pub system: String,
+    pub display: Option<String>,
+}
+
+/// One `family` or `given` of the patient's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamePart {
+    /// Which `name` element (0-based) it belongs to.
+    pub name: usize,
+    pub family: bool,
+    pub qualifier: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawPatient {
+    pub ids: Vec<Ii>,
+    pub names: Vec<NamePart>,
+    pub gender: Option<String>,
+    pub birth_time: Option<String>,
+    pub birthplace_county: Option<String>,
+    pub telecoms: Vec<(Option<String>, String)>,
+    name_count: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawBody {
+    pub media_type: Option<String>,
+    pub base64: bool,
+    pub offset: usize,
+    pub length: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawHeader {
+    pub realm: Option<String>,
+    pub template_ids: Vec<String>,
+    pub id: Option<Ii>,
+    pub code: Option<Cd>,
+    pub title: Option<String>,
+    pub effective_time: Option<String>,
+    pub confidentiality: Option<Cd>,
+    pub language: Option<String>,
+    pub set_id: Option<Ii>,
+    pub version: Option<String>,
+    pub replaces: Option<Ii>,
+    pub patient: Option<RawPatient>,
+    pub custodian: Option<String>,
+    pub body: Option<RawBody>,
+    pub sections: Vec<(Option<Cd>, Option<String>)>,
+}
+
+/// Which text the walk is collecting, and where it goes when the element closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    Title,
+    NamePart,
+    County,
+    Custodian,
+    SectionTitle,
+}
+
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes().flatten().find(|a| a.key.as_ref() == name).and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok()).map(|v| v.into_owned())
+}
+
+fn ii(e: &BytesStart<'_>) -> Ii {
+    Ii { root: attr(e, "root").unwrap_or_default(), extension: attr(e, "extension") }
+}
+
+fn cd(e: &BytesStart<'_>) -> Cd {
+    Cd { code: attr(e, "code").unwrap_or_default(), system: attr(e, "codeSystem").unwrap_or_default(), display: attr(e, "displayName") }
+}
+
+/// Reads the header and locates the body of `text`.
+pub fn read(text: &str, options: &DecodeOptions) -> Result<RawHeader, CdaError> {
+    let mut reader = NsReader::from_str(text);
+    let mut header = RawHeader::default();
+    // Local names of the open elements; elements outside the CDA namespace are kept as `*`.
+    let mut stack: Vec<String> = Vec::with_capacity(32);
+    let mut capture: Option<(Capture, String)> = None;
+    let mut pending_part: Option<NamePart> = None;
+    let mut body_start: Option<(usize, bool)> = None;
+    let mut in_replacement = false;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let read = reader.read_resolved_event().map(|(ns, event)| (matches!(ns, ResolveResult::Bound(n) if n.as_ref() == NS_HL7_V3), event));
+        let (in_cda, event) = read.map_err(|e| CdaError::NotXml { position: reader.error_position(), message: e.to_string() })?;
+        match event {
+            Event::DocType(_) => return Err(CdaError::Doctype),
+            Event::Start(ref e) | Event::Empty(ref e) if stack.is_empty() => {
+                if !in_cda || e.local_name().as_ref() != "ClinicalDocument" {
+                    return Err(CdaError::NotCda);
+                }
+                if matches!(event, Event::Start(_)) {
+                    stack.push("ClinicalDocument".into());
+                }
+            }
+            ref ev @ (Event::Start(ref e) | Event::Empty(ref e)) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let local = if in_cda { e.local_name().as_ref().to_owned() } else { "*".to_owned() };
+                stack.push(local);
+                if stack.len() > options.max_depth {
+                    return Err(CdaError::TooDeep { max: options.max_depth });
+                }
+                let path: Vec<&str> = stack.iter().map(String::as_str).collect();
+                on_element(&path, e, &mut header, &mut capture, &mut pending_part, &mut in_replacement);
+                match path.as_slice() {
+                    ["ClinicalDocument", "component", "structuredBody"] => body_start = Some((before, true)),
+                    ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
+                        let body = header.body.get_or_insert_with(RawBody::default);
+                        body.media_type = attr(e, "mediaType");
+                        body.base64 = attr(e, "representation").as_deref() == Some("B64");
+                        body_start = Some((reader.buffer_position() as usize, false));
+                    }
+                    _ => {}
+                }
+                if empty {
+                    close(
+                        &mut stack,
+                        &mut header,
+                        &mut capture,
+                        &mut pending_part,
+                        &mut body_start,
+                        before,
+                        &mut in_replacement,
+                        reader.buffer_position() as usize,
+                    );
+                }
+            }
+            Event::End(_) => {
+                close(
+                    &mut stack,
+                    &mut header,
+                    &mut capture,
+                    &mut pending_part,
+                    &mut body_start,
+                    before,
+                    &mut in_replacement,
+                    reader.buffer_position() as usize,
+                );
+            }
+            Event::Text(t) => {
+                if let Some((_, buf)) = capture.as_mut() {
+                    buf.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if let Some((_, buf)) = capture.as_mut() {
+                    buf.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some((_, buf)) = capture.as_mut() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => buf.push(c),
+                        _ => match r.as_ref() {
+                            "lt" => buf.push('<'),
+                            "gt" => buf.push('>'),
+                            "amp" => buf.push('&'),
+                            "apos" => buf.push('\''),
+                            "quot" => buf.push('"'),
+                            // No DOCTYPE, so no other entity can exist: dropped, never expanded.
+                            _ => {}
+                        },
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(header)
+}
+
+/// What an opening element contributes (its attributes, or the start of a text capture).
+fn on_element(
+    path: &[&str],
+    e: &BytesStart<'_>,
+    header: &mut RawHeader,
+    capture: &mut Option<(Capture, String)>,
+    pending_part: &mut Option<NamePart>,
+    in_replacement: &mut bool,
+) {
+    const PATIENT: [&str; 4] = ["ClinicalDocument", "recordTarget", "patientRole", "patient"];
+    match path {
+        ["ClinicalDocument", "realmCode"] => header.realm = attr(e, "code"),
+        ["ClinicalDocument", "templateId"] => header.template_ids.extend(attr(e, "root")),
+        ["ClinicalDocument", "id"] => header.id = Some(ii(e)),
+        ["ClinicalDocument", "code"] => header.code = Some(cd(e)),
+        ["ClinicalDocument", "title"] => *capture = Some((Capture::Title, String::new())),
+        ["ClinicalDocument", "effectiveTime"] => header.effective_time = attr(e, "value"),
+        ["ClinicalDocument", "confidentialityCode"] => header.confidentiality = Some(cd(e)),
+        ["ClinicalDocument", "languageCode"] => header.language = attr(e, "code"),
+        ["ClinicalDocument", "setId"] => header.set_id = Some(ii(e)),
+        ["ClinicalDocument", "versionNumber"] => header.version = attr(e, "value"),
+        ["ClinicalDocument", "relatedDocument"] => *in_replacement = attr(e, "typeCode").as_deref() == Some("RPLC"),
+        ["ClinicalDocument", "relatedDocument", "parentDocument", "id"] if *in_replacement => header.replaces = Some(ii(e)),
+        ["ClinicalDocument", "recordTarget", "patientRole"] => {
+            header.patient.get_or_insert_with(RawPatient::default);
+        }
+        ["ClinicalDocument", "recordTarget", "patientRole", "id"] => header.patient.get_or_insert_with(RawPatient::default).ids.push(ii(e)),
+        ["ClinicalDocument", "recordTarget", "patientRole", "telecom"] => {
+            if let Some(value) = attr(e, "value") {
+                header.patient.get_or_insert_with(RawPatient::default).telecoms.push((attr(e, "use"), value));
+            }
+        }
+        [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == PATIENT => {
+            let patient = header.patient.get_or_insert_with(RawPatient::default);
+            match rest {
+                ["name"] => patient.name_count += 1,
+                ["name", part @ ("family" | "given")] => {
+                    *pending_part = Some(NamePart {
+                        name: patient.name_count.saturating_sub(1),
+                        family: *part == "family",
+                        qualifier: attr(e, "qualifier"),
+                        text: String::new(),
+                    });
+                    *capture = Some((Capture::NamePart, String::new()));
+                }
+                ["administrativeGenderCode"] => patient.gender = attr(e, "code"),
+                ["birthTime"] => patient.birth_time = attr(e, "value"),
+                ["birthplace", "place", "addr", "county"] => *capture = Some((Capture::County, String::new())),
+                _ => {}
+            }
+        }
+        ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"] => {
+            *capture = Some((Capture::Custodian, String::new()));
+        }
+        ["ClinicalDocument", "component", "structuredBody", "component", "section", "code"] => {
+            if let Some(last) = header.sections.last_mut() {
+                last.0 = Some(cd(e));
+            }
+        }
+        ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"] => {
+            *capture = Some((Capture::SectionTitle, String::new()));
+        }
+        ["ClinicalDocument", "component", "structuredBody", "component", "section"] => header.sections.push((None, None)),
+        _ => {}
+    }
+}
+
+/// Closes the innermost element: finishes a text capture or the body span.
+#[allow(clippy::too_many_arguments)]
+fn close(
+    stack: &mut Vec<String>,
+    header: &mut RawHeader,
+    capture: &mut Option<(Capture, String)>,
+    pending_part: &mut Option<NamePart>,
+    body_start: &mut Option<(usize, bool)>,
+    before: usize,
+    in_replacement: &mut bool,
+    after: usize,
+) {
+    let path: Vec<&str> = stack.iter().map(String::as_str).collect();
+    let closes_capture = matches!(
+        path.as_slice(),
+        ["ClinicalDocument", "title"]
+            | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "name", "family" | "given"]
+            | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "birthplace", "place", "addr", "county"]
+            | ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"]
+            | ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"]
+    );
+    if closes_capture && let Some((kind, text)) = capture.take() {
+        let text = text.trim().to_owned();
+        match kind {
+            Capture::Title => header.title = Some(text),
+            Capture::County => header.patient.get_or_insert_with(RawPatient::default).birthplace_county = Some(text),
+            Capture::Custodian => header.custodian = Some(text),
+            Capture::SectionTitle => {
+                if let Some(last) = header.sections.last_mut() {
+                    last.1 = Some(text);
+                }
+            }
+            Capture::NamePart => {
+                if let Some(mut part) = pending_part.take() {
+                    part.text = text;
+                    header.patient.get_or_insert_with(RawPatient::default).names.push(part);
+                }
+            }
+        }
+    }
+    match path.as_slice() {
+        ["ClinicalDocument", "component", "structuredBody"] => {
+            if let Some((start, true)) = body_start.take() {
+                header.body = Some(RawBody { media_type: Some("text/xml".into()), base64: false, offset: start, length: after - start });
+            }
+        }
+        ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
+            if let (Some((start, false)), Some(body)) = (body_start.take(), header.body.as_mut()) {
+                body.offset = start;
+                body.length = before.saturating_sub(start);
+            }
+        }
+        ["ClinicalDocument", "relatedDocument"] => *in_replacement = false,
+        _ => {}
+    }
+    stack.pop();
+}
