@@ -67,11 +67,6 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Opt
         From::Cda => InputFormat::Cda,
         From::Fhir => InputFormat::Fhir,
     };
-    if matches!((from, to), (From::Cda, To::Fhir)) {
-        // A document becomes a DocumentReference, which the FHIR renderer does not write yet;
-        // a Patient-only Bundle would silently drop the document.
-        return (None, vec![Issue::error("not-supported", "cda to fhir (DocumentReference) is not available yet; use --to model")], false);
-    }
     match codec::decode(format, bytes) {
         Err(e) => (None, vec![e.issue()], false),
         Ok(decoded) => {
@@ -81,7 +76,8 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Opt
             let json = match to {
                 To::Model => serde_json::to_string_pretty(&parsed.value),
                 To::Fhir => {
-                    let (bundle, mut more) = render_bundle(&parsed.value, &RenderOptions { profile, ..RenderOptions::default() });
+                    let options = RenderOptions { profile, document_bytes: Some(bytes), ..RenderOptions::default() };
+                    let (bundle, mut more) = render_bundle(&parsed.value, &options);
                     issues.append(&mut more);
                     serde_json::to_string_pretty(&bundle.into_resource())
                 }

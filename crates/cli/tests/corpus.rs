@@ -46,3 +46,28 @@ fn every_corpus_fhir_resource_is_read_without_a_panic() {
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", input.display());
     }
 }
+
+#[test]
+fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle() {
+    let corpus = shared_dir().join("corpus/cda");
+    if !corpus.exists() {
+        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
+        eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
+        return;
+    }
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let documents = files_with_ext(&corpus, "ccda");
+    assert!(documents.len() >= 20, "whole documents: {}", documents.len());
+    let mut outputs = Vec::new();
+    for (i, input) in documents.iter().enumerate() {
+        let out = passerelle(&["convert", "--from", "cda", "--to", "fhir", input.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
+        let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let types: Vec<&str> = bundle["entry"].as_array().expect("entries").iter().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
+        assert_eq!(types, ["Patient", "DocumentReference"], "{}", input.display());
+        let path = out_dir.path().join(format!("{i}.json"));
+        std::fs::write(&path, &out.stdout).expect("write");
+        outputs.push(path);
+    }
+    run_validator("validate_fhir.py", &["--type", "Bundle"], &outputs);
+}

@@ -65,7 +65,7 @@ fn unusable_input_exits_1_and_garbage_never_panics() {
 
 #[test]
 fn every_journaled_model_reads_back_to_the_same_message() {
-    let models = files_with_ext(&workspace_root().join("fixtures/hl7v2"), "json");
+    let models = files_with_ext(&workspace_root().join("fixtures"), "json");
     let models: Vec<_> = models.into_iter().filter(|p| p.to_string_lossy().ends_with(".model.json")).collect();
     assert!(models.len() >= 10, "model fixtures missing: {}", models.len());
     for path in models {
@@ -76,4 +76,21 @@ fn every_journaled_model_reads_back_to_the_same_message() {
         let compact: passerelle_model::Message = serde_json::from_slice(&serde_json::to_vec(&message).expect("compact")).expect("read compact");
         assert_eq!(compact, message);
     }
+}
+
+#[test]
+fn every_cda_fixture_converts_to_the_expected_document_reference_bundle() {
+    let root = workspace_root().join("fixtures/cda/ok");
+    let mut mismatches = Vec::new();
+    let mut outputs = Vec::new();
+    for input in files_with_ext(&root, "xml") {
+        let out = passerelle(&["convert", "--from", "cda", "--to", "fhir", input.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
+        let path = expected_path(&input, "fhir.json");
+        check(&path, &String::from_utf8_lossy(&out.stdout), &mut mismatches);
+        outputs.push(path);
+    }
+    assert!(outputs.len() >= 3);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    run_validator("validate_fhir.py", &["--type", "Bundle"], &outputs);
 }

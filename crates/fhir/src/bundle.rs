@@ -8,9 +8,11 @@ use crate::types::{Bundle, BundleEntry, BundleRequest, Resource};
 use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule};
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RenderOptions {
+pub struct RenderOptions<'a> {
     pub profile: Profile,
     pub time_zone: TimeZoneRule,
+    /// The message's bytes as received, for a document: its DocumentReference carries them.
+    pub document_bytes: Option<&'a [u8]>,
 }
 
 /// Name-based UUID from SHA-1 of the parts joined by `|`, without building the joined string.
@@ -126,6 +128,19 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
             let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
             let conditional = conditional_url("Encounter", &keys);
             bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));
+        }
+    }
+    if let Some(doc) = msg.document() {
+        match options.document_bytes {
+            Some(raw) => {
+                let resource = crate::document::document_reference(doc, raw, patient_ref.clone().map(crate::types::Str::Owned), tz);
+                let url = full_url("DocumentReference", "2");
+                let conditional = resource.master_identifier.as_ref().and_then(|id| {
+                    Some(format!("DocumentReference?identifier={}|{}", query_escape(id.system.as_deref()?), query_escape(id.value.as_deref()?)))
+                });
+                bundle.entry.push(entry(Resource::DocumentReference(Box::new(resource)), url, conditional, "DocumentReference"));
+            }
+            None => issues.push(Issue::error("document-bytes-missing", "a document's DocumentReference needs the document's bytes")),
         }
     }
     (bundle, issues)

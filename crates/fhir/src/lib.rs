@@ -2,6 +2,7 @@
 //! generic) as a transaction Bundle with conditional updates, and FHIR Patient → model.
 
 pub mod bundle;
+pub mod document;
 pub mod encounter;
 pub mod json;
 pub mod outcome;
