@@ -3,12 +3,12 @@
 
 use crate::codec::InputFormat;
 use crate::config::ListenerConfig;
-use crate::pipeline::{Pipeline, Verdict};
+use crate::pipeline::{IngestResult, Pipeline, Verdict};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures_util::{SinkExt, StreamExt};
 use passerelle_hl7v2::{MllpCodec, MllpError};
@@ -89,21 +89,17 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
     }
 }
 
-/// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out) and `POST /fhir` (a FHIR
-/// Patient or a Bundle holding one in, an OperationOutcome out: 201 when journaled and deliverable).
-pub fn http_router(name: String, pipeline: Arc<Pipeline>) -> Router {
-    Router::new().route("/hl7v2", post(post_hl7v2)).route("/fhir", post(post_fhir)).with_state((name, pipeline))
-}
-
-async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
-    let result = pipeline.ingest(&name, InputFormat::Fhir, &body).await;
-    let status = match result.verdict {
-        Verdict::Accepted => StatusCode::CREATED,
-        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
-        Verdict::Rejected => StatusCode::BAD_REQUEST,
-        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply)
+/// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out), `POST /fhir` (a FHIR Patient
+/// or a Bundle holding one) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 with
+/// `Location: /api/messages/{id}` when journaled and deliverable.
+/// Bodies over `max_body_bytes` (the listener's `max_frame_bytes`) are refused with 413.
+pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/hl7v2", post(post_hl7v2))
+        .route("/fhir", post(post_fhir))
+        .route("/cda", post(post_cda))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state((name, pipeline))
 }
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
@@ -115,4 +111,28 @@ async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, bod
         Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)
+}
+
+/// The reply of the resource-style endpoints: status from the verdict, the OperationOutcome, and
+/// where the journaled message can be read.
+fn outcome_response(result: IngestResult) -> Response {
+    let status = match result.verdict {
+        Verdict::Accepted => StatusCode::CREATED,
+        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Verdict::Rejected => StatusCode::BAD_REQUEST,
+        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply).into_response();
+    if let Some(location) = result.message_id.and_then(|id| header::HeaderValue::from_str(&format!("/api/messages/{id}")).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
+    outcome_response(pipeline.ingest(&name, InputFormat::Fhir, &body).await)
+}
+
+async fn post_cda(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
+    outcome_response(pipeline.ingest(&name, InputFormat::Cda, &body).await)
 }

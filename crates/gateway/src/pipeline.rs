@@ -61,6 +61,8 @@ pub struct IngestResult {
     pub reply: Vec<u8>,
     pub verdict: Verdict,
     pub duplicate: bool,
+    /// The journal's id for the message (the original one for a resend); `None` when not stored.
+    pub message_id: Option<i64>,
 }
 
 pub fn now_ms() -> i64 {
@@ -274,20 +276,20 @@ impl Pipeline {
         let has_deliveries = !record.deliveries.is_empty();
         let control_id = if self.log_phi { record.control_id.clone() } else { String::new() };
         let result = match self.store.append(record).await {
-            Ok(AppendOutcome::Stored { .. }) => {
+            Ok(AppendOutcome::Stored { message_id }) => {
                 if has_deliveries && let Some(n) = &self.new_work {
                     n.notify_waiters();
                 }
-                IngestResult { reply: ack, verdict, duplicate: false }
+                IngestResult { reply: ack, verdict, duplicate: false, message_id: Some(message_id) }
             }
-            Ok(AppendOutcome::Duplicate { ack, .. }) => {
+            Ok(AppendOutcome::Duplicate { ack, message_id }) => {
                 self.metrics.duplicates.with_label_values(&[listener]).inc();
-                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true }
+                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true, message_id: Some(message_id) }
             }
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
-                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false }
+                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false, message_id: None }
             }
         };
         let code = result.verdict.ack_code().as_str();

@@ -92,7 +92,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
                 ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), ingress.clone()));
             }
             ListenerKind::Http => {
-                let app = http_router(l.name.clone(), Arc::clone(&pipeline));
+                let app = http_router(l.name.clone(), Arc::clone(&pipeline), l.max_frame_bytes);
                 let token = ingress.clone();
                 ingress_tasks.spawn(async move {
                     let _ = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await;
