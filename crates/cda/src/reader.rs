@@ -95,8 +95,9 @@ fn cd(e: &BytesStart<'_>) -> Cd {
 pub fn read(text: &str, options: &DecodeOptions) -> Result<RawHeader, CdaError> {
     let mut reader = NsReader::from_str(text);
     let mut header = RawHeader::default();
-    // Local names of the open elements; elements outside the CDA namespace are kept as `*`.
-    let mut stack: Vec<String> = Vec::with_capacity(32);
+    // Local names of the open elements: the ones header paths use, `*` for any other (or for an
+    // element outside the CDA namespace), so that no element costs an allocation.
+    let mut stack: Vec<&'static str> = Vec::with_capacity(32);
     let mut capture: Option<(Capture, String)> = None;
     let mut pending_part: Option<NamePart> = None;
     let mut body_start: Option<(usize, bool)> = None;
@@ -112,19 +113,17 @@ pub fn read(text: &str, options: &DecodeOptions) -> Result<RawHeader, CdaError> 
                     return Err(CdaError::NotCda);
                 }
                 if matches!(event, Event::Start(_)) {
-                    stack.push("ClinicalDocument".into());
+                    stack.push("ClinicalDocument");
                 }
             }
             ref ev @ (Event::Start(ref e) | Event::Empty(ref e)) => {
                 let empty = matches!(ev, Event::Empty(_));
-                let local = if in_cda { e.local_name().as_ref().to_owned() } else { "*".to_owned() };
-                stack.push(local);
+                stack.push(if in_cda { known(e.local_name().as_ref()) } else { "*" });
                 if stack.len() > options.max_depth {
                     return Err(CdaError::TooDeep { max: options.max_depth });
                 }
-                let path: Vec<&str> = stack.iter().map(String::as_str).collect();
-                on_element(&path, e, &mut header, &mut capture, &mut pending_part, &mut in_replacement);
-                match path.as_slice() {
+                on_element(&stack, e, &mut header, &mut capture, &mut pending_part, &mut in_replacement);
+                match stack.as_slice() {
                     ["ClinicalDocument", "component", "structuredBody"] => body_start = Some((before, true)),
                     ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
                         let body = header.body.get_or_insert_with(RawBody::default);
@@ -190,6 +189,47 @@ pub fn read(text: &str, options: &DecodeOptions) -> Result<RawHeader, CdaError> 
         }
     }
     Ok(header)
+}
+
+/// The element names header paths mention, as static strings; any other name is `*`.
+fn known(local: &str) -> &'static str {
+    match local {
+        "ClinicalDocument" => "ClinicalDocument",
+        "realmCode" => "realmCode",
+        "templateId" => "templateId",
+        "id" => "id",
+        "code" => "code",
+        "title" => "title",
+        "effectiveTime" => "effectiveTime",
+        "confidentialityCode" => "confidentialityCode",
+        "languageCode" => "languageCode",
+        "setId" => "setId",
+        "versionNumber" => "versionNumber",
+        "relatedDocument" => "relatedDocument",
+        "parentDocument" => "parentDocument",
+        "recordTarget" => "recordTarget",
+        "patientRole" => "patientRole",
+        "telecom" => "telecom",
+        "patient" => "patient",
+        "name" => "name",
+        "family" => "family",
+        "given" => "given",
+        "administrativeGenderCode" => "administrativeGenderCode",
+        "birthTime" => "birthTime",
+        "birthplace" => "birthplace",
+        "place" => "place",
+        "addr" => "addr",
+        "county" => "county",
+        "custodian" => "custodian",
+        "assignedCustodian" => "assignedCustodian",
+        "representedCustodianOrganization" => "representedCustodianOrganization",
+        "component" => "component",
+        "structuredBody" => "structuredBody",
+        "nonXMLBody" => "nonXMLBody",
+        "text" => "text",
+        "section" => "section",
+        _ => "*",
+    }
 }
 
 /// What an opening element contributes (its attributes, or the start of a text capture).
@@ -262,7 +302,7 @@ fn on_element(
 /// Closes the innermost element: finishes a text capture or the body span.
 #[allow(clippy::too_many_arguments)]
 fn close(
-    stack: &mut Vec<String>,
+    stack: &mut Vec<&'static str>,
     header: &mut RawHeader,
     capture: &mut Option<(Capture, String)>,
     pending_part: &mut Option<NamePart>,
@@ -271,9 +311,8 @@ fn close(
     in_replacement: &mut bool,
     after: usize,
 ) {
-    let path: Vec<&str> = stack.iter().map(String::as_str).collect();
     let closes_capture = matches!(
-        path.as_slice(),
+        stack.as_slice(),
         ["ClinicalDocument", "title"]
             | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "name", "family" | "given"]
             | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "birthplace", "place", "addr", "county"]
@@ -299,7 +338,7 @@ fn close(
             }
         }
     }
-    match path.as_slice() {
+    match stack.as_slice() {
         ["ClinicalDocument", "component", "structuredBody"] => {
             if let Some((start, true)) = body_start.take() {
                 header.body = Some(RawBody { media_type: Some("text/xml".into()), base64: false, offset: start, length: after - start });
