@@ -76,7 +76,7 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Opt
             let json = match to {
                 To::Model => serde_json::to_string_pretty(&parsed.value),
                 To::Fhir => {
-                    let options = RenderOptions { profile, document_bytes: Some(bytes), ..RenderOptions::default() };
+                    let options = RenderOptions { profile, document_bytes: decoded.document.as_deref(), ..RenderOptions::default() };
                     let (bundle, mut more) = render_bundle(&parsed.value, &options);
                     issues.append(&mut more);
                     serde_json::to_string_pretty(&bundle.into_resource())

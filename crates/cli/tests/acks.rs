@@ -18,6 +18,10 @@ fn acks_for_all_fixtures_pass_strict_hl7v2_validation() {
             continue; // unframeable input has no MSH-10 to acknowledge; covered by unit tests
         };
         let normalised = normalise(&tokens.value, &NormaliseOptions::default());
+        // The independent validator knows HL7 v2.5 only; the MDM of the CDA volet is v2.6.
+        if normalised.value.envelope.version.as_deref() != Some("2.5") {
+            continue;
+        }
         if normalised.value.envelope.message_id.is_empty() || normalised.value.envelope.event.source.trigger.is_empty() {
             continue; // no MSH-10 to echo or no trigger: such input is answered AR, tested in unit tests
         }

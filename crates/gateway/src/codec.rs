@@ -1,8 +1,9 @@
 //! The one format dispatch: listeners, `passerelle convert` and the coming `validate` decode
 //! through [`decode`], so every entry point reads a format with the same code and options.
 
-use passerelle_model::{Format, Issue, Message, Parsed};
+use passerelle_model::{Content, Document, Format, Issue, Message, Parsed};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// The formats Passerelle reads (a closed set: adding one is a compile error everywhere it matters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -31,6 +32,9 @@ impl InputFormat {
 pub struct Decoded<'a> {
     pub message: Parsed<Message>,
     pub hl7v2: Option<passerelle_hl7v2::Message<'a>>,
+    /// The document the message carries, as bytes: the CDA itself for CDA input, the decoded
+    /// base64 of the document OBX for an ORU/MDM; renderings attach it.
+    pub document: Option<Cow<'a, [u8]>>,
 }
 
 /// The bytes are not the format at all (nothing to normalise); the reply is AR / 400.
@@ -70,9 +74,65 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
             let mut normalised = passerelle_hl7v2::normalise(&tokens.value, &passerelle_hl7v2::NormaliseOptions::default());
             let mut issues = tokens.issues;
             issues.append(&mut normalised.issues);
-            Ok(Decoded { message: Parsed::new(normalised.value, issues), hl7v2: Some(tokens.value) })
+            let mut message = Parsed::new(normalised.value, issues);
+            let pid_ins = pid_ins_values(&tokens.value);
+            let document = embedded_document(&mut message, raw, &pid_ins);
+            Ok(Decoded { message, hl7v2: Some(tokens.value), document: document.map(Cow::Owned) })
         }
-        InputFormat::Cda => Ok(Decoded { message: passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?, hl7v2: None }),
-        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None }),
+        InputFormat::Cda => {
+            let message = passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?;
+            Ok(Decoded { message, hl7v2: None, document: Some(Cow::Borrowed(raw)) })
+        }
+        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None, document: None }),
     }
+}
+
+/// The CDA an ORU/MDM carries in its document OBX: decoded from base64, read with the CDA reader,
+/// and merged into the message. The CDA header is authoritative for the document's metadata; the
+/// patient of PID and of the CDA recordTarget must have the same INS, or the message is refused
+/// (`identity-mismatch`: never delivered under either identity).
+fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String]) -> Option<Vec<u8>> {
+    let content = message.value.document()?.content.clone()?;
+    let at = "OBX-5.5";
+    let span = raw.get(content.offset..content.offset + content.length)?;
+    let bytes = if content.base64 { passerelle_hl7v2::decode_base64(span) } else { Some(span.to_vec()) };
+    let Some(bytes) = bytes else {
+        message.issues.push(Issue::error("document-not-base64", "the document OBX-5.5 is not valid base64").at_path(at));
+        return None;
+    };
+    if content.media_type != "text/xml" {
+        return Some(bytes);
+    }
+    let cda = match passerelle_cda::decode(&bytes, &passerelle_cda::DecodeOptions::default()) {
+        Ok(cda) => cda,
+        Err(e) => {
+            message.issues.push(Issue::error("document-unreadable", format!("the CDA in the document OBX cannot be read: {e}")).at_path(at));
+            return Some(bytes);
+        }
+    };
+    let Parsed { value: cda_message, issues: cda_issues } = cda;
+    message.issues.extend(cda_issues);
+    // Compared on what PID-3 says, whether or not its INS could be used: a second identity in
+    // the same message is a reason to deliver it under neither.
+    let cda_ins = cda_message.patient.as_ref().and_then(|p| p.ins()).map(|i| i.value.clone());
+    if let Some(cda) = &cda_ins
+        && !pid_ins.is_empty()
+        && !pid_ins.contains(cda)
+    {
+        message.issues.push(Issue::error("identity-mismatch", "the INS of PID-3 and of the CDA recordTarget differ").at_path(at));
+    }
+    if let (Some(Content::Document(ours)), Some(theirs)) = (Some(&mut message.value.content), cda_message.document()) {
+        if !ours.id.root.is_empty() && ours.id != theirs.id {
+            message.issues.push(Issue::warning("document-id-mismatch", "TXA-12 and the CDA id differ; the CDA id is used").at_path(at));
+        }
+        let replaces = ours.replaces.clone();
+        *ours = Document { content: Some(content), replaces: theirs.replaces.clone().or(replaces), ..theirs.clone() };
+    }
+    Some(bytes)
+}
+
+/// The values PID-3 types as INS, as sent (before the identity rules decide whether to use them).
+fn pid_ins_values(tokens: &passerelle_hl7v2::Message<'_>) -> Vec<String> {
+    let Some(pid) = tokens.segment("PID") else { return Vec::new() };
+    pid.field(3).repetitions().filter(|r| r.component(5).raw() == b"INS").map(|r| r.component(1).text().into_owned()).filter(|v| !v.is_empty()).collect()
 }

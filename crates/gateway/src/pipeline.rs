@@ -207,7 +207,7 @@ impl Pipeline {
                 let mut deliveries = Vec::new();
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
-                    let source = Source { model: msg, hl7v2: tokens, raw };
+                    let source = Source { model: msg, hl7v2: tokens, document: decoded.document.as_deref() };
                     for destination in route(&self.routes, msg) {
                         let rendered = match self.renderers.get(&destination) {
                             Some(renderer) => renderer.render(&source).map_err(|e| e.to_string()),

@@ -71,3 +71,35 @@ async fn a_cda_document_reaches_a_fhir_destination_as_a_document_reference_bundl
     assert_eq!(rejected.len(), 2);
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mdm_carrying_a_cda_is_delivered_as_a_document_and_two_identities_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fhir_out = tmp.path().join("fhir");
+    let extra = format!(
+        "[[destination]]\nname = \"cabinet\"\nkind = \"file\"\nformat = \"fhir\"\ndir = \"{}\"\n\
+         [[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"] }}\nto = [\"cabinet\"]\n",
+        fhir_out.display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let fixtures = workspace_root().join("fixtures/hl7v2");
+    let (code, _, ack) = client.send(&std::fs::read(fixtures.join("ok/fr_mdm_t02_cda.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA", "{}", String::from_utf8_lossy(&ack));
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 1, Duration::from_secs(10)).await;
+    let bodies = files_with_ext(&fhir_out, "json");
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bodies[0]).expect("read")).expect("json");
+    let document =
+        bundle["entry"].as_array().expect("entries").iter().find(|e| e["resource"]["resourceType"] == "DocumentReference").expect("DocumentReference");
+    assert_eq!(document["resource"]["masterIdentifier"]["value"], "CRBIO-2026-0001", "the CDA's id, not the HL7 message's");
+    let attached = document["resource"]["content"][0]["attachment"]["size"].as_u64().expect("size");
+    let cda = std::fs::read(workspace_root().join("fixtures/cda/ok/fr_cr_bio_structured_ins.xml")).expect("cda");
+    assert_eq!(attached, cda.len() as u64, "the attachment is the decoded CDA");
+
+    let (code, _, ack) = client.send(&std::fs::read(fixtures.join("err/mdm_identity_mismatch.hl7")).expect("fixture")).await;
+    let ack = String::from_utf8_lossy(&ack);
+    assert_eq!(code, "AE", "{ack}");
+    assert!(ack.contains("INS of PID-3 and of the CDA recordTarget differ"), "{ack}");
+    assert_eq!(gw.store.list(passerelle_store::OutboxFilter { limit: 10, ..Default::default() }).await.expect("list").len(), 1, "nothing more to deliver");
+    gw.shutdown().await;
+}

@@ -6,6 +6,7 @@
 //! input, logs, or touches a socket, a file or the clock.
 
 pub mod ack;
+pub mod base64;
 pub mod charset;
 pub mod delimiters;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod tokenizer;
 pub mod writer;
 
 pub use ack::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject, read_ack};
+pub use base64::decode_base64;
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use error::Error;

@@ -13,8 +13,8 @@ use passerelle_store::Rendering;
 pub struct Source<'a> {
     pub model: &'a Message,
     pub hl7v2: Option<&'a passerelle_hl7v2::Message<'a>>,
-    /// The bytes as received (a document's renderings carry the document).
-    pub raw: &'a [u8],
+    /// The document the message carries, as bytes (a document's renderings attach it).
+    pub document: Option<&'a [u8]>,
 }
 
 /// Why a message cannot be rendered for a destination (the sender gets AE naming it).
@@ -83,7 +83,7 @@ impl Renderer {
                 Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }
             PayloadFormat::Fhir => {
-                let options = RenderOptions { profile: self.profile, document_bytes: Some(source.raw), ..RenderOptions::default() };
+                let options = RenderOptions { profile: self.profile, document_bytes: source.document, ..RenderOptions::default() };
                 let bytes = passerelle_fhir::encode(source.model, &options).map_err(|e| RenderError::InvalidFhir(e.to_string()))?.value;
                 Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
             }

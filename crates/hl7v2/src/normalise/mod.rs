@@ -1,6 +1,7 @@
 //! HL7 v2 → model: MSH/EVN envelope, ADT events as PAM-FR uses them, then PID/PD1/NK1 and PV1/PV2/ZBE/MRG.
 
 mod datatypes;
+mod document;
 mod patient;
 mod visit;
 
@@ -58,7 +59,16 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
         if ins_deleted {
             administrative.merge.get_or_insert_with(Default::default).ins_deleted = true;
         }
-        msg.content = Content::Administrative(administrative);
+        let source = &msg.envelope.event.source;
+        let carries_document = matches!((source.message_type.as_str(), source.trigger.as_str()), ("ORU", "R01") | ("MDM", _));
+        let document = if carries_document { document::read_document(er7, &source.trigger.clone(), &mut issues) } else { None };
+        msg.content = match document {
+            Some(doc) => {
+                msg.envelope.event.kind = EventKind::Document;
+                Content::Document(doc)
+            }
+            None => Content::Administrative(administrative),
+        };
         msg.patient = Some(patient);
     } else if msg.envelope.event.source.message_type == "ADT" {
         issues.push(Issue::error("missing-pid", "ADT message without a PID segment").at(IssueLocation::segment("PID", 1)));
@@ -126,7 +136,7 @@ fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
     let at = IssueLocation { component: 2, ..IssueLocation::field("MSH", 1, 9) };
     let event = &msg.envelope.event.source;
     if event.message_type != "ADT" {
-        if !event.message_type.is_empty() {
+        if !matches!(event.message_type.as_str(), "" | "ORU" | "MDM") {
             issues.push(Issue::info("generic-mapping", "not an ADT message: only patient and visit are mapped").at(at));
         }
         return;

@@ -1,0 +1,88 @@
+//! ORU^R01 and MDM^T02/T10/T04 carrying a CDA document (ANS volet "Transmission de documents CDA
+//! en HL7v2"): the document OBX (ED, `^TEXT^XML^Base64^…`) located in the message bytes, TXA-12
+//! and OBX-3 as its id and type, and the ORC-1 / OBX-11 / trigger consistency the volet requires.
+
+use crate::tokenizer::{Message as Er7, Segment};
+use passerelle_model::{Code, ContentRef, Document, InstanceId, Issue, IssueLocation};
+
+/// The first OBX that carries a document (ED with XML or PDF content), with its position.
+fn document_obx<'m, 'a>(er7: &'m Er7<'a>) -> Option<(usize, Segment<'m, 'a>)> {
+    er7.segments_named("OBX").enumerate().find(|(_, obx)| obx.field(2).raw() == b"ED" && !obx.field(5).component(5).is_empty())
+}
+
+/// The TXA-12 / TXA-13 unique document id: `ext^^root^ISO`, or the OID alone in TXA-12.1.
+fn txa_id(seg: &Segment<'_, '_>, field: usize) -> Option<InstanceId> {
+    let f = seg.field(field);
+    let (first, root) = (f.component(1).text(), f.component(3).text());
+    match (first.is_empty(), root.is_empty()) {
+        (true, _) => None,
+        (false, false) => Some(InstanceId { root: root.into_owned(), extension: Some(first.into_owned()) }),
+        (false, true) => Some(InstanceId { root: first.into_owned(), extension: None }),
+    }
+}
+
+/// Reads the document an ORU/MDM carries, or `None` when it carries none.
+pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> Option<Document> {
+    let (index, obx) = document_obx(er7)?;
+    let at = IssueLocation::field("OBX", index + 1, 5);
+    let data = obx.field(5);
+    let (kind, encoding) = (data.component(3).text().to_ascii_uppercase(), data.component(4).text().to_ascii_uppercase());
+    let media_type = match kind.as_str() {
+        "XML" => "text/xml",
+        "PDF" => "application/pdf",
+        _ => {
+            issues.push(Issue::warning("document-type-unknown", "OBX-5.3 is neither XML nor PDF").at(at.clone()));
+            "application/octet-stream"
+        }
+    };
+    if encoding != "BASE64" && encoding != "A" {
+        issues.push(Issue::error("document-encoding", "OBX-5.4 must be Base64 (or A for plain text)").at(at.clone()));
+    }
+    let raw = data.component(5).raw();
+    let offset = raw.as_ptr() as usize - er7.input().as_ptr() as usize;
+    let mut doc = Document {
+        content: Some(ContentRef { media_type: media_type.into(), offset, length: raw.len(), base64: encoding == "BASE64" }),
+        ..Document::default()
+    };
+    let type_field = obx.field(3);
+    if !type_field.component(1).is_empty() {
+        let system = match type_field.component(3).raw() {
+            b"LN" => "2.16.840.1.113883.6.1".to_owned(),
+            _ => type_field.component(3).text().into_owned(),
+        };
+        doc.type_code = Some(Code { code: type_field.component(1).text().into_owned(), system, display: type_field.component(2).string() });
+    }
+    if let Some(txa) = er7.segment("TXA") {
+        doc.id = txa_id(&txa, 12).unwrap_or_default();
+        doc.replaces = txa_id(&txa, 13);
+    }
+    check_status(er7, trigger, &obx, index, issues);
+    Some(doc)
+}
+
+/// ORC-1 / OBX-11 / trigger must agree: NW + F (T02), RO + C (T10), CA + D (T04).
+fn check_status(er7: &Er7<'_>, trigger: &str, obx: &Segment<'_, '_>, index: usize, issues: &mut Vec<Issue>) {
+    let result_status = obx.field(11).text();
+    let order_control = er7.segment("ORC").map(|orc| orc.field(1).text().into_owned());
+    let expected = match result_status.as_ref() {
+        "F" => ("NW", "T02"),
+        "C" => ("RO", "T10"),
+        "D" => ("CA", "T04"),
+        _ => {
+            issues.push(Issue::error("document-status-inconsistent", "OBX-11 must be F, C or D for a document").at(IssueLocation::field("OBX", index + 1, 11)));
+            return;
+        }
+    };
+    if order_control.as_deref().is_some_and(|c| c != expected.0) {
+        issues.push(
+            Issue::error("document-status-inconsistent", format!("ORC-1 must be {} with OBX-11 {result_status}", expected.0))
+                .at(IssueLocation::field("ORC", 1, 1)),
+        );
+    }
+    if trigger.starts_with('T') && trigger != expected.1 {
+        issues.push(
+            Issue::error("document-status-inconsistent", format!("MSH-9 trigger must be {} with OBX-11 {result_status}", expected.1))
+                .at(IssueLocation::field("MSH", 1, 9)),
+        );
+    }
+}
