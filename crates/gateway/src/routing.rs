@@ -40,6 +40,10 @@ pub struct RouteMatch {
     pub sending_facility: Option<String>,
     pub national_id: Option<NationalId>,
     pub identity_trust: Option<IdentityTrustLevel>,
+    /// Document type codes (LOINC or TRE_A05 code values): any of them. Only documents match.
+    pub document_type: Option<Vec<String>>,
+    /// Document confidentiality codes (`N`, `R`, `V`…): any of them. Only documents match.
+    pub confidentiality: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,7 +96,13 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
         Some(IdentityTrustLevel::Validated) => validated,
         Some(IdentityTrustLevel::Qualified) => validated && has_ins,
     };
+    let document = msg.document();
+    let document_code = |wanted: &Option<Vec<String>>, code: fn(&passerelle_model::Document) -> Option<&str>| {
+        wanted.as_ref().is_none_or(|codes| document.and_then(code).is_some_and(|c| codes.iter().any(|w| w == c)))
+    };
     glob(&m.message_type, Some(&envelope.event.source.code()))
+        && document_code(&m.document_type, |d| d.type_code.as_ref().map(|c| c.code.as_str()))
+        && document_code(&m.confidentiality, |d| d.confidentiality.as_ref().map(|c| c.code.as_str()))
         && m.event.as_ref().is_none_or(|kinds| kinds.contains(&envelope.event.kind))
         && m.format.is_none_or(|f| f == envelope.format)
         && glob(&m.sending_application, envelope.sender.application.as_deref())
@@ -166,6 +176,17 @@ mod tests {
         assert_eq!(route(&rules, &adt("A04", EventKind::Register, vec![ins, niss.clone()], true)), ["archive", "ehr", "dmp", "hub-be"]);
         assert_eq!(route(&rules, &adt("A28", EventKind::PatientUpdate, vec![niss], false)), ["archive", "ehr", "hub-be"]);
         assert_eq!(route(&rules, &adt("A03", EventKind::Discharge, vec![], false)), ["archive", "ehr", "gp"]);
+        let mut report = adt("T02", EventKind::Document, vec![], false);
+        report.content = passerelle_model::Content::Document(passerelle_model::Document {
+            type_code: Some(passerelle_model::Code { code: "11502-2".into(), system: "2.16.840.1.113883.6.1".into(), display: None }),
+            confidentiality: Some(passerelle_model::Code { code: "R".into(), system: "2.16.840.1.113883.5.25".into(), display: None }),
+            ..Default::default()
+        });
+        let lab = [rule("lab-reports", RouteMatch { document_type: Some(vec!["11502-2".into()]), ..Default::default() }, &["lab"])];
+        assert_eq!(route(&lab, &report), ["lab"]);
+        assert!(route(&lab, &adt("A01", EventKind::Admit, vec![], false)).is_empty(), "only documents match a document type");
+        let restricted = [rule("normal-only", RouteMatch { confidentiality: Some(vec!["N".into()]), ..Default::default() }, &["portal"])];
+        assert!(route(&restricted, &report).is_empty(), "a restricted (R) document does not match N");
         let mut oru = adt("R01", EventKind::Other, vec![], false);
         oru.envelope.event.source.message_type = "ORU".into();
         assert!(route(&rules, &oru).is_empty());
