@@ -81,6 +81,7 @@ pub fn into_message(h: RawHeader) -> Parsed<Message> {
         version,
         replaces: h.replaces.as_ref().map(instance),
         sections: h.sections.iter().map(|(c, title)| Section { code: c.as_ref().map(code), title: title.clone() }).collect(),
+        sharing: None,
         content,
     };
     msg.content = Content::Document(document);

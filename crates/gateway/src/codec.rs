@@ -125,8 +125,8 @@ fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[Strin
         if !ours.id.root.is_empty() && ours.id != theirs.id {
             message.issues.push(Issue::warning("document-id-mismatch", "TXA-12 and the CDA id differ; the CDA id is used").at_path(at));
         }
-        let replaces = ours.replaces.clone();
-        *ours = Document { content: Some(content), replaces: theirs.replaces.clone().or(replaces), ..theirs.clone() };
+        let (replaces, sharing) = (ours.replaces.clone(), ours.sharing.clone());
+        *ours = Document { content: Some(content), replaces: theirs.replaces.clone().or(replaces), sharing, ..theirs.clone() };
     }
     Some(bytes)
 }

@@ -71,6 +71,9 @@ pub struct Document {
     /// The document this one replaces (`relatedDocument typeCode="RPLC"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<InstanceId>,
+    /// MetaDMPMSS sharing flags (HL7 v2 documents), when the sender gave them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<crate::consent::DocumentSharing>,
     /// Top-level sections of a structured body (empty for a non-XML body).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,

@@ -4,6 +4,7 @@
 //! of these types; the identity rules of domain-fr-be.md §0 live here so that no format can bypass them.
 
 pub mod checksum;
+pub mod consent;
 pub mod datetime;
 pub mod diagnostics;
 pub mod document;
@@ -14,6 +15,7 @@ pub mod message;
 pub mod patient;
 pub mod trust;
 
+pub use consent::{ConsultationChoice, DmpConsent, DocumentSharing, FeedingChoice};
 pub use datetime::{PartialDateTime, TimeZoneRule};
 pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};
 pub use document::{Code, ContentRef, Document, InstanceId, Section};

@@ -122,6 +122,9 @@ pub struct Patient {
     /// PD1-4: the patient's primary care doctor (médecin traitant).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub general_practitioner: Option<crate::encounter::AttendingDoctor>,
+    /// PAM-FR ZFA: DMP status, opposition to feeding, consent to consultation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dmp_consent: Option<crate::consent::DmpConsent>,
 }
 
 /// A contact person (HL7 v2 NK1).

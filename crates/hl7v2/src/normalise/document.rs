@@ -3,7 +3,7 @@
 //! and OBX-3 as its id and type, and the ORC-1 / OBX-11 / trigger consistency the volet requires.
 
 use crate::tokenizer::{Message as Er7, Segment};
-use passerelle_model::{Code, ContentRef, Document, InstanceId, Issue, IssueLocation};
+use passerelle_model::{Code, ContentRef, Document, DocumentSharing, InstanceId, Issue, IssueLocation};
 
 /// The first OBX that carries a document (ED with XML or PDF content), with its position.
 fn document_obx<'m, 'a>(er7: &'m Er7<'a>) -> Option<(usize, Segment<'m, 'a>)> {
@@ -57,7 +57,30 @@ pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> O
         doc.replaces = txa_id(&txa, 13);
     }
     check_status(er7, trigger, &obx, index, issues);
+    doc.sharing = read_sharing(er7, issues);
     Some(doc)
+}
+
+/// The MetaDMPMSS OBX rows (OBX-3.3 = `MetaDMPMSS`, OBX-5.1 `Y` or `N`).
+fn read_sharing(er7: &Er7<'_>, issues: &mut Vec<Issue>) -> Option<DocumentSharing> {
+    let mut sharing = DocumentSharing::default();
+    let mut any = false;
+    for (i, obx) in er7.segments_named("OBX").enumerate() {
+        if obx.field(3).component(3).raw() != b"MetaDMPMSS" {
+            continue;
+        }
+        let code = obx.field(3).component(1).text();
+        let value = match obx.field(5).component(1).raw() {
+            b"Y" => true,
+            b"N" => false,
+            _ => {
+                issues.push(Issue::warning("bad-value", "MetaDMPMSS flag other than Y or N ignored").at(IssueLocation::field("OBX", i + 1, 5)));
+                continue;
+            }
+        };
+        any |= sharing.set(&code, value);
+    }
+    any.then_some(sharing)
 }
 
 /// ORC-1 / OBX-11 / trigger must agree: NW + F (T02), RO + C (T10), CA + D (T04).

@@ -48,6 +48,9 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
             patient.general_practitioner = datatypes::doctor(pd1.field(4), &mut issues);
         }
         patient.contacts = er7.segments_named("NK1").map(|nk1| patient::read_nk1(&nk1, &mut issues)).collect();
+        if let Some(zfa) = er7.segment("ZFA") {
+            patient.dmp_consent = Some(patient::read_zfa(&zfa, &mut issues));
+        }
         if let Some(zfd) = er7.segment("ZFD") {
             patient::read_zfd(&zfd, &mut patient, &mut issues);
         }

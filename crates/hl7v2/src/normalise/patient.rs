@@ -2,7 +2,7 @@
 
 use super::datatypes::{cx, timestamp, xad, xpn, xtn};
 use crate::tokenizer::Segment;
-use passerelle_model::{Contact, InsTraits, Issue, IssueLocation, NameUse, Patient, apply_identity_rules};
+use passerelle_model::{ConsultationChoice, Contact, DmpConsent, FeedingChoice, InsTraits, Issue, IssueLocation, NameUse, Patient, apply_identity_rules};
 
 pub fn read_pid(pid: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Patient {
     let mut p = Patient::default();
@@ -39,6 +39,27 @@ pub fn read_nk1(nk1: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> Contact {
         telecoms: nk1.field(5).repetitions().chain(nk1.field(6).repetitions()).filter_map(|r| xtn(r, issues)).collect(),
         role: nk1.field(7).component(1).string(),
     }
+}
+
+/// ZFA (PAM-FR §6.14): DMP status, ZFA-9 opposition to feeding the DMP, ZFA-11 consent to consultation.
+pub fn read_zfa(zfa: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> DmpConsent {
+    let choice = |n: usize| zfa.field(n).string();
+    let feeding = choice(9);
+    let consultation = choice(11);
+    let consent = DmpConsent {
+        status: choice(1),
+        feeding: feeding.as_deref().and_then(FeedingChoice::from_code),
+        feeding_date: zfa.field(10).component(1).string(),
+        consultation: consultation.as_deref().and_then(ConsultationChoice::from_code),
+        consultation_date: zfa.field(12).component(1).string(),
+    };
+    if feeding.is_some() && consent.feeding.is_none() {
+        issues.push(Issue::warning("bad-value", "ZFA-9 outside NA, IO, INO").at(IssueLocation::field("ZFA", 1, 9)));
+    }
+    if consultation.is_some() && consent.consultation.is_none() {
+        issues.push(Issue::warning("bad-value", "ZFA-11 outside NA, INC, IC").at(IssueLocation::field("ZFA", 1, 11)));
+    }
+    consent
 }
 
 /// ZFD (PAM-FR §6.18): corrected birth date, collection mode, INSi query date, identity proof.
