@@ -77,7 +77,8 @@ async fn messages(State(s): State<AdminState>, Query(p): Query<MessagesParams>) 
         None => None,
         Some("accepted") => Some(MessageStatus::Accepted),
         Some("rejected") => Some(MessageStatus::Rejected),
-        Some(other) => return bad_request(format!("unknown status {other} (accepted, rejected)")),
+        Some("withheld") => Some(MessageStatus::Withheld),
+        Some(other) => return bad_request(format!("unknown status {other} (accepted, rejected, withheld)")),
     };
     let identifier = match p.identifier.as_deref().map(|v| v.split_once('|')) {
         None => None,

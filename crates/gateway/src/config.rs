@@ -149,6 +149,16 @@ impl DestinationKind {
     }
 }
 
+/// What kind of receiver a destination is; consent rules apply to `dmp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationClass {
+    Hospital,
+    City,
+    MedicoSocial,
+    Dmp,
+}
+
 /// What a destination receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +172,9 @@ pub enum PayloadFormat {
 pub struct DestinationConfig {
     pub name: String,
     pub kind: DestinationKind,
+    /// `hospital`, `city`, `medico-social` or `dmp` (documents reach a `dmp` destination only
+    /// with the patient's and the sender's consent).
+    pub class: Option<DestinationClass>,
     /// `host:port` for `mllp`.
     pub address: Option<String>,
     /// Base URL for `fhir_http`, endpoint for `http`.

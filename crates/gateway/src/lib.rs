@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod codec;
 pub mod config;
+pub mod consent;
 pub mod delivery;
 pub mod listeners;
 pub mod metrics;

@@ -4,13 +4,14 @@
 //! destination is refused (AE naming it), never acknowledged.
 
 use crate::codec::{self, InputFormat};
+use crate::consent;
 use crate::delivery::render::{Renderer, Source};
 use crate::metrics::{Metrics, message_type_label};
 use crate::routing::{RouteConfig, route};
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
 use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -21,6 +22,8 @@ pub struct Pipeline {
     pub routes: Vec<RouteConfig>,
     /// One renderer per destination, by name: every routed destination's rendering is made here.
     pub renderers: HashMap<String, Renderer>,
+    /// Destinations declared `class = "dmp"`: the consent rules apply to them.
+    pub dmp_destinations: HashSet<String>,
     pub metrics: Arc<Metrics>,
     pub application: String,
     pub facility: String,
@@ -160,7 +163,24 @@ impl Pipeline {
         facility: String,
         log_phi: bool,
     ) -> Self {
-        Self { store, routes, renderers, metrics, application, facility, log_phi, keep_normalised: true, ack_counter: AtomicU64::new(0), new_work: None }
+        Self {
+            store,
+            routes,
+            renderers,
+            dmp_destinations: HashSet::new(),
+            metrics,
+            application,
+            facility,
+            log_phi,
+            keep_normalised: true,
+            ack_counter: AtomicU64::new(0),
+            new_work: None,
+        }
+    }
+
+    pub fn with_dmp_destinations(mut self, names: HashSet<String>) -> Self {
+        self.dmp_destinations = names;
+        self
     }
 
     pub fn with_keep_normalised(mut self, keep: bool) -> Self {
@@ -205,10 +225,22 @@ impl Pipeline {
                 let tokens = decoded.hl7v2.as_ref();
                 let mut issues: Vec<Issue> = decoded.message.issues.clone();
                 let mut deliveries = Vec::new();
+                let mut withheld: Option<String> = None;
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens, document: decoded.document.as_deref() };
-                    for destination in route(&self.routes, msg) {
+                    let routed = route(&self.routes, msg);
+                    if routed.iter().any(|d| self.dmp_destinations.contains(d)) {
+                        match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {
+                            Ok(reason) => withheld = reason,
+                            // Unknown consent is not consent: keep it back, and say why.
+                            Err(e) => withheld = Some(format!("consent: unknown ({e})")),
+                        }
+                    }
+                    for destination in routed {
+                        if withheld.is_some() && self.dmp_destinations.contains(&destination) {
+                            continue;
+                        }
                         let rendered = match self.renderers.get(&destination) {
                             Some(renderer) => renderer.render(&source).map_err(|e| e.to_string()),
                             None => Err("no renderer for this destination".to_owned()),
@@ -221,7 +253,11 @@ impl Pipeline {
                     }
                 }
                 let refused = issues.iter().any(|i| i.severity == Severity::Error);
-                let (verdict, status) = if refused { (Verdict::Refused, MessageStatus::Rejected) } else { (Verdict::Accepted, MessageStatus::Accepted) };
+                let (verdict, status) = match (refused, &withheld) {
+                    (true, _) => (Verdict::Refused, MessageStatus::Rejected),
+                    (false, Some(_)) => (Verdict::Accepted, MessageStatus::Withheld),
+                    (false, None) => (Verdict::Accepted, MessageStatus::Accepted),
+                };
                 if refused {
                     deliveries.clear();
                 }
@@ -233,7 +269,9 @@ impl Pipeline {
                     InputFormat::Cda | InputFormat::Fhir => outcome_json(&issues),
                 };
                 let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
-                let record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &reply, diagnostics, deliveries);
+                let mut record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &reply, diagnostics, deliveries);
+                record.withheld = withheld.filter(|_| !refused);
+                record.consent = consent::feeding_code(msg).map(str::to_owned);
                 (reply, verdict, record)
             }
         };
@@ -335,6 +373,8 @@ impl Pipeline {
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),
             identifiers: msg.map(identifier_rows).unwrap_or_default(),
+            withheld: None,
+            consent: None,
             raw: raw.to_vec(),
             normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),

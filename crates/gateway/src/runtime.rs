@@ -1,7 +1,7 @@
 //! Starting and stopping the gateway: store, listeners, delivery workers, admin, retention.
 
 use crate::admin::{AdminState, DestinationInfo, router};
-use crate::config::{Config, ListenerKind};
+use crate::config::{Config, DestinationClass, ListenerKind};
 use crate::delivery::{Worker, render::Renderer, transport_for};
 use crate::listeners::{http_router, serve_mllp};
 use crate::metrics::Metrics;
@@ -67,6 +67,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             config.gateway.log_phi,
         )
         .with_new_work(Arc::clone(&new_work))
+        .with_dmp_destinations(config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect())
         .with_keep_normalised(config.store.keep_normalised),
     );
     let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());

@@ -21,6 +21,9 @@ impl Journal for BrokenStore {
     fn search(&self, _: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
         fail()
     }
+    fn latest_consent(&self, _: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>> {
+        fail()
+    }
     fn message(&self, _: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         fail()
     }

@@ -17,6 +17,8 @@ fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage
         status: MessageStatus::Accepted,
         patient: PatientKeys { ins: None, niss: None, ipp: Some(patient.into()) },
         identifiers: vec![NewIdentifier { kind: "ipp".into(), system: "CHU-TEST".into(), value: patient.into() }],
+        withheld: None,
+        consent: None,
         raw: format!("MSH|{control_id}").into_bytes(),
         normalised: Some(b"{}".to_vec()),
         ack: format!("ACK {control_id}").into_bytes(),
@@ -51,6 +53,7 @@ pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
     expired_leases_are_taken_over_and_the_late_outcome_ignored(&open).await;
     concurrent_claims_from_two_nodes_never_share_a_row(&open).await;
     search_by_identifier_and_depth(store).await;
+    consent_is_remembered_per_identifier_and_withheld_messages_are_found(store).await;
     purge_keeps_undelivered_messages(store).await;
 }
 
@@ -252,6 +255,30 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert!(store.message(9_999_999).await.expect("message").is_none());
     let depth = store.depth().await.expect("depth");
     assert!(depth.contains(&("d-depth".to_string(), 1)) && depth.contains(&("d-depth-2".to_string(), 1)), "{depth:?}");
+}
+
+async fn consent_is_remembered_per_identifier_and_withheld_messages_are_found(store: &impl Store) {
+    let key = |v: &str| vec![("CHU-TEST".to_owned(), v.to_owned())];
+    assert_eq!(store.latest_consent(key("P-consent")).await.expect("consent"), None);
+    let mut opposed = message("consent-1", "P-consent", &[]);
+    opposed.consent = Some("IO".into());
+    stored(store, opposed).await;
+    assert_eq!(store.latest_consent(key("P-consent")).await.expect("consent").as_deref(), Some("IO"));
+    let mut later = message("consent-2", "P-consent", &[]);
+    later.received_at_ms = 3_000;
+    later.consent = Some("INO".into());
+    stored(store, later).await;
+    assert_eq!(store.latest_consent(key("P-consent")).await.expect("consent").as_deref(), Some("INO"), "the latest choice wins");
+    let mut withheld = message("consent-3", "P-consent", &["d-withheld"]);
+    withheld.status = MessageStatus::Withheld;
+    withheld.withheld = Some("consent: ZFA-9 IO".into());
+    stored(store, withheld.clone()).await;
+    assert!(matches!(store.append(withheld).await.expect("append"), AppendOutcome::Duplicate { .. }), "a withheld message deduplicates like an accepted one");
+    let found = store.search(MessageQuery { status: Some(MessageStatus::Withheld), ..Default::default() }).await.expect("search");
+    assert_eq!(found.iter().map(|m| (m.control_id.as_str(), m.withheld.as_deref())).collect::<Vec<_>>(), [("consent-3", Some("consent: ZFA-9 IO"))]);
+    let accepted =
+        store.search(MessageQuery { status: Some(MessageStatus::Accepted), control_id: Some("consent-3".into()), ..Default::default() }).await.expect("search");
+    assert!(accepted.is_empty(), "withheld is its own status");
 }
 
 async fn purge_keeps_undelivered_messages(store: &impl Store) {

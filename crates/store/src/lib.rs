@@ -49,6 +49,9 @@ pub trait Journal: Send + Sync {
     /// A resend (same sender, control id and content hash) returns the original ACK instead.
     fn append(&self, message: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>>;
     fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>>;
+    /// The latest DMP feeding choice (ZFA-9 code) recorded for any of these identifiers
+    /// (system, value).
+    fn latest_consent(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.

@@ -76,4 +76,15 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN payload BLOB;
     ALTER TABLE outbox ADD COLUMN content_type TEXT NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN reference TEXT NOT NULL DEFAULT '';",
+    // 4 → 5, consent: a message kept back from a destination by a consent rule keeps its reason
+    // (`withheld`, shown as status `withheld`); the latest known DMP feeding choice of each
+    // patient identifier (PAM-FR ZFA-9), so a later document finds it.
+    "ALTER TABLE messages ADD COLUMN withheld TEXT;
+    CREATE TABLE consents (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        feeding TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (system, value)
+    ) WITHOUT ROWID;",
 ];

@@ -9,6 +9,9 @@ pub enum MessageStatus {
     Accepted,
     /// Kept for inspection; the sender got AE/AR.
     Rejected,
+    /// Accepted (AA), but kept back from at least one destination by a consent rule (the reason
+    /// says which).
+    Withheld,
 }
 
 impl MessageStatus {
@@ -16,6 +19,7 @@ impl MessageStatus {
         match self {
             Self::Accepted => "accepted",
             Self::Rejected => "rejected",
+            Self::Withheld => "withheld",
         }
     }
 }
@@ -94,6 +98,10 @@ pub struct NewMessage {
     /// Display keys of the summary (first INS, NISS/BIS and IPP); searches use `identifiers`.
     pub patient: PatientKeys,
     pub identifiers: Vec<NewIdentifier>,
+    /// Why a consent rule kept the message back from a destination (status `withheld`).
+    pub withheld: Option<String>,
+    /// The patient's DMP feeding choice this message states (ZFA-9 code), remembered per identifier.
+    pub consent: Option<String>,
     pub raw: Vec<u8>,
     /// The normalised message (compact JSON of the model), absent for undecodable input.
     pub normalised: Option<Vec<u8>>,
@@ -196,6 +204,9 @@ pub struct MessageSummary {
     pub status: MessageStatus,
     pub patient: PatientKeys,
     pub diagnostics: String,
+    /// The consent rule that kept the message back from a destination, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
 }
 
 /// One journaled message in full: its summary, the bytes as received, the normalised model and

@@ -167,6 +167,9 @@ impl Journal for SqliteStore {
     fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
         self.read(move |c| ops::search(c, &query))
     }
+    fn latest_consent(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>> {
+        self.read(move |c| ops::latest_consent(c, &identifiers))
+    }
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         self.read(move |c| ops::message(c, id))
     }

@@ -20,12 +20,13 @@ pub fn migrate(conn: &Connection) -> Result<()> {
 }
 
 pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
-    let accepted = m.status == MessageStatus::Accepted;
+    // A withheld message was accepted (AA): it deduplicates like one.
+    let accepted = matches!(m.status, MessageStatus::Accepted | MessageStatus::Withheld);
     // The unique index decides: a resend of an accepted message inserts nothing, atomically.
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe, withheld)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT DO NOTHING RETURNING id",
         )?
         .query_row(
@@ -37,7 +38,7 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
                 m.control_id,
                 m.sender,
                 m.content_hash,
-                m.status.as_str(),
+                stored_status(m.status),
                 m.patient.ins,
                 m.patient.niss,
                 m.patient.ipp,
@@ -45,7 +46,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
                 m.normalised,
                 m.ack,
                 m.diagnostics,
-                accepted.then_some(1)
+                accepted.then_some(1),
+                m.withheld
             ],
             |r| r.get::<_, i64>(0),
         )
@@ -59,6 +61,16 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
     let mut identifier = conn.prepare_cached("INSERT OR IGNORE INTO identifiers (message_id, kind, system, value) VALUES (?1, ?2, ?3, ?4)")?;
     for i in &m.identifiers {
         identifier.execute(params![message_id, i.kind, i.system, i.value])?;
+    }
+    if let Some(feeding) = m.consent.as_deref().filter(|_| accepted) {
+        let mut consent = conn.prepare_cached(
+            "INSERT INTO consents (system, value, feeding, updated_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (system, value) DO UPDATE SET feeding = excluded.feeding, updated_ms = excluded.updated_ms
+             WHERE excluded.updated_ms >= consents.updated_ms",
+        )?;
+        for i in &m.identifiers {
+            consent.execute(params![i.system, i.value, feeding, m.received_at_ms])?;
+        }
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
@@ -224,10 +236,32 @@ pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows)
 }
 
-const SUMMARY_COLUMNS: &str = "id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics";
+const SUMMARY_COLUMNS: &str = "id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics, withheld";
+
+/// The stored status: a withheld message is stored as accepted (with its reason beside it).
+fn stored_status(status: MessageStatus) -> &'static str {
+    match status {
+        MessageStatus::Withheld => "accepted",
+        other => other.as_str(),
+    }
+}
+
+pub fn latest_consent(conn: &Connection, identifiers: &[(String, String)]) -> Result<Option<String>> {
+    let mut select = conn.prepare_cached("SELECT feeding, updated_ms FROM consents WHERE system = ?1 AND value = ?2")?;
+    let mut latest: Option<(String, i64)> = None;
+    for (system, value) in identifiers {
+        if let Some((feeding, at)) = select.query_row(params![system, value], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).optional()?
+            && latest.as_ref().is_none_or(|(_, t)| at > *t)
+        {
+            latest = Some((feeding, at));
+        }
+    }
+    Ok(latest.map(|(feeding, _)| feeding))
+}
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
     let status: String = r.get(7)?;
+    let withheld: Option<String> = r.get(12)?;
     Ok(MessageSummary {
         id: r.get(0)?,
         received_at_ms: r.get(1)?,
@@ -236,16 +270,21 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
         message_type: r.get(4)?,
         control_id: r.get(5)?,
         sender: r.get(6)?,
-        status: if status == "accepted" { MessageStatus::Accepted } else { MessageStatus::Rejected },
+        status: match (status.as_str(), &withheld) {
+            ("accepted", Some(_)) => MessageStatus::Withheld,
+            ("accepted", None) => MessageStatus::Accepted,
+            _ => MessageStatus::Rejected,
+        },
         patient: PatientKeys { ins: r.get(8)?, niss: r.get(9)?, ipp: r.get(10)? },
         diagnostics: r.get(11)?,
+        withheld,
     })
 }
 
 pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
     let found = conn
         .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack FROM messages WHERE id = ?1"))?
-        .query_row(params![id], |r| Ok((summary_row(r)?, r.get::<_, Vec<u8>>(12)?, r.get::<_, Option<Vec<u8>>>(13)?, r.get::<_, Vec<u8>>(14)?)))
+        .query_row(params![id], |r| Ok((summary_row(r)?, r.get::<_, Vec<u8>>(13)?, r.get::<_, Option<Vec<u8>>>(14)?, r.get::<_, Vec<u8>>(15)?)))
         .optional()?;
     let Some((summary, raw, normalised, ack)) = found else { return Ok(None) };
     let mut rows = conn.prepare_cached(&format!("{LIST_SELECT} WHERE o.message_id = ?1 ORDER BY o.id"))?;
@@ -255,9 +294,11 @@ pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
 
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics FROM messages
+        "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics, withheld FROM messages
          WHERE (?1 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?1))
-           AND (?2 IS NULL OR control_id = ?2) AND (?3 IS NULL OR status = ?3)
+           AND (?2 IS NULL OR control_id = ?2)
+           AND (?3 IS NULL OR (?3 = 'withheld' AND withheld IS NOT NULL) OR (?3 = 'accepted' AND status = 'accepted' AND withheld IS NULL)
+                OR (?3 = 'rejected' AND status = 'rejected'))
            AND (?5 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?5 AND system = ?6))
          ORDER BY id DESC LIMIT ?4",
     )?;
