@@ -91,104 +91,69 @@ fn cd(e: &BytesStart<'_>) -> Cd {
     Cd { code: attr(e, "code").unwrap_or_default(), system: attr(e, "codeSystem").unwrap_or_default(), display: attr(e, "displayName") }
 }
 
+/// The state of one walk: the open elements, the text being collected, the body's start.
+#[derive(Default)]
+struct Walk {
+    header: RawHeader,
+    /// Local names of the open elements: the ones header paths use, `*` for any other (or for an
+    /// element outside the CDA namespace), so that no element costs an allocation.
+    stack: Vec<&'static str>,
+    capture: Option<(Capture, String)>,
+    pending_part: Option<NamePart>,
+    /// Where the body starts, and whether it is a structuredBody (else the nonXMLBody text).
+    body_start: Option<(usize, bool)>,
+    in_replacement: bool,
+}
+
 /// Reads the header and locates the body of `text`.
 pub fn read(text: &str, options: &DecodeOptions) -> Result<RawHeader, CdaError> {
     let mut reader = NsReader::from_str(text);
-    let mut header = RawHeader::default();
-    // Local names of the open elements: the ones header paths use, `*` for any other (or for an
-    // element outside the CDA namespace), so that no element costs an allocation.
-    let mut stack: Vec<&'static str> = Vec::with_capacity(32);
-    let mut capture: Option<(Capture, String)> = None;
-    let mut pending_part: Option<NamePart> = None;
-    let mut body_start: Option<(usize, bool)> = None;
-    let mut in_replacement = false;
+    let mut walk = Walk { stack: Vec::with_capacity(32), ..Walk::default() };
     loop {
         let before = reader.buffer_position() as usize;
         let read = reader.read_resolved_event().map(|(ns, event)| (matches!(ns, ResolveResult::Bound(n) if n.as_ref() == NS_HL7_V3), event));
         let (in_cda, event) = read.map_err(|e| CdaError::NotXml { position: reader.error_position(), message: e.to_string() })?;
+        let after = reader.buffer_position() as usize;
         match event {
             Event::DocType(_) => return Err(CdaError::Doctype),
-            Event::Start(ref e) | Event::Empty(ref e) if stack.is_empty() => {
+            Event::Start(ref e) | Event::Empty(ref e) if walk.stack.is_empty() => {
                 if !in_cda || e.local_name().as_ref() != "ClinicalDocument" {
                     return Err(CdaError::NotCda);
                 }
                 if matches!(event, Event::Start(_)) {
-                    stack.push("ClinicalDocument");
+                    walk.stack.push("ClinicalDocument");
                 }
             }
             ref ev @ (Event::Start(ref e) | Event::Empty(ref e)) => {
-                let empty = matches!(ev, Event::Empty(_));
-                stack.push(if in_cda { known(e.local_name().as_ref()) } else { "*" });
-                if stack.len() > options.max_depth {
+                walk.stack.push(if in_cda { known(e.local_name().as_ref()) } else { "*" });
+                if walk.stack.len() > options.max_depth {
                     return Err(CdaError::TooDeep { max: options.max_depth });
                 }
-                on_element(&stack, e, &mut header, &mut capture, &mut pending_part, &mut in_replacement);
-                match stack.as_slice() {
-                    ["ClinicalDocument", "component", "structuredBody"] => body_start = Some((before, true)),
-                    ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
-                        let body = header.body.get_or_insert_with(RawBody::default);
-                        body.media_type = attr(e, "mediaType");
-                        body.base64 = attr(e, "representation").as_deref() == Some("B64");
-                        body_start = Some((reader.buffer_position() as usize, false));
-                    }
+                walk.open(e, before, after);
+                if matches!(ev, Event::Empty(_)) {
+                    walk.close(before, after);
+                }
+            }
+            Event::End(_) => walk.close(before, after),
+            Event::Text(t) => walk.text(&t.xml10_content()),
+            Event::CData(t) => walk.text(&t.xml10_content()),
+            Event::GeneralRef(r) => match r.resolve_char_ref() {
+                Ok(Some(c)) => walk.text(c.encode_utf8(&mut [0u8; 4])),
+                _ => match r.as_ref() {
+                    "lt" => walk.text("<"),
+                    "gt" => walk.text(">"),
+                    "amp" => walk.text("&"),
+                    "apos" => walk.text("'"),
+                    "quot" => walk.text("\""),
+                    // No DOCTYPE, so no other entity can exist: dropped, never expanded.
                     _ => {}
-                }
-                if empty {
-                    close(
-                        &mut stack,
-                        &mut header,
-                        &mut capture,
-                        &mut pending_part,
-                        &mut body_start,
-                        before,
-                        &mut in_replacement,
-                        reader.buffer_position() as usize,
-                    );
-                }
-            }
-            Event::End(_) => {
-                close(
-                    &mut stack,
-                    &mut header,
-                    &mut capture,
-                    &mut pending_part,
-                    &mut body_start,
-                    before,
-                    &mut in_replacement,
-                    reader.buffer_position() as usize,
-                );
-            }
-            Event::Text(t) => {
-                if let Some((_, buf)) = capture.as_mut() {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if let Some((_, buf)) = capture.as_mut() {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if let Some((_, buf)) = capture.as_mut() {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => buf.push(c),
-                        _ => match r.as_ref() {
-                            "lt" => buf.push('<'),
-                            "gt" => buf.push('>'),
-                            "amp" => buf.push('&'),
-                            "apos" => buf.push('\''),
-                            "quot" => buf.push('"'),
-                            // No DOCTYPE, so no other entity can exist: dropped, never expanded.
-                            _ => {}
-                        },
-                    }
-                }
-            }
+                },
+            },
             Event::Eof => break,
             _ => {}
         }
     }
-    Ok(header)
+    Ok(walk.header)
 }
 
 /// The element names header paths mention, as static strings; any other name is `*`.
@@ -232,126 +197,130 @@ fn known(local: &str) -> &'static str {
     }
 }
 
-/// What an opening element contributes (its attributes, or the start of a text capture).
-fn on_element(
-    path: &[&str],
-    e: &BytesStart<'_>,
-    header: &mut RawHeader,
-    capture: &mut Option<(Capture, String)>,
-    pending_part: &mut Option<NamePart>,
-    in_replacement: &mut bool,
-) {
-    const PATIENT: [&str; 4] = ["ClinicalDocument", "recordTarget", "patientRole", "patient"];
-    match path {
-        ["ClinicalDocument", "realmCode"] => header.realm = attr(e, "code"),
-        ["ClinicalDocument", "templateId"] => header.template_ids.extend(attr(e, "root")),
-        ["ClinicalDocument", "id"] => header.id = Some(ii(e)),
-        ["ClinicalDocument", "code"] => header.code = Some(cd(e)),
-        ["ClinicalDocument", "title"] => *capture = Some((Capture::Title, String::new())),
-        ["ClinicalDocument", "effectiveTime"] => header.effective_time = attr(e, "value"),
-        ["ClinicalDocument", "confidentialityCode"] => header.confidentiality = Some(cd(e)),
-        ["ClinicalDocument", "languageCode"] => header.language = attr(e, "code"),
-        ["ClinicalDocument", "setId"] => header.set_id = Some(ii(e)),
-        ["ClinicalDocument", "versionNumber"] => header.version = attr(e, "value"),
-        ["ClinicalDocument", "relatedDocument"] => *in_replacement = attr(e, "typeCode").as_deref() == Some("RPLC"),
-        ["ClinicalDocument", "relatedDocument", "parentDocument", "id"] if *in_replacement => header.replaces = Some(ii(e)),
-        ["ClinicalDocument", "recordTarget", "patientRole"] => {
-            header.patient.get_or_insert_with(RawPatient::default);
+impl Walk {
+    fn text(&mut self, text: &str) {
+        if let Some((_, buf)) = self.capture.as_mut() {
+            buf.push_str(text);
         }
-        ["ClinicalDocument", "recordTarget", "patientRole", "id"] => header.patient.get_or_insert_with(RawPatient::default).ids.push(ii(e)),
-        ["ClinicalDocument", "recordTarget", "patientRole", "telecom"] => {
-            if let Some(value) = attr(e, "value") {
-                header.patient.get_or_insert_with(RawPatient::default).telecoms.push((attr(e, "use"), value));
-            }
-        }
-        [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == PATIENT => {
-            let patient = header.patient.get_or_insert_with(RawPatient::default);
-            match rest {
-                ["name"] => patient.name_count += 1,
-                ["name", part @ ("family" | "given")] => {
-                    *pending_part = Some(NamePart {
-                        name: patient.name_count.saturating_sub(1),
-                        family: *part == "family",
-                        qualifier: attr(e, "qualifier"),
-                        text: String::new(),
-                    });
-                    *capture = Some((Capture::NamePart, String::new()));
-                }
-                ["administrativeGenderCode"] => patient.gender = attr(e, "code"),
-                ["birthTime"] => patient.birth_time = attr(e, "value"),
-                ["birthplace", "place", "addr", "county"] => *capture = Some((Capture::County, String::new())),
-                _ => {}
-            }
-        }
-        ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"] => {
-            *capture = Some((Capture::Custodian, String::new()));
-        }
-        ["ClinicalDocument", "component", "structuredBody", "component", "section", "code"] => {
-            if let Some(last) = header.sections.last_mut() {
-                last.0 = Some(cd(e));
-            }
-        }
-        ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"] => {
-            *capture = Some((Capture::SectionTitle, String::new()));
-        }
-        ["ClinicalDocument", "component", "structuredBody", "component", "section"] => header.sections.push((None, None)),
-        _ => {}
     }
-}
 
-/// Closes the innermost element: finishes a text capture or the body span.
-#[allow(clippy::too_many_arguments)]
-fn close(
-    stack: &mut Vec<&'static str>,
-    header: &mut RawHeader,
-    capture: &mut Option<(Capture, String)>,
-    pending_part: &mut Option<NamePart>,
-    body_start: &mut Option<(usize, bool)>,
-    before: usize,
-    in_replacement: &mut bool,
-    after: usize,
-) {
-    let closes_capture = matches!(
-        stack.as_slice(),
-        ["ClinicalDocument", "title"]
-            | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "name", "family" | "given"]
-            | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "birthplace", "place", "addr", "county"]
-            | ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"]
-            | ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"]
-    );
-    if closes_capture && let Some((kind, text)) = capture.take() {
-        let text = text.trim().to_owned();
-        match kind {
-            Capture::Title => header.title = Some(text),
-            Capture::County => header.patient.get_or_insert_with(RawPatient::default).birthplace_county = Some(text),
-            Capture::Custodian => header.custodian = Some(text),
-            Capture::SectionTitle => {
+    /// What an opening element contributes (its attributes, a text capture, or the body's start).
+    fn open(&mut self, e: &BytesStart<'_>, before: usize, after: usize) {
+        let Walk { header, stack, capture, pending_part, body_start, in_replacement } = self;
+        let path = stack.as_slice();
+        const PATIENT: [&str; 4] = ["ClinicalDocument", "recordTarget", "patientRole", "patient"];
+        match path {
+            ["ClinicalDocument", "realmCode"] => header.realm = attr(e, "code"),
+            ["ClinicalDocument", "templateId"] => header.template_ids.extend(attr(e, "root")),
+            ["ClinicalDocument", "id"] => header.id = Some(ii(e)),
+            ["ClinicalDocument", "code"] => header.code = Some(cd(e)),
+            ["ClinicalDocument", "title"] => *capture = Some((Capture::Title, String::new())),
+            ["ClinicalDocument", "effectiveTime"] => header.effective_time = attr(e, "value"),
+            ["ClinicalDocument", "confidentialityCode"] => header.confidentiality = Some(cd(e)),
+            ["ClinicalDocument", "languageCode"] => header.language = attr(e, "code"),
+            ["ClinicalDocument", "setId"] => header.set_id = Some(ii(e)),
+            ["ClinicalDocument", "versionNumber"] => header.version = attr(e, "value"),
+            ["ClinicalDocument", "relatedDocument"] => *in_replacement = attr(e, "typeCode").as_deref() == Some("RPLC"),
+            ["ClinicalDocument", "relatedDocument", "parentDocument", "id"] if *in_replacement => header.replaces = Some(ii(e)),
+            ["ClinicalDocument", "recordTarget", "patientRole"] => {
+                header.patient.get_or_insert_with(RawPatient::default);
+            }
+            ["ClinicalDocument", "recordTarget", "patientRole", "id"] => header.patient.get_or_insert_with(RawPatient::default).ids.push(ii(e)),
+            ["ClinicalDocument", "recordTarget", "patientRole", "telecom"] => {
+                if let Some(value) = attr(e, "value") {
+                    header.patient.get_or_insert_with(RawPatient::default).telecoms.push((attr(e, "use"), value));
+                }
+            }
+            [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == PATIENT => {
+                let patient = header.patient.get_or_insert_with(RawPatient::default);
+                match rest {
+                    ["name"] => patient.name_count += 1,
+                    ["name", part @ ("family" | "given")] => {
+                        *pending_part = Some(NamePart {
+                            name: patient.name_count.saturating_sub(1),
+                            family: *part == "family",
+                            qualifier: attr(e, "qualifier"),
+                            text: String::new(),
+                        });
+                        *capture = Some((Capture::NamePart, String::new()));
+                    }
+                    ["administrativeGenderCode"] => patient.gender = attr(e, "code"),
+                    ["birthTime"] => patient.birth_time = attr(e, "value"),
+                    ["birthplace", "place", "addr", "county"] => *capture = Some((Capture::County, String::new())),
+                    _ => {}
+                }
+            }
+            ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"] => {
+                *capture = Some((Capture::Custodian, String::new()));
+            }
+            ["ClinicalDocument", "component", "structuredBody", "component", "section", "code"] => {
                 if let Some(last) = header.sections.last_mut() {
-                    last.1 = Some(text);
+                    last.0 = Some(cd(e));
                 }
             }
-            Capture::NamePart => {
-                if let Some(mut part) = pending_part.take() {
-                    part.text = text;
-                    header.patient.get_or_insert_with(RawPatient::default).names.push(part);
+            ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"] => {
+                *capture = Some((Capture::SectionTitle, String::new()));
+            }
+            ["ClinicalDocument", "component", "structuredBody", "component", "section"] => header.sections.push((None, None)),
+            _ => {}
+        }
+        match path {
+            ["ClinicalDocument", "component", "structuredBody"] => *body_start = Some((before, true)),
+            ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
+                let body = header.body.get_or_insert_with(RawBody::default);
+                body.media_type = attr(e, "mediaType");
+                body.base64 = attr(e, "representation").as_deref() == Some("B64");
+                *body_start = Some((after, false));
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes the innermost element: finishes a text capture or the body span.
+    fn close(&mut self, before: usize, after: usize) {
+        let Walk { header, stack, capture, pending_part, body_start, in_replacement } = self;
+        let closes_capture = matches!(
+            stack.as_slice(),
+            ["ClinicalDocument", "title"]
+                | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "name", "family" | "given"]
+                | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "birthplace", "place", "addr", "county"]
+                | ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"]
+                | ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"]
+        );
+        if closes_capture && let Some((kind, text)) = capture.take() {
+            let text = text.trim().to_owned();
+            match kind {
+                Capture::Title => header.title = Some(text),
+                Capture::County => header.patient.get_or_insert_with(RawPatient::default).birthplace_county = Some(text),
+                Capture::Custodian => header.custodian = Some(text),
+                Capture::SectionTitle => {
+                    if let Some(last) = header.sections.last_mut() {
+                        last.1 = Some(text);
+                    }
+                }
+                Capture::NamePart => {
+                    if let Some(mut part) = pending_part.take() {
+                        part.text = text;
+                        header.patient.get_or_insert_with(RawPatient::default).names.push(part);
+                    }
                 }
             }
         }
-    }
-    match stack.as_slice() {
-        ["ClinicalDocument", "component", "structuredBody"] => {
-            if let Some((start, true)) = body_start.take() {
-                header.body = Some(RawBody { media_type: Some("text/xml".into()), base64: false, offset: start, length: after - start });
+        match stack.as_slice() {
+            ["ClinicalDocument", "component", "structuredBody"] => {
+                if let Some((start, true)) = body_start.take() {
+                    header.body = Some(RawBody { media_type: Some("text/xml".into()), base64: false, offset: start, length: after - start });
+                }
             }
-        }
-        ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
-            if let (Some((start, false)), Some(body)) = (body_start.take(), header.body.as_mut()) {
-                body.offset = start;
-                body.length = before.saturating_sub(start);
+            ["ClinicalDocument", "component", "nonXMLBody", "text"] => {
+                if let (Some((start, false)), Some(body)) = (body_start.take(), header.body.as_mut()) {
+                    body.offset = start;
+                    body.length = before.saturating_sub(start);
+                }
             }
+            ["ClinicalDocument", "relatedDocument"] => *in_replacement = false,
+            _ => {}
         }
-        ["ClinicalDocument", "relatedDocument"] => *in_replacement = false,
-        _ => {}
+        stack.pop();
     }
-    stack.pop();
 }
