@@ -70,14 +70,10 @@ impl DecodeError {
 pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     match format {
         InputFormat::Hl7v2 => {
-            let tokens = passerelle_hl7v2::parse(raw, &passerelle_hl7v2::ParseOptions::default())?;
-            let mut normalised = passerelle_hl7v2::normalise(&tokens.value, &passerelle_hl7v2::NormaliseOptions::default());
-            let mut issues = tokens.issues;
-            issues.append(&mut normalised.issues);
-            let mut message = Parsed::new(normalised.value, issues);
-            let pid_ins = pid_ins_values(&tokens.value);
+            let (mut message, tokens) = passerelle_hl7v2::decode(raw, &passerelle_hl7v2::ParseOptions::default(), &Default::default())?;
+            let pid_ins = pid_ins_values(&tokens);
             let document = embedded_document(&mut message, raw, &pid_ins);
-            Ok(Decoded { message, hl7v2: Some(tokens.value), document: document.map(Cow::Owned) })
+            Ok(Decoded { message, hl7v2: Some(tokens), document: document.map(Cow::Owned) })
         }
         InputFormat::Cda => {
             let message = passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?;
@@ -121,12 +117,14 @@ fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[Strin
     {
         message.issues.push(Issue::error("identity-mismatch", "the INS of PID-3 and of the CDA recordTarget differ").at_path(at));
     }
-    if let (Some(Content::Document(ours)), Some(theirs)) = (Some(&mut message.value.content), cda_message.document()) {
+    if let (Content::Document(ours), Content::Document(theirs)) = (&mut message.value.content, cda_message.content) {
         if !ours.id.root.is_empty() && ours.id != theirs.id {
             message.issues.push(Issue::warning("document-id-mismatch", "TXA-12 and the CDA id differ; the CDA id is used").at_path(at));
         }
-        let (replaces, sharing) = (ours.replaces.clone(), ours.sharing.clone());
-        *ours = Document { content: Some(content), replaces: theirs.replaces.clone().or(replaces), sharing, ..theirs.clone() };
+        // The CDA header wins; the HL7 v2 side keeps what only it carries (the body's place in
+        // the message, the MetaDMPMSS flags, a TXA-13 replacement the CDA does not state).
+        let replaces = theirs.replaces.clone().or_else(|| ours.replaces.take());
+        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), ..theirs };
     }
     Some(bytes)
 }

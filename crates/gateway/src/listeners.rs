@@ -104,24 +104,25 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize)
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
     let result = pipeline.ingest(&name, InputFormat::Hl7v2, &body).await;
-    let status = match result.verdict {
-        Verdict::Accepted => StatusCode::OK,
+    let status = http_status(result.verdict, StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)
+}
+
+/// The HTTP status of a verdict; `accepted` is what an accepted message gets (200 for the
+/// HL7 v2 endpoint, whose ACK says the rest, 201 for the resource-style ones).
+fn http_status(verdict: Verdict, accepted: StatusCode) -> StatusCode {
+    match verdict {
+        Verdict::Accepted => accepted,
         Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         Verdict::Rejected => StatusCode::BAD_REQUEST,
         Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)
+    }
 }
 
 /// The reply of the resource-style endpoints: status from the verdict, the OperationOutcome, and
 /// where the journaled message can be read.
 fn outcome_response(result: IngestResult) -> Response {
-    let status = match result.verdict {
-        Verdict::Accepted => StatusCode::CREATED,
-        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
-        Verdict::Rejected => StatusCode::BAD_REQUEST,
-        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
-    };
+    let status = http_status(result.verdict, StatusCode::CREATED);
     let mut response = (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply).into_response();
     if let Some(location) = result.message_id.and_then(|id| header::HeaderValue::from_str(&format!("/api/messages/{id}")).ok()) {
         response.headers_mut().insert(header::LOCATION, location);

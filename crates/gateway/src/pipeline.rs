@@ -147,8 +147,7 @@ pub fn identifier_rows(msg: &Message) -> Vec<NewIdentifier> {
         .filter_map(|i| {
             // The system exactly as the FHIR renderings carry it, else the authority's namespace.
             let system = passerelle_fhir::patient::system_of(i).map(|s| s.into_owned()).or_else(|| i.namespace.clone())?;
-            let kind = serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            Some(NewIdentifier { kind, system, value: i.value.clone() })
+            Some(NewIdentifier { kind: i.kind.as_str().to_owned(), system, value: i.value.clone() })
         })
         .collect()
 }
@@ -211,7 +210,7 @@ impl Pipeline {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
-        let (reply, verdict, record) = match &decoded {
+        let (reply, verdict, record) = match &mut decoded {
             Err(e) => {
                 let reply = match format {
                     InputFormat::Hl7v2 => build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options),
@@ -221,9 +220,9 @@ impl Pipeline {
                 (reply, Verdict::Rejected, record)
             }
             Ok(decoded) => {
+                let mut issues: Vec<Issue> = std::mem::take(&mut decoded.message.issues);
                 let msg = &decoded.message.value;
                 let tokens = decoded.hl7v2.as_ref();
-                let mut issues: Vec<Issue> = decoded.message.issues.clone();
                 let mut deliveries = Vec::new();
                 let mut withheld: Option<String> = None;
                 if !issues.iter().any(|i| i.severity == Severity::Error) {

@@ -27,17 +27,18 @@ pub use normalise::{NormaliseOptions, PamFrMode, normalise};
 pub use tokenizer::{Field, Message, ParseOptions, Segment, parse};
 pub use writer::Er7Writer;
 
-/// Tokenizes and normalises in one call: the gateway's and `passerelle convert`'s decode step.
-/// Diagnostics of both stages are merged in order.
-pub fn decode(
-    input: &[u8],
+/// Tokenizes and normalises in one call: the gateway's decode step (which `passerelle convert`
+/// shares). Returns the model with the diagnostics of both stages merged in order, and the tokens
+/// (for the ACK and for re-encoding).
+pub fn decode<'a>(
+    input: &'a [u8],
     parse_options: &ParseOptions,
     normalise_options: &NormaliseOptions,
-) -> Result<passerelle_model::Parsed<passerelle_model::Message>, Error> {
+) -> Result<(passerelle_model::Parsed<passerelle_model::Message>, Message<'a>), Error> {
     let tokens = parse(input, parse_options)?;
     let mut normalised = normalise(&tokens.value, normalise_options);
     let mut issues = tokens.issues;
     issues.append(&mut normalised.issues);
     normalised.issues = issues;
-    Ok(normalised)
+    Ok((normalised, tokens.value))
 }

@@ -48,6 +48,22 @@ pub enum IdentifierKind {
 }
 
 impl IdentifierKind {
+    /// The kind's name, as serialised (`ins-nir-test`, `ipp`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InsNir => "ins-nir",
+            Self::InsNia => "ins-nia",
+            Self::InsNirTest => "ins-nir-test",
+            Self::InsNirDemo => "ins-nir-demo",
+            Self::NirBilling => "nir-billing",
+            Self::Niss => "niss",
+            Self::Bis => "bis",
+            Self::Ipp => "ipp",
+            Self::Nda => "nda",
+            Self::VisitNumber => "visit-number",
+            Self::Other => "other",
+        }
+    }
     pub fn is_ins(self) -> bool {
         matches!(self, Self::InsNir | Self::InsNia | Self::InsNirTest | Self::InsNirDemo)
     }
@@ -182,5 +198,13 @@ mod tests {
         let wrong = Identifier::belgian("79121137740");
         assert_eq!((wrong.kind, wrong.key_check), (IdentifierKind::Niss, KeyCheck::WrongKey { expected: 66 }));
         assert_eq!(wrong.system_uri().as_deref(), Some(URI_BE_SSIN));
+    }
+
+    #[test]
+    fn kind_names_are_the_serialised_names() {
+        use IdentifierKind::*;
+        for kind in [InsNir, InsNia, InsNirTest, InsNirDemo, NirBilling, Niss, Bis, Ipp, Nda, VisitNumber, Other] {
+            assert_eq!(serde_json::to_value(kind).expect("json"), kind.as_str());
+        }
     }
 }

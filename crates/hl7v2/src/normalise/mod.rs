@@ -64,7 +64,7 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
         }
         let source = &msg.envelope.event.source;
         let carries_document = matches!((source.message_type.as_str(), source.trigger.as_str()), ("ORU", "R01") | ("MDM", _));
-        let document = if carries_document { document::read_document(er7, &source.trigger.clone(), &mut issues) } else { None };
+        let document = if carries_document { document::read_document(er7, &source.trigger, &mut issues) } else { None };
         msg.content = match document {
             Some(doc) => {
                 msg.envelope.event.kind = EventKind::Document;
