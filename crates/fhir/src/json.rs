@@ -111,7 +111,8 @@ fn write_u64(out: &mut Vec<u8>, mut v: u64) {
 pub struct Compound<'w, 'a> {
     writer: &'w mut JsonWriter<'a>,
     first: bool,
-    close: u8,
+    /// What ends it: `]`, `}`, or `]}` / `}}` for an enum variant wrapped in an object.
+    close: &'static [u8],
 }
 
 impl Compound<'_, '_> {
@@ -131,7 +132,7 @@ impl Compound<'_, '_> {
         out.extend_from_slice(b"\":");
     }
     fn end_compound(self) {
-        self.writer.out.push(self.close);
+        self.writer.out.extend_from_slice(self.close);
     }
 }
 
@@ -235,7 +236,7 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'w, 'a>, JsonError> {
         self.out.push(b'[');
-        Ok(Compound { writer: self, first: true, close: b']' })
+        Ok(Compound { writer: self, first: true, close: b"]" })
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, JsonError> {
         self.serialize_seq(Some(len))
@@ -247,11 +248,11 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         self.out.push(b'{');
         write_str(self.out, variant);
         self.out.extend_from_slice(b":[");
-        Ok(Compound { writer: self, first: true, close: b']' })
+        Ok(Compound { writer: self, first: true, close: b"]}" })
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'w, 'a>, JsonError> {
         self.out.push(b'{');
-        Ok(Compound { writer: self, first: true, close: b'}' })
+        Ok(Compound { writer: self, first: true, close: b"}" })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'w, 'a>, JsonError> {
         self.serialize_map(None)
@@ -260,56 +261,34 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         self.out.push(b'{');
         write_str(self.out, variant);
         self.out.extend_from_slice(b":{");
-        Ok(Compound { writer: self, first: true, close: b'}' })
+        Ok(Compound { writer: self, first: true, close: b"}}" })
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        self.comma();
-        value.serialize(&mut *self.writer)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        self.end_compound();
-        Ok(())
-    }
+/// Arrays: the sequence, tuple and tuple-variant serialisers differ only in their method's name.
+macro_rules! array_members {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = JsonError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
+                self.comma();
+                value.serialize(&mut *self.writer)
+            }
+            fn end(self) -> Result<(), JsonError> {
+                self.end_compound();
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        self.writer.out.extend_from_slice(b"]}");
-        Ok(())
-    }
-}
+array_members!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -333,31 +312,25 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), JsonError> {
-        self.key(key);
-        value.serialize(&mut *self.writer)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        self.end_compound();
-        Ok(())
-    }
+/// Objects with known keys: structs and struct variants.
+macro_rules! object_members {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = JsonError;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), JsonError> {
+                self.key(key);
+                value.serialize(&mut *self.writer)
+            }
+            fn end(self) -> Result<(), JsonError> {
+                self.end_compound();
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), JsonError> {
-        self.key(key);
-        value.serialize(&mut *self.writer)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        self.writer.out.extend_from_slice(b"}}");
-        Ok(())
-    }
-}
+object_members!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
@@ -378,6 +351,16 @@ mod tests {
         ];
         for v in &values {
             assert_eq!(to_json(v, 64).expect("ours"), serde_json::to_vec(v).expect("serde_json"));
+        }
+        #[derive(Serialize)]
+        enum Shapes {
+            Unit,
+            Newtype(u8),
+            Tuple(u8, &'static str),
+            Struct { a: Option<u8>, b: (bool, char) },
+        }
+        for v in [Shapes::Unit, Shapes::Newtype(7), Shapes::Tuple(1, "x"), Shapes::Struct { a: None, b: (true, 'é') }] {
+            assert_eq!(to_json(&v, 16).expect("ours"), serde_json::to_vec(&v).expect("serde_json"));
         }
         let map: std::collections::BTreeMap<&str, u8> = [("a", 1), ("b\"", 2)].into_iter().collect();
         assert_eq!(to_json(&map, 8).expect("map"), serde_json::to_vec(&map).expect("serde_json"));
