@@ -66,7 +66,8 @@ fn documents(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("c_model_to_document_reference_bundle", name), &bytes, |b, bytes| {
             b.iter(|| {
                 let parsed = decode(black_box(bytes), &DecodeOptions::default()).expect("decode");
-                let options = RenderOptions { document_bytes: Some(bytes), ..RenderOptions::default() };
+                let document = passerelle_fhir::DocumentBytes { bytes, media_type: "text/xml" };
+                let options = RenderOptions { document: Some(document), document_layout: passerelle_fhir::DocumentLayout::Binary, ..RenderOptions::default() };
                 passerelle_fhir::encode(&parsed.value, &options).expect("bundle").value.len()
             })
         });

@@ -2,11 +2,61 @@
 //! and the CI-SIS minimal-structure diagnostics, each located by XPath.
 
 use crate::patient;
-use crate::reader::{Cd, Ii, RawHeader};
-use passerelle_model::{Code, Content, ContentRef, Document, EventKind, Format, InstanceId, Issue, Message, Parsed, PartialDateTime, Section, SourceEvent};
+use crate::reader::{Cd, Ii, RawHeader, RawParticipant};
+use passerelle_model::{
+    Code, Content, ContentRef, Document, EventKind, Format, InstanceId, Issue, Message, Organisation, Parsed, PartialDateTime, Participant, Section,
+    SourceEvent,
+};
 
 /// templateIds every French CDA header carries (CI-SIS "modèles de contenus", structuration minimale).
 const FR_HEADER_TEMPLATES: [&str; 2] = ["2.16.840.1.113883.2.8.2.1", "1.2.250.1.213.1.1.1.1"];
+/// The IHE XDS-SD templateId that replaces the volet's in a French level-1 (nonXMLBody) document.
+pub const XDS_SD_TEMPLATE: &str = "1.3.6.1.4.1.19376.1.2.20";
+/// `idNatPS` root (RPPS/ADELI-prefixed person ids) and `idNatSt` root (organisations).
+pub const ID_NAT_PS: &str = "1.2.250.1.71.4.2.1";
+
+/// The CI-SIS minimal-structure rules on a French header beyond the patient: the level-1
+/// templateIds, the participants the header requires, and the shape of an idNatPS.
+fn french_structure(h: &RawHeader, issues: &mut Vec<Issue>) {
+    let level1 = h.body.as_ref().is_some_and(|b| b.media_type.as_deref() != Some("text/xml"));
+    if level1 && (h.template_ids.len() != 3 || !h.template_ids.iter().any(|t| t == XDS_SD_TEMPLATE)) {
+        issues.push(
+            Issue::warning("cda-level1-templates", format!("a French nonXMLBody document has exactly three templateIds, one of them {XDS_SD_TEMPLATE}"))
+                .at_path("/ClinicalDocument/templateId"),
+        );
+    }
+    let required = [
+        (h.authors.is_empty(), "author", "/ClinicalDocument/author"),
+        (h.custodian_id.is_none() && h.custodian.is_none(), "custodian", "/ClinicalDocument/custodian"),
+        (h.legal_authenticator.is_none(), "legalAuthenticator", "/ClinicalDocument/legalAuthenticator"),
+        (!h.has_encounter, "componentOf/encompassingEncounter", "/ClinicalDocument/componentOf"),
+    ];
+    for (absent, what, xpath) in required {
+        if absent {
+            issues.push(Issue::warning("cda-header-incomplete", format!("French header without {what} (CI-SIS minimal structure)")).at_path(xpath));
+        }
+    }
+    for author in &h.authors {
+        let Some(id) = author.id.as_ref().filter(|i| i.root == ID_NAT_PS) else { continue };
+        let ext = id.extension.as_deref().unwrap_or_default();
+        let well_formed = match ext.as_bytes().first() {
+            Some(b'8') => ext.len() == 12 && ext.bytes().all(|c| c.is_ascii_digit()),
+            Some(b'0') => ext.len() == 10,
+            Some(b'3') => ext.contains('/'),
+            Some(b'1' | b'4' | b'5' | b'6') => ext.len() > 1,
+            _ => false,
+        };
+        if !well_formed {
+            issues.push(
+                Issue::warning(
+                    "author-id-format",
+                    "assignedAuthor/id under the idNatPS root is not a TRE_G08 prefix and identifier (8 + RPPS, 0 + ADELI, 3 + FINESS/id…)",
+                )
+                .at_path("/ClinicalDocument/author/assignedAuthor/id/@extension"),
+            );
+        }
+    }
+}
 
 fn instance(ii: &Ii) -> InstanceId {
     InstanceId { root: ii.root.clone(), extension: ii.extension.clone() }
@@ -23,6 +73,17 @@ fn date(value: Option<&str>, xpath: &'static str, issues: &mut Vec<Issue>) -> Op
         issues.push(Issue::warning("bad-date", "malformed TS value ignored").at_path(xpath));
     }
     parsed
+}
+
+fn participant(p: &RawParticipant, xpath: &'static str, issues: &mut Vec<Issue>) -> Participant {
+    let organisation = (p.org_id.is_some() || p.org_name.is_some()).then(|| Organisation { id: p.org_id.as_ref().map(instance), name: p.org_name.clone() });
+    Participant {
+        id: p.id.as_ref().filter(|i| !i.root.is_empty()).map(instance),
+        family: p.family.clone(),
+        given: p.given.clone(),
+        organisation,
+        time: date(p.time.as_deref(), xpath, issues),
+    }
 }
 
 pub fn into_message(h: RawHeader) -> Parsed<Message> {
@@ -55,6 +116,7 @@ pub fn into_message(h: RawHeader) -> Parsed<Message> {
                 );
             }
         }
+        french_structure(&h, &mut issues);
     }
     match &h.patient {
         Some(p) => msg.patient = Some(patient::into_patient(p, &mut issues)),
@@ -81,6 +143,14 @@ pub fn into_message(h: RawHeader) -> Parsed<Message> {
         version,
         replaces: h.replaces.as_ref().map(instance),
         sections: h.sections.iter().map(|(c, title)| Section { code: c.as_ref().map(code), title: title.clone() }).collect(),
+        authors: h.authors.iter().map(|a| participant(a, "/ClinicalDocument/author/time/@value", &mut issues)).collect(),
+        custodian: (h.custodian_id.is_some() || h.custodian.is_some())
+            .then(|| Organisation { id: h.custodian_id.as_ref().map(instance), name: h.custodian.clone() }),
+        legal_authenticator: h.legal_authenticator.as_ref().map(|l| participant(l, "/ClinicalDocument/legalAuthenticator/time/@value", &mut issues)),
+        facility_type: h.facility_type.as_ref().map(code),
+        practice_setting: h.practice_setting.as_ref().map(code),
+        recipients: Vec::new(),
+        deleted: false,
         sharing: None,
         content,
     };

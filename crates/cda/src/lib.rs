@@ -8,6 +8,9 @@
 mod header;
 mod patient;
 mod reader;
+mod writer;
+
+pub use writer::{EncodeError, encode};
 
 use passerelle_model::{Message, Parsed};
 

@@ -42,6 +42,17 @@ pub struct RawPatient {
     name_count: usize,
 }
 
+/// An author or legal authenticator as read: the first id, the person's name, the organisation.
+#[derive(Debug, Clone, Default)]
+pub struct RawParticipant {
+    pub id: Option<Ii>,
+    pub family: Option<String>,
+    pub given: Option<String>,
+    pub org_id: Option<Ii>,
+    pub org_name: Option<String>,
+    pub time: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RawBody {
     pub media_type: Option<String>,
@@ -65,6 +76,12 @@ pub struct RawHeader {
     pub replaces: Option<Ii>,
     pub patient: Option<RawPatient>,
     pub custodian: Option<String>,
+    pub custodian_id: Option<Ii>,
+    pub authors: Vec<RawParticipant>,
+    pub legal_authenticator: Option<RawParticipant>,
+    pub facility_type: Option<Cd>,
+    pub has_encounter: bool,
+    pub practice_setting: Option<Cd>,
     pub body: Option<RawBody>,
     pub sections: Vec<(Option<Cd>, Option<String>)>,
 }
@@ -77,6 +94,36 @@ enum Capture {
     County,
     Custodian,
     SectionTitle,
+    Person(Who, PersonPart),
+}
+
+/// Whose name or organisation a capture fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Author,
+    Legal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PersonPart {
+    Family,
+    Given,
+    Organisation,
+}
+
+impl RawHeader {
+    fn participant(&mut self, who: Who) -> &mut RawParticipant {
+        match who {
+            Who::Author => {
+                if self.authors.is_empty() {
+                    self.authors.push(RawParticipant::default());
+                }
+                let last = self.authors.len() - 1;
+                &mut self.authors[last]
+            }
+            Who::Legal => self.legal_authenticator.get_or_insert_with(RawParticipant::default),
+        }
+    }
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -98,7 +145,8 @@ struct Walk {
     /// Local names of the open elements: the ones header paths use, `*` for any other (or for an
     /// element outside the CDA namespace), so that no element costs an allocation.
     stack: Vec<&'static str>,
-    capture: Option<(Capture, String)>,
+    /// The text being collected, and the depth of the element it closes with.
+    capture: Option<(Capture, String, usize)>,
     pending_part: Option<NamePart>,
     /// Where the body starts, and whether it is a structuredBody (else the nonXMLBody text).
     body_start: Option<(usize, bool)>,
@@ -193,13 +241,28 @@ fn known(local: &str) -> &'static str {
         "nonXMLBody" => "nonXMLBody",
         "text" => "text",
         "section" => "section",
+        "author" => "author",
+        "time" => "time",
+        "assignedAuthor" => "assignedAuthor",
+        "assignedPerson" => "assignedPerson",
+        "representedOrganization" => "representedOrganization",
+        "legalAuthenticator" => "legalAuthenticator",
+        "assignedEntity" => "assignedEntity",
+        "componentOf" => "componentOf",
+        "encompassingEncounter" => "encompassingEncounter",
+        "location" => "location",
+        "healthCareFacility" => "healthCareFacility",
+        "documentationOf" => "documentationOf",
+        "serviceEvent" => "serviceEvent",
+        "performer" => "performer",
+        "standardIndustryClassCode" => "standardIndustryClassCode",
         _ => "*",
     }
 }
 
 impl Walk {
     fn text(&mut self, text: &str) {
-        if let Some((_, buf)) = self.capture.as_mut() {
+        if let Some((_, buf, _)) = self.capture.as_mut() {
             buf.push_str(text);
         }
     }
@@ -208,13 +271,15 @@ impl Walk {
     fn open(&mut self, e: &BytesStart<'_>, before: usize, after: usize) {
         let Walk { header, stack, capture, pending_part, body_start, in_replacement } = self;
         let path = stack.as_slice();
+        let depth = path.len();
+        let mut capture_text = |kind: Capture| *capture = Some((kind, String::new(), depth));
         const PATIENT: [&str; 4] = ["ClinicalDocument", "recordTarget", "patientRole", "patient"];
         match path {
             ["ClinicalDocument", "realmCode"] => header.realm = attr(e, "code"),
             ["ClinicalDocument", "templateId"] => header.template_ids.extend(attr(e, "root")),
             ["ClinicalDocument", "id"] => header.id = Some(ii(e)),
             ["ClinicalDocument", "code"] => header.code = Some(cd(e)),
-            ["ClinicalDocument", "title"] => *capture = Some((Capture::Title, String::new())),
+            ["ClinicalDocument", "title"] => capture_text(Capture::Title),
             ["ClinicalDocument", "effectiveTime"] => header.effective_time = attr(e, "value"),
             ["ClinicalDocument", "confidentialityCode"] => header.confidentiality = Some(cd(e)),
             ["ClinicalDocument", "languageCode"] => header.language = attr(e, "code"),
@@ -242,16 +307,41 @@ impl Walk {
                             qualifier: attr(e, "qualifier"),
                             text: String::new(),
                         });
-                        *capture = Some((Capture::NamePart, String::new()));
+                        capture_text(Capture::NamePart);
                     }
                     ["administrativeGenderCode"] => patient.gender = attr(e, "code"),
                     ["birthTime"] => patient.birth_time = attr(e, "value"),
-                    ["birthplace", "place", "addr", "county"] => *capture = Some((Capture::County, String::new())),
+                    ["birthplace", "place", "addr", "county"] => capture_text(Capture::County),
                     _ => {}
                 }
             }
             ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"] => {
-                *capture = Some((Capture::Custodian, String::new()));
+                capture_text(Capture::Custodian);
+            }
+            ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "id"] => {
+                header.custodian_id.get_or_insert_with(|| ii(e));
+            }
+            ["ClinicalDocument", "author"] => header.authors.push(RawParticipant::default()),
+            ["ClinicalDocument", "author" | "legalAuthenticator", rest @ ..] => {
+                let who = if path[1] == "author" { Who::Author } else { Who::Legal };
+                match rest {
+                    ["time"] => header.participant(who).time = attr(e, "value"),
+                    ["assignedAuthor" | "assignedEntity", "id"] => {
+                        header.participant(who).id.get_or_insert_with(|| ii(e));
+                    }
+                    ["assignedAuthor" | "assignedEntity", "assignedPerson", "name", "family"] => capture_text(Capture::Person(who, PersonPart::Family)),
+                    ["assignedAuthor" | "assignedEntity", "assignedPerson", "name", "given"] => capture_text(Capture::Person(who, PersonPart::Given)),
+                    ["assignedAuthor" | "assignedEntity", "representedOrganization", "id"] => {
+                        header.participant(who).org_id.get_or_insert_with(|| ii(e));
+                    }
+                    ["assignedAuthor" | "assignedEntity", "representedOrganization", "name"] => capture_text(Capture::Person(who, PersonPart::Organisation)),
+                    _ => {}
+                }
+            }
+            ["ClinicalDocument", "componentOf", "encompassingEncounter"] => header.has_encounter = true,
+            ["ClinicalDocument", "componentOf", "encompassingEncounter", "location", "healthCareFacility", "code"] => header.facility_type = Some(cd(e)),
+            ["ClinicalDocument", "documentationOf", "serviceEvent", "performer", "assignedEntity", "representedOrganization", "standardIndustryClassCode"] => {
+                header.practice_setting.get_or_insert_with(|| cd(e));
             }
             ["ClinicalDocument", "component", "structuredBody", "component", "section", "code"] => {
                 if let Some(last) = header.sections.last_mut() {
@@ -259,7 +349,7 @@ impl Walk {
                 }
             }
             ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"] => {
-                *capture = Some((Capture::SectionTitle, String::new()));
+                capture_text(Capture::SectionTitle);
             }
             ["ClinicalDocument", "component", "structuredBody", "component", "section"] => header.sections.push((None, None)),
             _ => {}
@@ -279,15 +369,7 @@ impl Walk {
     /// Closes the innermost element: finishes a text capture or the body span.
     fn close(&mut self, before: usize, after: usize) {
         let Walk { header, stack, capture, pending_part, body_start, in_replacement } = self;
-        let closes_capture = matches!(
-            stack.as_slice(),
-            ["ClinicalDocument", "title"]
-                | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "name", "family" | "given"]
-                | ["ClinicalDocument", "recordTarget", "patientRole", "patient", "birthplace", "place", "addr", "county"]
-                | ["ClinicalDocument", "custodian", "assignedCustodian", "representedCustodianOrganization", "name"]
-                | ["ClinicalDocument", "component", "structuredBody", "component", "section", "title"]
-        );
-        if closes_capture && let Some((kind, text)) = capture.take() {
+        if let Some((kind, text, _)) = capture.take_if(|c| c.2 == stack.len()) {
             let text = text.trim().to_owned();
             match kind {
                 Capture::Title => header.title = Some(text),
@@ -296,6 +378,17 @@ impl Walk {
                 Capture::SectionTitle => {
                     if let Some(last) = header.sections.last_mut() {
                         last.1 = Some(text);
+                    }
+                }
+                Capture::Person(who, part) => {
+                    let participant = header.participant(who);
+                    let slot = match part {
+                        PersonPart::Family => &mut participant.family,
+                        PersonPart::Given => &mut participant.given,
+                        PersonPart::Organisation => &mut participant.org_name,
+                    };
+                    if slot.is_none() {
+                        *slot = Some(text);
                     }
                 }
                 Capture::NamePart => {

@@ -2,8 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use passerelle_fhir::{Profile, RenderOptions, render_bundle};
+use passerelle_fhir::{DocumentLayout, Profile, RenderOptions, render_bundle};
 use passerelle_gateway::codec::{self, InputFormat};
+use passerelle_gateway::config::DocumentRendering;
+use passerelle_gateway::delivery::render::{Renderer, Source};
 use passerelle_model::{Issue, Severity};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -17,8 +19,18 @@ pub enum From {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum To {
+    /// FHIR transaction Bundle (a document's DocumentReference carries its bytes inline).
     Fhir,
+    /// The normalised model as JSON.
     Model,
+    /// HL7 v2: a document as MDM^T02/T10/T04 (v2.6); HL7 v2 input re-written as it came.
+    Hl7v2,
+    /// ORU^R01 (v2.5) carrying the document.
+    Oru,
+    /// The CDA document (a level-1 CDA around a document that was not one).
+    Cda,
+    /// IHE MHD ITI-65 provide-document bundle.
+    Mhd,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -38,6 +50,9 @@ pub struct ConvertArgs {
     /// National profile of the FHIR output (auto: FR Core for French patients, BE core for Belgian ones).
     #[arg(long, value_enum, default_value = "auto")]
     profile: ProfileArg,
+    /// FHIR server base URL: a document's Binary is created under it, with a client-assigned id.
+    #[arg(long)]
+    fhir_base: Option<String>,
     /// Input file, or `-` for standard input.
     input: String,
 }
@@ -59,9 +74,9 @@ fn report(issues: &[Issue]) {
     }
 }
 
-/// Converts bytes through the gateway's own decode dispatch; returns the JSON document, the
-/// diagnostics and whether the input was usable.
-pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Option<String>, Vec<Issue>, bool) {
+/// Converts bytes through the gateway's own decode dispatch and renderers; returns the output,
+/// the diagnostics and whether the input was usable.
+pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_url: Option<&str>) -> (Option<Vec<u8>>, Vec<Issue>, bool) {
     let format = match from {
         From::Hl7v2 => InputFormat::Hl7v2,
         From::Cda => InputFormat::Cda,
@@ -73,16 +88,33 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile) -> (Opt
             let parsed = decoded.message;
             let usable = !parsed.has_errors();
             let mut issues = parsed.issues;
-            let json = match to {
-                To::Model => serde_json::to_string_pretty(&parsed.value),
-                To::Fhir => {
-                    let options = RenderOptions { profile, document_bytes: decoded.document.as_deref(), ..RenderOptions::default() };
+            let document = decoded.document.as_ref();
+            let output = match to {
+                To::Model => serde_json::to_string_pretty(&parsed.value).ok().map(String::into_bytes),
+                To::Fhir | To::Mhd => {
+                    let document_layout = if matches!(to, To::Mhd) { DocumentLayout::Mhd } else { DocumentLayout::Inline };
+                    let options = RenderOptions { profile, document: document.map(|d| d.as_fhir()), document_layout, base_url, ..RenderOptions::default() };
                     let (bundle, mut more) = render_bundle(&parsed.value, &options);
                     issues.append(&mut more);
-                    serde_json::to_string_pretty(&bundle.into_resource())
+                    serde_json::to_string_pretty(&bundle.into_resource()).ok().map(String::into_bytes)
+                }
+                To::Hl7v2 | To::Oru | To::Cda => {
+                    let rendering = match to {
+                        To::Oru => DocumentRendering::Oru,
+                        To::Cda => DocumentRendering::Cda,
+                        _ => DocumentRendering::Mdm,
+                    };
+                    let source = Source { model: &parsed.value, hl7v2: decoded.hl7v2.as_ref(), document };
+                    match Renderer::for_rendering(rendering, profile, base_url.map(str::to_owned)).render(&source) {
+                        Ok(rendering) => Some(rendering.bytes),
+                        Err(e) => {
+                            issues.push(Issue::error("not-renderable", e.to_string()));
+                            None
+                        }
+                    }
                 }
             };
-            (json.ok(), issues, usable)
+            (output, issues, usable)
         }
     }
 }
@@ -95,13 +127,16 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         ProfileArg::BeCore => Profile::BeCore,
         ProfileArg::Generic => Profile::Generic,
     };
-    let (json, issues, usable) = convert_bytes(&bytes, args.from, args.to, profile);
+    let (output, issues, usable) = convert_bytes(&bytes, args.from, args.to, profile, args.fhir_base.as_deref());
     report(&issues);
     if !usable || issues.iter().any(|i| i.severity == Severity::Error) {
         return Ok(ExitCode::from(1));
     }
-    let json = json.context("cannot serialise the output")?;
+    let output = output.context("cannot serialise the output")?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{json}")?;
+    out.write_all(&output)?;
+    if output.last() != Some(&b'\n') && output.last() != Some(&b'\r') {
+        out.write_all(b"\n")?;
+    }
     Ok(ExitCode::SUCCESS)
 }

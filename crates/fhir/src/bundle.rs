@@ -2,8 +2,10 @@
 //! collision-free `urn:uuid` fullUrls (name-based SHA-1 UUIDs of sender, control id, type and index).
 
 use crate::Profile;
+use crate::document::DocumentBytes;
+use crate::document_bundle::{DocumentContext, DocumentLayout, push_document_entries};
 use crate::encounter::encounter;
-use crate::patient::{patient, system_of};
+use crate::patient::{identifier, patient, system_of};
 use crate::types::{Bundle, BundleEntry, BundleRequest, Resource};
 use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule};
 
@@ -11,8 +13,14 @@ use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule}
 pub struct RenderOptions<'a> {
     pub profile: Profile,
     pub time_zone: TimeZoneRule,
-    /// The message's bytes as received, for a document: its DocumentReference carries them.
-    pub document_bytes: Option<&'a [u8]>,
+    /// The document's bytes, for a document message: its DocumentReference carries them.
+    pub document: Option<DocumentBytes<'a>>,
+    pub document_layout: DocumentLayout,
+    /// A medico-social (TDDUI) receiver: a patient without INS gets the local id `3` + FINESS + `/` + id.
+    pub medico_social: bool,
+    /// The receiving server's base URL: the document's Binary then gets a client-assigned id
+    /// (`PUT Binary/<uuid>`, fullUrl under the base) that `attachment.url` names absolutely.
+    pub base_url: Option<&'a str>,
 }
 
 /// Name-based UUID from SHA-1 of the parts joined by `|`, without building the joined string.
@@ -41,7 +49,7 @@ pub fn uuid_from_parts(parts: &[&[u8]]) -> String {
     out
 }
 
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -79,7 +87,7 @@ fn patient_keys(ids: &[Identifier]) -> Vec<&Identifier> {
     v
 }
 
-fn entry<'a>(resource: Resource<'a>, full_url: String, conditional: Option<String>, type_name: &'static str) -> BundleEntry<'a> {
+pub(crate) fn entry<'a>(resource: Resource<'a>, full_url: String, conditional: Option<String>, type_name: &'static str) -> BundleEntry<'a> {
     let request = match conditional {
         Some(url) => BundleRequest { method: "PUT".into(), url: url.into() },
         None => BundleRequest { method: "POST".into(), url: type_name.into() },
@@ -110,8 +118,13 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
     };
     let mut bundle = Bundle { type_: "transaction".into(), timestamp: envelope.sent_at.and_then(|t| t.fhir_instant(tz)).map(Into::into), ..Bundle::default() };
     let mut patient_ref = None;
-    if let Some(p) = &msg.patient {
-        let resource = patient(p, msg.merge(), &envelope.event.source.trigger, profile, tz);
+    // ITI-65 references the patient the recipient already knows: an MHD bundle carries no Patient.
+    let mhd = options.document_layout == DocumentLayout::Mhd && msg.document().is_some();
+    if let Some(p) = msg.patient.as_ref().filter(|_| !mhd) {
+        let mut resource = patient(p, msg.merge(), &envelope.event.source.trigger, profile, tz);
+        if options.medico_social && p.ins().is_none() {
+            crate::tddui::apply_local_id_rule(&mut resource, msg, &mut issues);
+        }
         let full_url = full_url("Patient", "0");
         let conditional = conditional_url("Patient", &patient_keys(&p.identifiers));
         if conditional.is_none() {
@@ -120,7 +133,7 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
         bundle.entry.push(entry(Resource::Patient(Box::new(resource)), full_url.clone(), conditional, "Patient"));
         patient_ref = Some(full_url);
     }
-    if let Some(e) = msg.encounter() {
+    if let Some(e) = msg.encounter().filter(|_| !mhd) {
         let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
         if meaningful {
             let resource = encounter(e, &envelope.event.source.trigger, patient_ref.clone().map(crate::types::Str::Owned), profile, tz);
@@ -130,15 +143,17 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
             bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));
         }
     }
-    if let Some(doc) = msg.document() {
-        match options.document_bytes {
-            Some(raw) => {
-                let resource = crate::document::document_reference(doc, raw, patient_ref.clone().map(crate::types::Str::Owned), tz);
-                let url = full_url("DocumentReference", "2");
-                let conditional = resource.master_identifier.as_ref().and_then(|id| {
-                    Some(format!("DocumentReference?identifier={}|{}", query_escape(id.system.as_deref()?), query_escape(id.value.as_deref()?)))
-                });
-                bundle.entry.push(entry(Resource::DocumentReference(Box::new(resource)), url, conditional, "DocumentReference"));
+    if msg.document().is_some() {
+        match options.document {
+            Some(bytes) => {
+                let layout = options.document_layout;
+                let patient_identifier = msg.patient.as_ref().and_then(|p| p.ins().or_else(|| patient_keys(&p.identifiers).first().copied())).map(identifier);
+                let patient_url = patient_ref.clone();
+                push_document_entries(
+                    &mut bundle,
+                    layout,
+                    DocumentContext { msg, bytes, patient_url, patient_identifier, full_url: &full_url, base_url: options.base_url, tz },
+                );
             }
             None => issues.push(Issue::error("document-bytes-missing", "a document's DocumentReference needs the document's bytes")),
         }

@@ -3,14 +3,19 @@
 
 pub mod bundle;
 pub mod document;
+pub mod document_bundle;
+pub mod document_types;
 pub mod encounter;
 pub mod json;
 pub mod outcome;
 pub mod patient;
 pub mod read;
+pub mod tddui;
 pub mod types;
 
 pub use bundle::{RenderOptions, render_bundle};
+pub use document::DocumentBytes;
+pub use document_bundle::DocumentLayout;
 pub use json::{JsonError, to_json};
 pub use outcome::operation_outcome;
 pub use read::{ReadError, read_patient};

@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+pub use crate::document_types::{
+    Attachment, Binary, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo, List, ListEntry,
+};
+
 /// Text borrowed from the model while rendering (no copy), owned when read from JSON.
 pub type Str<'a> = Cow<'a, str>;
 
@@ -77,6 +81,8 @@ pub struct Extension<'a> {
     pub value_codeable_concept: Option<CodeableConcept<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_address: Option<Address<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_identifier: Option<Identifier<'a>>,
 }
 
 impl<'a> Extension<'a> {
@@ -329,67 +335,14 @@ pub struct BundleEntry<'a> {
 pub struct Bundle<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta<'a>>,
     #[serde(rename = "type")]
     pub type_: Str<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<Str<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry: Vec<BundleEntry<'a>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attachment<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<Str<'a>>,
-    /// Base64 of the bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// Base64 of the SHA-1 of the bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hash: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<Str<'a>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocumentReferenceContent<'a> {
-    pub attachment: Attachment<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<Coding<'a>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocumentReferenceRelatesTo<'a> {
-    pub code: Str<'a>,
-    pub target: Reference<'a>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocumentReference<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_identifier: Option<Identifier<'a>>,
-    pub status: Str<'a>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<Reference<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub security_label: Vec<CodeableConcept<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub relates_to: Vec<DocumentReferenceRelatesTo<'a>>,
-    pub content: Vec<DocumentReferenceContent<'a>>,
 }
 
 /// The resources we handle, tagged by `resourceType`.
@@ -400,6 +353,8 @@ pub enum Resource<'a> {
     Encounter(Box<Encounter<'a>>),
     Bundle(Box<Bundle<'a>>),
     DocumentReference(Box<DocumentReference<'a>>),
+    Binary(Box<Binary<'a>>),
+    List(Box<List<'a>>),
     OperationOutcome(OperationOutcome<'a>),
 }
 

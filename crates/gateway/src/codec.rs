@@ -32,9 +32,25 @@ impl InputFormat {
 pub struct Decoded<'a> {
     pub message: Parsed<Message>,
     pub hl7v2: Option<passerelle_hl7v2::Message<'a>>,
-    /// The document the message carries, as bytes: the CDA itself for CDA input, the decoded
-    /// base64 of the document OBX for an ORU/MDM; renderings attach it.
-    pub document: Option<Cow<'a, [u8]>>,
+    /// The document the message carries: the CDA itself for CDA input, the decoded base64 of
+    /// the document OBX for an ORU/MDM; renderings attach it.
+    pub document: Option<DocumentPayload<'a>>,
+}
+
+/// A document's bytes and what they are.
+#[derive(Debug, Clone)]
+pub struct DocumentPayload<'a> {
+    pub bytes: Cow<'a, [u8]>,
+    /// The bytes are a CDA document (else the document itself: a PDF…).
+    pub is_cda: bool,
+    /// `text/xml` for a CDA, else the declared media type.
+    pub media_type: String,
+}
+
+impl DocumentPayload<'_> {
+    pub fn as_fhir(&self) -> passerelle_fhir::DocumentBytes<'_> {
+        passerelle_fhir::DocumentBytes { bytes: &self.bytes, media_type: &self.media_type }
+    }
 }
 
 /// The bytes are not the format at all (nothing to normalise); the reply is AR / 400.
@@ -73,11 +89,12 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
             let (mut message, tokens) = passerelle_hl7v2::decode(raw, &passerelle_hl7v2::ParseOptions::default(), &Default::default())?;
             let pid_ins = pid_ins_values(&tokens);
             let document = embedded_document(&mut message, raw, &pid_ins);
-            Ok(Decoded { message, hl7v2: Some(tokens), document: document.map(Cow::Owned) })
+            Ok(Decoded { message, hl7v2: Some(tokens), document })
         }
         InputFormat::Cda => {
             let message = passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?;
-            Ok(Decoded { message, hl7v2: None, document: Some(Cow::Borrowed(raw)) })
+            let document = DocumentPayload { bytes: Cow::Borrowed(raw), is_cda: true, media_type: "text/xml".into() };
+            Ok(Decoded { message, hl7v2: None, document: Some(document) })
         }
         InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None, document: None }),
     }
@@ -87,7 +104,7 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
 /// and merged into the message. The CDA header is authoritative for the document's metadata; the
 /// patient of PID and of the CDA recordTarget must have the same INS, or the message is refused
 /// (`identity-mismatch`: never delivered under either identity).
-fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String]) -> Option<Vec<u8>> {
+fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String]) -> Option<DocumentPayload<'static>> {
     let content = message.value.document()?.content.clone()?;
     let at = "OBX-5.5";
     let span = raw.get(content.offset..content.offset + content.length)?;
@@ -96,14 +113,15 @@ fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[Strin
         message.issues.push(Issue::error("document-not-base64", "the document OBX-5.5 is not valid base64").at_path(at));
         return None;
     };
+    let opaque = |bytes: Vec<u8>| DocumentPayload { bytes: Cow::Owned(bytes), is_cda: false, media_type: content.media_type.clone() };
     if content.media_type != "text/xml" {
-        return Some(bytes);
+        return Some(opaque(bytes));
     }
     let cda = match passerelle_cda::decode(&bytes, &passerelle_cda::DecodeOptions::default()) {
         Ok(cda) => cda,
         Err(e) => {
             message.issues.push(Issue::error("document-unreadable", format!("the CDA in the document OBX cannot be read: {e}")).at_path(at));
-            return Some(bytes);
+            return Some(opaque(bytes));
         }
     };
     let Parsed { value: cda_message, issues: cda_issues } = cda;
@@ -122,11 +140,13 @@ fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[Strin
             message.issues.push(Issue::warning("document-id-mismatch", "TXA-12 and the CDA id differ; the CDA id is used").at_path(at));
         }
         // The CDA header wins; the HL7 v2 side keeps what only it carries (the body's place in
-        // the message, the MetaDMPMSS flags, a TXA-13 replacement the CDA does not state).
+        // the message, the MetaDMPMSS flags, PRT recipients, a deletion, a TXA-13 replacement the
+        // CDA does not state).
         let replaces = theirs.replaces.clone().or_else(|| ours.replaces.take());
-        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), ..theirs };
+        let recipients = std::mem::take(&mut ours.recipients);
+        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), deleted: ours.deleted, recipients, ..theirs };
     }
-    Some(bytes)
+    Some(DocumentPayload { bytes: Cow::Owned(bytes), is_cda: true, media_type: "text/xml".into() })
 }
 
 /// The values PID-3 types as INS, as sent (before the identity rules decide whether to use them).

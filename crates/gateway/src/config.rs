@@ -167,6 +167,34 @@ pub enum PayloadFormat {
     Fhir,
 }
 
+/// How a destination receives documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentRendering {
+    /// The CDA R2 document itself (a level-1 CDA around a document that was not one).
+    Cda,
+    /// MDM^T02/T10/T04 (v2.6) with the CDA in OBX-5.
+    Mdm,
+    /// ORU^R01 (v2.5) with the CDA in OBX-5.
+    Oru,
+    /// FHIR transaction Bundle: Patient + DocumentReference + Binary.
+    FhirBundle,
+    /// IHE MHD ITI-65 provide-document bundle: SubmissionSet List + DocumentReference + Binary.
+    Mhd,
+}
+
+impl DocumentRendering {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cda => "cda",
+            Self::Mdm => "mdm",
+            Self::Oru => "oru",
+            Self::FhirBundle => "fhir-bundle",
+            Self::Mhd => "mhd",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
@@ -187,6 +215,12 @@ pub struct DestinationConfig {
     pub max_attempts: u32,
     /// Payload for `http` and `file` (default: hl7v2 for file, fhir for http).
     pub format: Option<PayloadFormat>,
+    /// What documents become: cda | mdm | oru | fhir-bundle | mhd (default: mdm for an hl7v2
+    /// destination, fhir-bundle for a fhir one).
+    pub rendering: Option<DocumentRendering>,
+    /// The FHIR base URL a document's Binary is created under (default: `url` of a fhir_http
+    /// destination); without one the Binary is referenced by its `urn:uuid` fullUrl.
+    pub fhir_base: Option<String>,
     /// Patients delivered in parallel (MLLP always sends one at a time).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,

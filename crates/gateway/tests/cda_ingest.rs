@@ -1,5 +1,6 @@
-//! CDA in over HTTP: a document is journaled, routed and rendered as a DocumentReference Bundle,
-//! with 201 and the journal's Location; what cannot be rendered or read is refused and kept.
+//! CDA in over HTTP: a document is journaled, routed and rendered for each destination (FHIR
+//! bundle, MDM, MHD), with 201 and the journal's Location; consent withholds it from the DMP;
+//! what cannot be read is refused and kept.
 
 mod support;
 
@@ -16,59 +17,71 @@ async fn post_cda(gw: &passerelle_gateway::RunningGateway, body: Vec<u8>) -> (u1
     (status, location, serde_json::from_slice(&response.bytes().await.expect("body")).expect("operation outcome json"))
 }
 
+fn validator(verify: &std::path::Path, tool: &str, args: &[&str], file: &std::path::Path) {
+    let out = std::process::Command::new(verify.join(".venv/bin/python")).arg(verify.join(tool)).args(args).arg(file).output().expect("validator");
+    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cda_document_reaches_a_fhir_destination_as_a_document_reference_bundle() {
+async fn a_posted_cda_reaches_the_city_as_a_fhir_bundle_the_hospital_as_mdm_and_not_the_dmp_of_a_patient_who_opposed() {
     let Some(verify) = verify_dir() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
-    let (fhir_out, hl7_out) = (tmp.path().join("fhir"), tmp.path().join("hl7"));
+    let out = |d: &str| tmp.path().join(d);
     let extra = format!(
-        "[[destination]]\nname = \"cabinet\"\nkind = \"file\"\nformat = \"fhir\"\ndir = \"{}\"\n\
-         [[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n\
-         [[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"] }}\nto = [\"cabinet\"]\n\
-         [[route]]\nname = \"generic-to-ehr\"\nmatch = {{ format = \"cda\", national_id = \"none\" }}\nto = [\"ehr\"]\n",
-        fhir_out.display(),
-        hl7_out.display()
+        "[[destination]]\nname = \"cabinet\"\nkind = \"file\"\nclass = \"city\"\nrendering = \"fhir-bundle\"\nfhir_base = \"https://cabinet.example.org/fhir\"\ndir = \"{}\"\n\
+         [[destination]]\nname = \"ehr\"\nkind = \"file\"\nclass = \"hospital\"\nrendering = \"mdm\"\ndir = \"{}\"\n\
+         [[destination]]\nname = \"dmp\"\nkind = \"file\"\nclass = \"dmp\"\nrendering = \"mhd\"\ndir = \"{}\"\n\
+         [[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"] }}\nto = [\"cabinet\", \"ehr\", \"dmp\"]\n",
+        out("fhir").display(),
+        out("hl7").display(),
+        out("dmp").display()
     );
     let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
-    let fixtures = workspace_root().join("fixtures/cda");
+    let fixtures = workspace_root().join("fixtures");
+    // The patient's admission said ZFA-9 IO (opposed to feeding the DMP).
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&std::fs::read(fixtures.join("hl7v2/ok/fr_a01_dmp_opposition.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA");
 
-    let (status, location, outcome) = post_cda(&gw, std::fs::read(fixtures.join("ok/fr_cr_bio_structured_ins.xml")).expect("fixture")).await;
+    let (status, location, outcome) = post_cda(&gw, std::fs::read(fixtures.join("cda/ok/fr_cr_bio_structured_ins.xml")).expect("fixture")).await;
     assert_eq!(status, 201, "{outcome}");
     let location = location.expect("Location header");
     assert!(location.starts_with("/api/messages/"), "{location}");
-    let delivered = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 1, Duration::from_secs(10)).await;
-    assert_eq!(delivered[0].destination, "cabinet");
-    let bodies = files_with_ext(&fhir_out, "json");
+    let delivered = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 2, Duration::from_secs(10)).await;
+    let mut names: Vec<&str> = delivered.iter().map(|d| d.destination.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cabinet", "ehr"], "withheld from the dmp, delivered to the others");
+    assert!(files_with_ext(&out("dmp"), "json").is_empty());
+
+    let bodies = files_with_ext(&out("fhir"), "json");
     assert_eq!(bodies.len(), 1);
     let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bodies[0]).expect("read")).expect("json");
     let types: Vec<&str> = bundle["entry"].as_array().expect("entries").iter().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
-    assert_eq!(types, ["Patient", "DocumentReference"]);
-    let out = std::process::Command::new(verify.join(".venv/bin/python"))
-        .arg(verify.join("validate_fhir.py"))
-        .args(["--type", "Bundle"])
-        .arg(&bodies[0])
-        .output()
-        .expect("validator");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(types, ["Patient", "DocumentReference", "Binary"]);
+    let attachment = &bundle["entry"][1]["resource"]["content"][0]["attachment"];
+    assert_eq!(attachment["url"], bundle["entry"][2]["fullUrl"], "the attachment names the Binary");
+    validator(&verify, "validate_fhir.py", &["--type", "Bundle"], &bodies[0]);
+
+    let mdm = files_with_ext(&out("hl7"), "hl7");
+    assert_eq!(mdm.len(), 1);
+    let text = std::fs::read(&mdm[0]).expect("read");
+    assert!(text.windows(16).any(|w| w == b"|MDM^T02^MDM_T02"), "{}", String::from_utf8_lossy(&text[..200]));
+    validator(&verify, "validate_hl7v2.py", &["--strict", "--version", "2.6"], &mdm[0]);
+
     let found = gw
         .store
         .search(MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.10".into(), "279035121518989".into())), ..Default::default() })
         .await
         .expect("search");
-    assert_eq!((found.len(), found[0].format.as_str()), (1, "cda"));
-
-    // A generic document is also routed to an HL7 v2 destination, which a CDA cannot be rendered
-    // for yet: refused with the destination named, kept, nothing delivered.
-    let (status, _, outcome) = post_cda(&gw, std::fs::read(fixtures.join("ok/generic_ccda_like.xml")).expect("fixture")).await;
-    assert_eq!(status, 422, "{outcome}");
-    assert!(outcome.to_string().contains("destination ehr"), "{outcome}");
+    let cda = found.iter().find(|m| m.format == "cda").expect("the cda is journaled");
+    assert_eq!(cda.withheld.as_deref(), Some("consent: ZFA-9 IO"));
 
     // An XML attack is refused before anything is expanded, and kept for inspection.
-    let (status, _, outcome) = post_cda(&gw, std::fs::read(fixtures.join("err/billion_laughs.xml")).expect("fixture")).await;
+    let (status, _, outcome) = post_cda(&gw, std::fs::read(fixtures.join("cda/err/billion_laughs.xml")).expect("fixture")).await;
     assert_eq!(status, 400, "{outcome}");
     assert!(outcome.to_string().contains("doctype"), "{outcome}");
     let rejected = gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search");
-    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected.len(), 1);
     gw.shutdown().await;
 }
 

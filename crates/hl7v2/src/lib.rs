@@ -6,8 +6,8 @@
 //! input, logs, or touches a socket, a file or the clock.
 
 pub mod ack;
-pub mod base64;
 pub mod charset;
+pub mod compose;
 pub mod delimiters;
 pub mod error;
 pub mod escape;
@@ -18,12 +18,12 @@ pub mod tokenizer;
 pub mod writer;
 
 pub use ack::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject, read_ack};
-pub use base64::decode_base64;
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use error::Error;
 pub use mllp::{MllpCodec, MllpError};
 pub use normalise::{NormaliseOptions, PamFrMode, normalise};
+pub use passerelle_model::base64::decode as decode_base64;
 pub use tokenizer::{Field, Message, ParseOptions, Segment, parse};
 pub use writer::Er7Writer;
 

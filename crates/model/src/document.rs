@@ -47,6 +47,48 @@ pub struct Section {
     pub title: Option<String>,
 }
 
+/// An organisation of the document's header (author's organisation, custodian): its national id
+/// (`idNatSt`, root `1.2.250.1.71.4.2.2` in France) and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Organisation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<InstanceId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A person acting on the document (author, legal authenticator, recipient): `idNatPS` (root
+/// `1.2.250.1.71.4.2.1`, `8` + RPPS or `0` + ADELI) or another id, the name, the organisation,
+/// and the time of the act.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Participant {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<InstanceId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<Organisation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<PartialDateTime>,
+}
+
+/// A recipient named by the sender (HL7 v2 PRT `RCT`/`REPLY`): the person or organisation and
+/// its MSSanté address, when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recipient {
+    /// PRT-4: `RCT` (copy to), `REPLY`, or `SB` (sent by).
+    pub role: String,
+    #[serde(flatten)]
+    pub who: Participant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Document {
@@ -68,9 +110,27 @@ pub struct Document {
     pub set_id: Option<InstanceId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
+    /// The sender deletes the document (MDM^T04, OBX-11 `D`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
     /// The document this one replaces (`relatedDocument typeCode="RPLC"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<InstanceId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<Participant>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<Organisation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_authenticator: Option<Participant>,
+    /// The encounter's facility type (`healthCareFacility/code`, TRE_R02 in France).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility_type: Option<Code>,
+    /// The practice setting (`serviceEvent` performer's organisation `standardIndustryClassCode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_setting: Option<Code>,
+    /// Recipients the sender named (HL7 v2 PRT), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
     /// MetaDMPMSS sharing flags (HL7 v2 documents), when the sender gave them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing: Option<crate::consent::DocumentSharing>,

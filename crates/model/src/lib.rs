@@ -3,6 +3,7 @@
 //! This crate does no IO and depends on no other crate of ours. Every format crate maps into and out
 //! of these types; the identity rules of domain-fr-be.md §0 live here so that no format can bypass them.
 
+pub mod base64;
 pub mod checksum;
 pub mod consent;
 pub mod datetime;
@@ -18,7 +19,7 @@ pub mod trust;
 pub use consent::{ConsultationChoice, DmpConsent, DocumentSharing, FeedingChoice};
 pub use datetime::{PartialDateTime, TimeZoneRule};
 pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};
-pub use document::{Code, ContentRef, Document, InstanceId, Section};
+pub use document::{Code, ContentRef, Document, InstanceId, Organisation, Participant, Recipient, Section};
 pub use encounter::{AttendingDoctor, Encounter, Location, Movement, PatientClass};
 pub use identifier::{Country, Identifier, IdentifierKind, KeyCheck};
 pub use identity::{Authority, apply_identity_rules, classify};

@@ -1,20 +1,24 @@
 //! Renders a decoded message for one destination, once, at ingest: HL7 v2 re-encoded (charset,
-//! version) or a FHIR transaction Bundle under the destination's profile. The rendering is stored
-//! with the outbox row and is exactly what delivery sends; a message that cannot be rendered
-//! validly for a routed destination is not acknowledged.
+//! version) or a FHIR transaction Bundle under the destination's profile; a document as the
+//! destination's `rendering` says (cda, mdm, oru, fhir-bundle, mhd). The rendering is stored with
+//! the outbox row and is exactly what delivery sends; a message that cannot be rendered validly
+//! for a routed destination is not acknowledged.
 
-use crate::config::{DestinationConfig, DestinationKind, PayloadFormat};
-use passerelle_fhir::{Profile, RenderOptions};
+use crate::codec::DocumentPayload;
+use crate::config::{DestinationClass, DestinationConfig, DestinationKind, DocumentRendering, PayloadFormat};
+use passerelle_fhir::{DocumentLayout, Profile, RenderOptions};
 use passerelle_hl7v2::Charset;
+use passerelle_hl7v2::compose::document::{ComposeOptions, DocumentMessage, compose_document};
 use passerelle_model::Message;
 use passerelle_store::Rendering;
+use std::borrow::Cow;
 
 /// What a renderer reads: the model, and the HL7 v2 structure when the input was HL7 v2.
 pub struct Source<'a> {
     pub model: &'a Message,
     pub hl7v2: Option<&'a passerelle_hl7v2::Message<'a>>,
-    /// The document the message carries, as bytes (a document's renderings attach it).
-    pub document: Option<&'a [u8]>,
+    /// The document the message carries (a document's renderings attach it).
+    pub document: Option<&'a DocumentPayload<'a>>,
 }
 
 /// Why a message cannot be rendered for a destination (the sender gets AE naming it).
@@ -22,10 +26,16 @@ pub struct Source<'a> {
 pub enum RenderError {
     #[error("{0}")]
     Unrepresentable(#[from] passerelle_hl7v2::writer::Unrepresentable),
-    #[error("hl7v2 output needs an hl7v2 source (the fhir to hl7v2 direction is not available yet)")]
+    #[error("hl7v2 output needs an hl7v2 source or a document (the fhir to hl7v2 direction is not available yet)")]
     NoHl7v2Source,
     #[error("the fhir bundle would be invalid: {0}")]
     InvalidFhir(String),
+    #[error("a {0} rendering needs a document with its bytes")]
+    NotADocument(&'static str),
+    #[error("the cda document cannot be written: {0}")]
+    Cda(#[from] passerelle_cda::EncodeError),
+    #[error("the hl7v2 document message cannot be written: {0}")]
+    Compose(#[from] passerelle_hl7v2::compose::document::ComposeError),
 }
 
 /// A destination misconfigured for its transport.
@@ -37,29 +47,63 @@ pub enum RendererConfigError {
     FhirHttpNeedsFhir(String),
     #[error("destination {name}: unknown charset {charset}")]
     UnknownCharset { name: String, charset: String },
+    #[error("destination {name}: rendering {rendering} does not fit format {format}")]
+    RenderingFormat { name: String, rendering: &'static str, format: &'static str },
 }
 
 #[derive(Debug, Clone)]
 pub struct Renderer {
     format: PayloadFormat,
+    rendering: DocumentRendering,
     profile: Profile,
     charset: Option<Charset>,
     version: Option<String>,
+    medico_social: bool,
+    /// MSH-5 of the HL7 v2 document messages written for this destination.
+    receiver: String,
+    /// The FHIR server's base: a document's Binary gets a client-assigned id under it.
+    base_url: Option<String>,
 }
 
 pub const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7";
 pub const FHIR_CONTENT_TYPE: &str = "application/fhir+json";
+pub const CDA_CONTENT_TYPE: &str = "application/hl7-cda+xml";
+
+/// The payload format a document rendering belongs to (`None`: cda, its own).
+fn rendering_format(r: DocumentRendering) -> Option<PayloadFormat> {
+    match r {
+        DocumentRendering::Cda => None,
+        DocumentRendering::Mdm | DocumentRendering::Oru => Some(PayloadFormat::Hl7v2),
+        DocumentRendering::FhirBundle | DocumentRendering::Mhd => Some(PayloadFormat::Fhir),
+    }
+}
+
+fn format_name(f: PayloadFormat) -> &'static str {
+    match f {
+        PayloadFormat::Hl7v2 => "hl7v2",
+        PayloadFormat::Fhir => "fhir",
+    }
+}
 
 impl Renderer {
     pub fn new(config: &DestinationConfig) -> Result<Self, RendererConfigError> {
-        let format = config.format.unwrap_or(match config.kind {
+        let transport_default = match config.kind {
             DestinationKind::Mllp | DestinationKind::File => PayloadFormat::Hl7v2,
             DestinationKind::FhirHttp | DestinationKind::Http => PayloadFormat::Fhir,
+        };
+        let format = config.format.or_else(|| config.rendering.and_then(rendering_format)).unwrap_or(transport_default);
+        let rendering = config.rendering.unwrap_or(match format {
+            PayloadFormat::Hl7v2 => DocumentRendering::Mdm,
+            PayloadFormat::Fhir => DocumentRendering::FhirBundle,
         });
-        if config.kind == DestinationKind::Mllp && format != PayloadFormat::Hl7v2 {
+        if config.format.is_some() && rendering_format(rendering).is_some_and(|f| f != format) {
+            return Err(RendererConfigError::RenderingFormat { name: config.name.clone(), rendering: rendering.as_str(), format: format_name(format) });
+        }
+        let hl7v2_only = config.kind == DestinationKind::Mllp;
+        if hl7v2_only && (format != PayloadFormat::Hl7v2 || rendering_format(rendering) != Some(PayloadFormat::Hl7v2)) {
             return Err(RendererConfigError::MllpNeedsHl7v2(config.name.clone()));
         }
-        if config.kind == DestinationKind::FhirHttp && format != PayloadFormat::Fhir {
+        if config.kind == DestinationKind::FhirHttp && (format != PayloadFormat::Fhir || rendering_format(rendering) != Some(PayloadFormat::Fhir)) {
             return Err(RendererConfigError::FhirHttpNeedsFhir(config.name.clone()));
         }
         let charset = match &config.charset {
@@ -68,24 +112,94 @@ impl Renderer {
             }
             None => None,
         };
-        Ok(Self { format, profile: Profile::parse(&config.profile).unwrap_or_default(), charset, version: config.version.clone() })
+        Ok(Self {
+            format,
+            rendering,
+            profile: Profile::parse(&config.profile).unwrap_or_default(),
+            charset,
+            version: config.version.clone(),
+            medico_social: config.class == Some(DestinationClass::MedicoSocial),
+            receiver: config.name.clone(),
+            base_url: config.fhir_base.clone().or_else(|| (config.kind == DestinationKind::FhirHttp).then(|| config.url.clone()).flatten()),
+        })
+    }
+
+    /// A renderer outside any destination (`passerelle convert`): `rendering` for documents, its
+    /// payload format for other messages, UTF-8, no re-encoding.
+    pub fn for_rendering(rendering: DocumentRendering, profile: Profile, base_url: Option<String>) -> Self {
+        let format = rendering_format(rendering).unwrap_or(PayloadFormat::Hl7v2);
+        Self { format, rendering, profile, charset: None, version: None, medico_social: false, receiver: String::new(), base_url }
     }
 
     pub fn render(&self, source: &Source<'_>) -> Result<Rendering, RenderError> {
+        let reference = source.model.envelope.message_id.clone();
+        if source.model.document().is_some() {
+            return self.render_document(source).map(|(bytes, content_type)| Rendering { bytes, content_type: content_type.into(), reference });
+        }
         match self.format {
-            PayloadFormat::Hl7v2 => {
-                let tokens = source.hl7v2.ok_or(RenderError::NoHl7v2Source)?;
-                let bytes = if self.charset.is_none() && self.version.is_none() {
-                    tokens.input().to_vec()
-                } else {
-                    passerelle_hl7v2::writer::reencode_exact(tokens, self.charset, self.version.as_deref())?
+            PayloadFormat::Hl7v2 => Ok(Rendering { bytes: self.reencode(source)?, content_type: HL7V2_CONTENT_TYPE.into(), reference }),
+            PayloadFormat::Fhir => Ok(Rendering { bytes: self.fhir(source, DocumentLayout::Inline)?, content_type: FHIR_CONTENT_TYPE.into(), reference }),
+        }
+    }
+
+    /// The HL7 v2 source re-encoded for this destination (byte for byte when nothing changes).
+    fn reencode(&self, source: &Source<'_>) -> Result<Vec<u8>, RenderError> {
+        let tokens = source.hl7v2.ok_or(RenderError::NoHl7v2Source)?;
+        if self.charset.is_none() && self.version.is_none() {
+            return Ok(tokens.input().to_vec());
+        }
+        Ok(passerelle_hl7v2::writer::reencode_exact(tokens, self.charset, self.version.as_deref())?)
+    }
+
+    fn fhir(&self, source: &Source<'_>, document_layout: DocumentLayout) -> Result<Vec<u8>, RenderError> {
+        let options = RenderOptions {
+            profile: self.profile,
+            document: source.document.map(DocumentPayload::as_fhir),
+            document_layout,
+            medico_social: self.medico_social,
+            base_url: self.base_url.as_deref(),
+            ..RenderOptions::default()
+        };
+        Ok(passerelle_fhir::encode(source.model, &options).map_err(|e| RenderError::InvalidFhir(e.to_string()))?.value)
+    }
+
+    /// The document as a CDA: itself when it is one, else a level-1 CDA around it.
+    fn cda<'s>(&self, source: &'s Source<'_>) -> Result<Cow<'s, [u8]>, RenderError> {
+        let payload = source.document.ok_or(RenderError::NotADocument("cda"))?;
+        if payload.is_cda {
+            return Ok(Cow::Borrowed(&payload.bytes));
+        }
+        Ok(Cow::Owned(passerelle_cda::encode(source.model, &payload.bytes, &payload.media_type)?))
+    }
+
+    fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str), RenderError> {
+        let msg = source.model;
+        match self.rendering {
+            DocumentRendering::Cda => Ok((self.cda(source)?.into_owned(), CDA_CONTENT_TYPE)),
+            DocumentRendering::FhirBundle => Ok((self.fhir(source, DocumentLayout::Binary)?, FHIR_CONTENT_TYPE)),
+            DocumentRendering::Mhd => Ok((self.fhir(source, DocumentLayout::Mhd)?, FHIR_CONTENT_TYPE)),
+            DocumentRendering::Mdm | DocumentRendering::Oru => {
+                let kind = if self.rendering == DocumentRendering::Mdm { DocumentMessage::Mdm } else { DocumentMessage::Oru };
+                // An HL7 v2 source of the same message type goes as it came (re-encoded if asked).
+                let same_type =
+                    source.hl7v2.is_some_and(|_| msg.envelope.event.source.message_type == if kind == DocumentMessage::Mdm { "MDM" } else { "ORU" });
+                if same_type {
+                    return Ok((self.reencode(source)?, HL7V2_CONTENT_TYPE));
+                }
+                let cda = self.cda(source)?;
+                let envelope = &msg.envelope;
+                let id = msg.document().and_then(|d| d.id.extension.clone()).unwrap_or_else(|| envelope.message_id.clone());
+                let control_id: String = id.chars().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+                let options = ComposeOptions {
+                    sending_application: envelope.sender.application.as_deref().unwrap_or("PASSERELLE"),
+                    sending_facility: envelope.sender.facility.as_deref().unwrap_or("PASSERELLE"),
+                    receiving_application: &self.receiver,
+                    receiving_facility: envelope.receiver.facility.as_deref().unwrap_or_default(),
+                    control_id: &control_id,
+                    timestamp: envelope.sent_at.or_else(|| msg.document().and_then(|d| d.effective_time)),
+                    charset: self.charset.unwrap_or_default(),
                 };
-                Ok(Rendering { bytes, content_type: HL7V2_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
-            }
-            PayloadFormat::Fhir => {
-                let options = RenderOptions { profile: self.profile, document_bytes: source.document, ..RenderOptions::default() };
-                let bytes = passerelle_fhir::encode(source.model, &options).map_err(|e| RenderError::InvalidFhir(e.to_string()))?.value;
-                Ok(Rendering { bytes, content_type: FHIR_CONTENT_TYPE.into(), reference: source.model.envelope.message_id.clone() })
+                Ok((compose_document(msg, &cda, kind, &options)?, HL7V2_CONTENT_TYPE))
             }
         }
     }

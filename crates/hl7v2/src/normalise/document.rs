@@ -56,6 +56,7 @@ pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> O
         doc.id = txa_id(&txa, 12).unwrap_or_default();
         doc.replaces = txa_id(&txa, 13);
     }
+    doc.deleted = obx.field(11).raw() == b"D";
     check_status(er7, trigger, &obx, index, issues);
     doc.sharing = read_sharing(er7, issues);
     Some(doc)

@@ -1,0 +1,121 @@
+//! Hand-written FHIR R4 types of the document resources: DocumentReference, Binary and the List
+//! an MHD SubmissionSet is.
+
+use crate::types::{CodeableConcept, Coding, Extension, Identifier, Meta, Reference, Str};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Str<'a>>,
+    /// Where the bytes are when not inline (the Binary's fullUrl in a bundle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<Str<'a>>,
+    /// Base64 of the bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Base64 of the SHA-1 of the bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReferenceContent<'a> {
+    pub attachment: Attachment<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Coding<'a>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReferenceRelatesTo<'a> {
+    pub code: Str<'a>,
+    pub target: Reference<'a>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReference<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_identifier: Option<Identifier<'a>>,
+    pub status: Str<'a>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<CodeableConcept<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Str<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_label: Vec<CodeableConcept<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub author: Vec<Reference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator: Option<Reference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<Reference<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relates_to: Vec<DocumentReferenceRelatesTo<'a>>,
+    pub content: Vec<DocumentReferenceContent<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<DocumentReferenceContext<'a>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReferenceContext<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility_type: Option<CodeableConcept<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_setting: Option<CodeableConcept<'a>>,
+}
+
+/// The document's bytes as their own resource (the attachment then points at it by `url`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binary<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Str<'a>>,
+    pub content_type: Str<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListEntry<'a> {
+    pub item: Reference<'a>,
+}
+
+/// A List: the MHD SubmissionSet of an ITI-65 provide-document bundle.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier<'a>>,
+    pub status: Str<'a>,
+    pub mode: Str<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Str<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<Str<'a>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<ListEntry<'a>>,
+}

@@ -1,0 +1,72 @@
+//! Model → HL7 v2 segments written from the model (not re-encoded from a parsed message): the
+//! PID of a patient under the PAM-FR conventions, and the document messages (MDM, ORU) built on it.
+
+pub mod document;
+
+use crate::writer::Er7Writer;
+use passerelle_model::{Identifier, IdentifierKind, NameUse, Patient, Sex};
+
+/// The PAM-FR assigning-authority namespace of an INS.
+fn ins_namespace(kind: IdentifierKind) -> &'static str {
+    match kind {
+        IdentifierKind::InsNia => "ASIP-SANTE-INS-NIA",
+        _ => "ASIP-SANTE-INS-NIR",
+    }
+}
+
+/// One PID-3 repetition: `value^^^namespace&oid&ISO^type`.
+fn cx(id: &Identifier) -> Vec<Vec<String>> {
+    let ins = id.kind.is_ins();
+    let namespace = id.namespace.clone().unwrap_or_else(|| if ins { ins_namespace(id.kind).to_owned() } else { String::new() });
+    let oid = id.oid.clone().or_else(|| id.kind.ins_oid().map(str::to_owned)).unwrap_or_default();
+    let authority = if oid.is_empty() { vec![namespace] } else { vec![namespace, oid, "ISO".to_owned()] };
+    let type_code = id.type_code.clone().unwrap_or_else(|| if ins { "INS".into() } else { "PI".into() });
+    vec![vec![id.value.clone()], vec![], vec![], authority, vec![type_code]]
+}
+
+/// PID from the model: the INS the identity rules kept (never one with a wrong key) and the
+/// other identifiers in PID-3, birth name (`L`) with the INS traits when there are, used name
+/// (`D`), birth date, sex, birthplace COG (PID-11 `BDL`) and the PID-32 identity statuses.
+pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
+    let ins = p.ins();
+    let ids: Vec<Vec<Vec<String>>> = ins.into_iter().chain(p.identifiers.iter().filter(|i| !i.kind.is_ins())).map(cx).collect();
+    w.begin_segment("PID").field("1").field("").nested(&ids).field("");
+    let traits = p.ins_traits.as_ref().filter(|_| ins.is_some());
+    let mut names: Vec<Vec<Vec<String>>> = Vec::new();
+    let birth = p.names.iter().find(|n| n.name_use == Some(NameUse::Birth)).or(p.names.first());
+    match (traits, birth) {
+        (Some(t), _) => names.push(name(&t.birth_family_name, &t.first_birth_given_name, &t.birth_given_names, "L")),
+        (None, Some(n)) => names.push(name(n.family.as_deref().unwrap_or_default(), n.given.first().map_or("", String::as_str), &n.given.join(" "), "L")),
+        (None, None) => {}
+    }
+    if let Some(used) = p.names.iter().find(|n| n.name_use == Some(NameUse::Used)) {
+        names.push(name(used.family.as_deref().unwrap_or_default(), used.given.first().map_or("", String::as_str), "", "D"));
+    }
+    w.nested(&names).field("");
+    w.field(&p.birth_date.map(|d| d.hl7()).unwrap_or_default());
+    let sex = match p.sex {
+        Some(Sex::Male) => "M",
+        Some(Sex::Female) => "F",
+        Some(Sex::Unknown) => "U",
+        Some(Sex::Other) => "O",
+        None => "",
+    };
+    w.field(sex).field("").field("");
+    let cog =
+        traits.and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
+    match cog {
+        Some(cog) => w.components(&["", "", "", "", "", "", "BDL", "", &cog]),
+        None => w.field(""),
+    };
+    // PID-12 … PID-31 empty, then PID-32.
+    for _ in 12..32 {
+        w.field("");
+    }
+    let statuses: Vec<Vec<Vec<String>>> = p.trust.statuses.iter().map(|s| vec![vec![s.code().to_owned()]]).collect();
+    w.nested(&statuses).end_segment();
+}
+
+fn name(family: &str, first: &str, all_given: &str, type_code: &str) -> Vec<Vec<String>> {
+    let others = if all_given == first { "" } else { all_given };
+    vec![vec![family.to_owned()], vec![first.to_owned()], vec![others.to_owned()], vec![], vec![], vec![], vec![type_code.to_owned()]]
+}
