@@ -144,7 +144,8 @@ fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[Strin
         // CDA does not state).
         let replaces = theirs.replaces.clone().or_else(|| ours.replaces.take());
         let recipients = std::mem::take(&mut ours.recipients);
-        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), deleted: ours.deleted, recipients, ..theirs };
+        let authors = if theirs.authors.is_empty() { std::mem::take(&mut ours.authors) } else { theirs.authors.clone() };
+        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), deleted: ours.deleted, recipients, authors, ..theirs };
     }
     Some(DocumentPayload { bytes: Cow::Owned(bytes), is_cda: true, media_type: "text/xml".into() })
 }

@@ -193,7 +193,7 @@ impl Renderer {
                 let options = ComposeOptions {
                     sending_application: envelope.sender.application.as_deref().unwrap_or("PASSERELLE"),
                     sending_facility: envelope.sender.facility.as_deref().unwrap_or("PASSERELLE"),
-                    receiving_application: &self.receiver,
+                    receiving_application: if self.receiver.is_empty() { envelope.receiver.application.as_deref().unwrap_or_default() } else { &self.receiver },
                     receiving_facility: envelope.receiver.facility.as_deref().unwrap_or_default(),
                     control_id: &control_id,
                     timestamp: envelope.sent_at.or_else(|| msg.document().and_then(|d| d.effective_time)),

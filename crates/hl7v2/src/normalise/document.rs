@@ -2,8 +2,9 @@
 //! en HL7v2"): the document OBX (ED, `^TEXT^XML^Base64^…`) located in the message bytes, TXA-12
 //! and OBX-3 as its id and type, and the ORC-1 / OBX-11 / trigger consistency the volet requires.
 
+use crate::tokenizer::Field;
 use crate::tokenizer::{Message as Er7, Segment};
-use passerelle_model::{Code, ContentRef, Document, DocumentSharing, InstanceId, Issue, IssueLocation};
+use passerelle_model::{Code, ContentRef, Document, DocumentSharing, InstanceId, Issue, IssueLocation, Organisation, Participant, Recipient};
 
 /// The first OBX that carries a document (ED with XML or PDF content), with its position.
 fn document_obx<'m, 'a>(er7: &'m Er7<'a>) -> Option<(usize, Segment<'m, 'a>)> {
@@ -55,11 +56,53 @@ pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> O
     if let Some(txa) = er7.segment("TXA") {
         doc.id = txa_id(&txa, 12).unwrap_or_default();
         doc.replaces = txa_id(&txa, 13);
+        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&txa.field(4).text());
+    } else if let Some(obr) = er7.segment("OBR") {
+        // An ORU without TXA: the filler order number (EI `id^namespace^root^ISO`) names the
+        // document and OBR-7 dates it (a CDA's own header replaces both when it is one).
+        doc.id = txa_id(&obr, 3).unwrap_or_default();
+        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&obr.field(7).text());
     }
+    read_participants(er7, &mut doc);
     doc.deleted = obx.field(11).raw() == b"D";
     check_status(er7, trigger, &obx, index, issues);
     doc.sharing = read_sharing(er7, issues);
     Some(doc)
+}
+
+/// An XCN (PRT-5) or the id part of it: `id^family^given^…^authority(&oid&ISO)`.
+fn person(f: Field<'_>) -> Option<Participant> {
+    let (id, family, given, root) = (f.component(1).string(), f.component(2).string(), f.component(3).string(), f.component(9).subcomponent(2).string());
+    if id.is_none() && family.is_none() {
+        return None;
+    }
+    let id = id.map(|extension| InstanceId { root: root.unwrap_or_default(), extension: Some(extension) });
+    Some(Participant { id, family, given, ..Participant::default() })
+}
+
+/// An XON (PRT-8): `name^^^^^authority(&oid&ISO)^type^^^identifier`.
+fn organisation(f: Field<'_>) -> Option<Organisation> {
+    let (name, root, ext) = (f.component(1).string(), f.component(6).subcomponent(2).string(), f.component(10).string());
+    let id = ext.map(|extension| InstanceId { root: root.unwrap_or_default(), extension: Some(extension) });
+    (name.is_some() || id.is_some()).then_some(Organisation { id, name })
+}
+
+/// PRT (pre-adopted from v2.9): `SB` (sent by) is the author when nothing else says so;
+/// `RCT` (copy to) and `REPLY` are the recipients, with their MSSanté address (PRT-15.4).
+fn read_participants(er7: &Er7<'_>, doc: &mut Document) {
+    for prt in er7.segments_named("PRT") {
+        let role = prt.field(4).component(1).text().into_owned();
+        let mut who = person(prt.field(5)).unwrap_or_default();
+        who.organisation = organisation(prt.field(8));
+        if role == "SB" {
+            if doc.authors.is_empty() {
+                doc.authors.push(who);
+            }
+            continue;
+        }
+        let address = prt.field(15).repetitions().find_map(|r| r.component(4).string());
+        doc.recipients.push(Recipient { role, who, address });
+    }
 }
 
 /// The MetaDMPMSS OBX rows (OBX-3.3 = `MetaDMPMSS`, OBX-5.1 `Y` or `N`).
