@@ -48,7 +48,7 @@ fn every_corpus_fhir_resource_is_read_without_a_panic() {
 }
 
 #[test]
-fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle() {
+fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle_mhd_bundle_and_mdm() {
     let corpus = shared_dir().join("corpus/cda");
     if !corpus.exists() {
         assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
@@ -58,8 +58,19 @@ fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle
     let out_dir = tempfile::tempdir().expect("tmp");
     let documents = files_with_ext(&corpus, "ccda");
     assert!(documents.len() >= 20, "whole documents: {}", documents.len());
-    let mut outputs = Vec::new();
+    let (mut outputs, mut mdm) = (Vec::new(), Vec::new());
     for (i, input) in documents.iter().enumerate() {
+        let arg = input.to_str().expect("path");
+        for (to, name, extra) in [("mhd", format!("{i}.mhd.json"), Some("https://dmp.example.org/fhir")), ("hl7v2", format!("{i}.mdm.hl7"), None)] {
+            let mut args = vec!["convert", "--from", "cda", "--to", to];
+            args.extend(extra.iter().flat_map(|base| ["--fhir-base", base]));
+            args.push(arg);
+            let out = passerelle(&args);
+            assert_eq!(out.status.code(), Some(0), "{arg} --to {to}: {}", String::from_utf8_lossy(&out.stderr));
+            let path = out_dir.path().join(name);
+            std::fs::write(&path, &out.stdout).expect("write");
+            if to == "mhd" { outputs.push(path) } else { mdm.push(path) }
+        }
         let out = passerelle(&["convert", "--from", "cda", "--to", "fhir", input.to_str().expect("path")]);
         assert_eq!(out.status.code(), Some(0), "{}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
         let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -70,4 +81,5 @@ fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle
         outputs.push(path);
     }
     run_validator("validate_fhir.py", &["--type", "Bundle"], &outputs);
+    run_validator("validate_hl7v2.py", &["--strict", "--version", "2.6"], &mdm);
 }

@@ -46,10 +46,17 @@ fn every_cda_fixture_converts_to_mdm_oru_mhd_and_itself() {
 fn every_hl7v2_document_fixture_converts_to_cda_oru_and_mdm() {
     let mut mismatches = Vec::new();
     let (mut cda, mut oru, mut mdm) = (Vec::new(), Vec::new(), Vec::new());
-    let documents = ["fr_mdm_t02_cda.hl7", "fr_oru_r01_pdf_recipients.hl7"];
+    let documents = ["fr_mdm_t02_cda.hl7", "fr_oru_r01_pdf_recipients.hl7", "fr_mdm_t04_deletion.hl7"];
     for name in documents {
         let input = workspace_root().join("fixtures/hl7v2/ok").join(name);
-        cda.push(convert("hl7v2", "cda", &input, "cda.xml", &[], &mut mismatches));
+        if name.contains("deletion") {
+            // A CDA cannot say "deleted": the cda rendering refuses rather than deliver it as new.
+            let out = passerelle(&["convert", "--from", "hl7v2", "--to", "cda", input.to_str().expect("path")]);
+            assert_eq!(out.status.code(), Some(1));
+            assert!(String::from_utf8_lossy(&out.stderr).contains("cannot carry a deletion"));
+        } else {
+            cda.push(convert("hl7v2", "cda", &input, "cda.xml", &[], &mut mismatches));
+        }
         oru.push(convert("hl7v2", "oru", &input, "oru.er7", &[], &mut mismatches));
         mdm.push(convert("hl7v2", "hl7v2", &input, "mdm.er7", &[], &mut mismatches));
     }

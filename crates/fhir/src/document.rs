@@ -91,7 +91,8 @@ pub fn document_reference<'m>(
         DocumentReferenceContext { facility_type: doc.facility_type.as_ref().map(concept), practice_setting: doc.practice_setting.as_ref().map(concept) };
     DocumentReference {
         master_identifier: (!doc.id.root.is_empty()).then(|| instance_identifier(&doc.id)),
-        status: b("current"),
+        // A deletion (MDM^T04, OBX-11 D) marks the reference as entered in error.
+        status: b(if doc.deleted { "entered-in-error" } else { "current" }),
         type_: doc.type_code.as_ref().map(concept),
         subject,
         date: doc.effective_time.and_then(|t| t.fhir_instant(tz)).map(Str::Owned),

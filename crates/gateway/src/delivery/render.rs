@@ -30,6 +30,8 @@ pub enum RenderError {
     NoHl7v2Source,
     #[error("the fhir bundle would be invalid: {0}")]
     InvalidFhir(String),
+    #[error("a {0} rendering cannot carry a deletion (mdm, oru and fhir-bundle can)")]
+    Deletion(&'static str),
     #[error("a {0} rendering needs a document with its bytes")]
     NotADocument(&'static str),
     #[error("the cda document cannot be written: {0}")]
@@ -174,6 +176,10 @@ impl Renderer {
 
     fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str), RenderError> {
         let msg = source.model;
+        let deleted = msg.document().is_some_and(|d| d.deleted);
+        if deleted && matches!(self.rendering, DocumentRendering::Cda | DocumentRendering::Mhd) {
+            return Err(RenderError::Deletion(self.rendering.as_str()));
+        }
         match self.rendering {
             DocumentRendering::Cda => Ok((self.cda(source)?.into_owned(), CDA_CONTENT_TYPE)),
             DocumentRendering::FhirBundle => Ok((self.fhir(source, DocumentLayout::Binary)?, FHIR_CONTENT_TYPE)),

@@ -41,6 +41,12 @@ pub enum ComposeError {
     NoTypeCode,
 }
 
+/// An HD namespace id (MSH-3 to MSH-6) within its 20 characters: a CDA custodian's name is
+/// often longer.
+fn namespace_id(name: &str) -> &str {
+    name.char_indices().nth(20).map_or(name, |(i, _)| &name[..i])
+}
+
 /// The flow of the document: trigger, ORC-1, OBX-11.
 fn flow(doc: &Document) -> (&'static str, &'static str, &'static str) {
     if doc.deleted {
@@ -127,10 +133,10 @@ pub fn compose_document(msg: &Message, cda: &[u8], kind: DocumentMessage, o: &Co
     };
     let mut w = Er7Writer::new(Delimiters::default(), o.charset);
     w.begin_msh()
-        .field(o.sending_application)
-        .field(o.sending_facility)
-        .field(o.receiving_application)
-        .field(o.receiving_facility)
+        .field(namespace_id(o.sending_application))
+        .field(namespace_id(o.sending_facility))
+        .field(namespace_id(o.receiving_application))
+        .field(namespace_id(o.receiving_facility))
         .field(&timestamp)
         .field("")
         .components(&message_type)
