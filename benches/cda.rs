@@ -67,7 +67,11 @@ fn documents(c: &mut Criterion) {
             b.iter(|| {
                 let parsed = decode(black_box(bytes), &DecodeOptions::default()).expect("decode");
                 let document = passerelle_fhir::DocumentBytes { bytes, media_type: "text/xml" };
-                let options = RenderOptions { document: Some(document), document_layout: passerelle_fhir::DocumentLayout::Binary, ..RenderOptions::default() };
+                let options = RenderOptions {
+                    documents: std::slice::from_ref(&document),
+                    document_layout: passerelle_fhir::DocumentLayout::Binary,
+                    ..RenderOptions::default()
+                };
                 passerelle_fhir::encode(&parsed.value, &options).expect("bundle").value.len()
             })
         });

@@ -153,6 +153,7 @@ pub fn into_message(h: RawHeader) -> Parsed<Message> {
         deleted: false,
         sharing: None,
         content,
+        companions: Vec::new(),
     };
     msg.content = Content::Document(document);
     Parsed::new(msg, issues)

@@ -88,12 +88,16 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_ur
             let parsed = decoded.message;
             let usable = !parsed.has_errors();
             let mut issues = parsed.issues;
-            let document = decoded.document.as_ref();
+            let documents: Vec<_> = decoded.documents.iter().map(|d| d.as_fhir()).collect();
             let output = match to {
                 To::Model => serde_json::to_string_pretty(&parsed.value).ok().map(String::into_bytes),
+                To::Mhd if let Err(e) = Renderer::for_rendering(DocumentRendering::Mhd, profile, None).check_document(&parsed.value) => {
+                    issues.push(Issue::error("not-renderable", e.to_string()));
+                    None
+                }
                 To::Fhir | To::Mhd => {
                     let document_layout = if matches!(to, To::Mhd) { DocumentLayout::Mhd } else { DocumentLayout::Inline };
-                    let options = RenderOptions { profile, document: document.map(|d| d.as_fhir()), document_layout, base_url, ..RenderOptions::default() };
+                    let options = RenderOptions { profile, documents: &documents, document_layout, base_url, ..RenderOptions::default() };
                     let (bundle, mut more) = render_bundle(&parsed.value, &options);
                     issues.append(&mut more);
                     serde_json::to_string_pretty(&bundle.into_resource()).ok().map(String::into_bytes)
@@ -104,7 +108,7 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_ur
                         To::Cda => DocumentRendering::Cda,
                         _ => DocumentRendering::Mdm,
                     };
-                    let source = Source { model: &parsed.value, hl7v2: decoded.hl7v2.as_ref(), document };
+                    let source = Source { model: &parsed.value, hl7v2: decoded.hl7v2.as_ref(), documents: &decoded.documents };
                     match Renderer::for_rendering(rendering, profile, base_url.map(str::to_owned)).render(&source) {
                         Ok(rendering) => Some(rendering.bytes),
                         Err(e) => {

@@ -13,8 +13,9 @@ use passerelle_model::{Identifier, IdentifierKind, Issue, Message, TimeZoneRule}
 pub struct RenderOptions<'a> {
     pub profile: Profile,
     pub time_zone: TimeZoneRule,
-    /// The document's bytes, for a document message: its DocumentReference carries them.
-    pub document: Option<DocumentBytes<'a>>,
+    /// The documents' bytes, for a document message (the document, then its companions): each
+    /// DocumentReference carries its own.
+    pub documents: &'a [DocumentBytes<'a>],
     pub document_layout: DocumentLayout,
     /// A medico-social (TDDUI) receiver: a patient without INS gets the local id `3` + FINESS + `/` + id.
     pub medico_social: bool,
@@ -143,19 +144,20 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'
             bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));
         }
     }
-    if msg.document().is_some() {
-        match options.document {
-            Some(bytes) => {
+    if let Some(doc) = msg.document() {
+        match options.documents.len() == doc.all().count() {
+            true => {
+                let bytes = options.documents;
                 let layout = options.document_layout;
                 let patient_identifier = msg.patient.as_ref().and_then(|p| p.ins().or_else(|| patient_keys(&p.identifiers).first().copied())).map(identifier);
                 let patient_url = patient_ref.clone();
                 push_document_entries(
                     &mut bundle,
                     layout,
-                    DocumentContext { msg, bytes, patient_url, patient_identifier, full_url: &full_url, base_url: options.base_url, tz },
+                    DocumentContext { msg, documents: bytes, patient_url, patient_identifier, full_url: &full_url, base_url: options.base_url, tz },
                 );
             }
-            None => issues.push(Issue::error("document-bytes-missing", "a document's DocumentReference needs the document's bytes")),
+            false => issues.push(Issue::error("document-bytes-missing", "a document's DocumentReference needs the document's bytes")),
         }
     }
     (bundle, issues)

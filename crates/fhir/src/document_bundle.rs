@@ -2,7 +2,7 @@
 //! DocumentReference with its bytes inline, DocumentReference + Binary (city-practice transaction),
 //! or an IHE MHD ITI-65 provide-document bundle (SubmissionSet List + DocumentReference + Binary).
 
-use crate::document::{DocumentBytes, base64, document_reference, instance_identifier};
+use crate::document::{DocumentBytes, base64, document_reference};
 use crate::types::{Binary, Bundle, BundleEntry, CodeableConcept, Coding, Extension, Identifier, List, ListEntry, Meta, Reference, Resource, Str, b};
 use passerelle_model::{Message, TimeZoneRule};
 
@@ -35,7 +35,8 @@ fn uuid_oid(uuid: &str) -> String {
 /// Context the document entries need from the rest of the bundle.
 pub struct DocumentContext<'m, 'u> {
     pub msg: &'m Message,
-    pub bytes: DocumentBytes<'u>,
+    /// The bytes of the document, then of each companion.
+    pub documents: &'u [DocumentBytes<'u>],
     /// The Patient entry's fullUrl, when the bundle holds one.
     pub patient_url: Option<String>,
     /// The patient as a logical reference by identifier (MHD: by INS when there is one).
@@ -45,93 +46,101 @@ pub struct DocumentContext<'m, 'u> {
     pub tz: TimeZoneRule,
 }
 
-/// Appends the document's entries to `bundle` under `layout`.
+/// The Binary of one document and where the DocumentReference finds it: under a known base the
+/// Binary gets its uuid as id, so that `attachment.url` is an absolute URL.
+fn binary_entry<'m>(bytes: DocumentBytes<'_>, uuid: String, base_url: Option<&str>) -> (BundleEntry<'m>, String) {
+    let id = uuid.trim_start_matches("urn:uuid:").to_owned();
+    let url = match base_url {
+        Some(base) => format!("{}/Binary/{id}", base.trim_end_matches('/')),
+        None => uuid,
+    };
+    let binary = Binary {
+        id: base_url.map(|_| Str::Owned(id.clone())),
+        content_type: Str::Owned(bytes.media_type.to_owned()),
+        data: Some(Str::Owned(base64(bytes.bytes))),
+    };
+    let mut entry = post(Resource::Binary(Box::new(binary)), url.clone(), "Binary");
+    if base_url.is_some() {
+        entry.request = Some(crate::types::BundleRequest { method: "PUT".into(), url: format!("Binary/{id}").into() });
+    }
+    (entry, url)
+}
+
+/// Appends the documents' entries (the document, then its companions) to `bundle` under `layout`.
 pub fn push_document_entries<'m>(bundle: &mut Bundle<'m>, layout: DocumentLayout, ctx: DocumentContext<'m, '_>) {
     let Some(doc) = ctx.msg.document() else { return };
-    let doc_url = (ctx.full_url)("DocumentReference", "2");
-    let binary_uuid = (ctx.full_url)("Binary", "3");
-    // Under a known base the Binary gets its uuid as id, so that attachment.url is an absolute URL.
-    let binary_id = binary_uuid.trim_start_matches("urn:uuid:").to_owned();
-    let binary_url = match ctx.base_url {
-        Some(base) => format!("{}/Binary/{binary_id}", base.trim_end_matches('/')),
-        None => binary_uuid,
-    };
-    let binary_entry = |binary: Binary<'m>, url: String| {
-        let mut entry = post(Resource::Binary(Box::new(binary)), url, "Binary");
-        if ctx.base_url.is_some() {
-            entry.request = Some(crate::types::BundleRequest { method: "PUT".into(), url: format!("Binary/{binary_id}").into() });
-        }
-        entry
-    };
     let literal_subject = ctx.patient_url.map(|r| Reference { reference: Some(Str::Owned(r)), ..Reference::default() });
     let logical_subject = ctx.patient_identifier.map(|id| Reference { identifier: Some(id), ..Reference::default() });
-    let binary = || Binary {
-        id: ctx.base_url.map(|_| Str::Owned(binary_id.clone())),
-        content_type: Str::Owned(ctx.bytes.media_type.to_owned()),
-        data: Some(Str::Owned(base64(ctx.bytes.bytes))),
-    };
-    match layout {
-        DocumentLayout::Inline | DocumentLayout::Binary => {
-            let inline = layout == DocumentLayout::Inline;
-            let resource = document_reference(doc, ctx.bytes, (!inline).then(|| binary_url.clone()), literal_subject.or(logical_subject), ctx.tz);
-            // Conditional on the document id: a resend updates instead of duplicating.
-            let conditional = resource.master_identifier.as_ref().and_then(|id| {
-                Some(format!(
-                    "DocumentReference?identifier={}|{}",
-                    crate::bundle::query_escape(id.system.as_deref()?),
-                    crate::bundle::query_escape(id.value.as_deref()?)
-                ))
-            });
-            bundle.entry.push(crate::bundle::entry(Resource::DocumentReference(Box::new(resource)), doc_url, conditional, "DocumentReference"));
-            if !inline {
-                bundle.entry.push(binary_entry(binary(), binary_url));
+    let mut entries = Vec::new();
+    let mut references = Vec::new();
+    for (i, (document, &bytes)) in doc.all().zip(ctx.documents).enumerate() {
+        let doc_url = (ctx.full_url)("DocumentReference", &(2 + 2 * i).to_string());
+        let binary_uuid = (ctx.full_url)("Binary", &(3 + 2 * i).to_string());
+        match layout {
+            DocumentLayout::Inline | DocumentLayout::Binary => {
+                let binary = (layout == DocumentLayout::Binary).then(|| binary_entry(bytes, binary_uuid, ctx.base_url));
+                let subject = literal_subject.clone().or_else(|| logical_subject.clone());
+                let resource = document_reference(document, bytes, binary.as_ref().map(|(_, url)| url.clone()), subject, ctx.tz);
+                // Conditional on the document id: a resend updates instead of duplicating.
+                let conditional = resource.master_identifier.as_ref().and_then(|id| {
+                    Some(format!(
+                        "DocumentReference?identifier={}|{}",
+                        crate::bundle::query_escape(id.system.as_deref()?),
+                        crate::bundle::query_escape(id.value.as_deref()?)
+                    ))
+                });
+                entries.push(crate::bundle::entry(Resource::DocumentReference(Box::new(resource)), doc_url, conditional, "DocumentReference"));
+                entries.extend(binary.map(|(entry, _)| entry));
+            }
+            DocumentLayout::Mhd => {
+                let (binary, binary_url) = binary_entry(bytes, binary_uuid, ctx.base_url);
+                let resource = document_reference(document, bytes, Some(binary_url), logical_subject.clone(), ctx.tz);
+                references.push(ListEntry { item: Reference { reference: Some(Str::Owned(doc_url.clone())), ..Reference::default() } });
+                entries.push(post(Resource::DocumentReference(Box::new(resource)), doc_url, "DocumentReference"));
+                entries.push(binary);
             }
         }
-        DocumentLayout::Mhd => {
-            bundle.meta = Some(Meta { profile: vec![b(MHD_PROVIDE_BUNDLE)] });
-            let set_url = (ctx.full_url)("List", "1");
-            let source = ctx.msg.document().map(|d| d.id.root.as_str()).filter(|r| !r.is_empty()).unwrap_or("2.25");
-            let list = List {
-                meta: Some(Meta { profile: vec![b(MHD_SUBMISSION_SET)] }),
-                extension: vec![Extension {
-                    url: b(MHD_SOURCE_ID),
-                    value_identifier: Some(Identifier { value: Some(Str::Owned(format!("urn:oid:{source}"))), ..Identifier::default() }),
-                    ..Extension::default()
-                }],
-                identifier: vec![
-                    Identifier {
-                        use_: Some(b("usual")),
-                        system: Some(b("urn:ietf:rfc:3986")),
-                        value: Some(Str::Owned(format!("urn:oid:{}", uuid_oid(&set_url)))),
-                        ..Identifier::default()
-                    },
-                    Identifier {
-                        use_: Some(b("official")),
-                        system: Some(b("urn:ietf:rfc:3986")),
-                        value: Some(Str::Owned(set_url.clone())),
-                        ..Identifier::default()
-                    },
-                ],
-                status: b("current"),
-                mode: b("working"),
-                title: doc.title.as_deref().map(b),
-                code: Some(CodeableConcept::coding(Coding {
-                    system: Some(b("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes")),
-                    code: Some(b("submissionset")),
-                    display: None,
-                })),
-                subject: logical_subject.clone(),
-                date: ctx.msg.envelope.sent_at.and_then(|t| t.fhir_instant(ctx.tz)).map(Str::Owned),
-                entry: vec![ListEntry { item: Reference { reference: Some(Str::Owned(doc_url.clone())), ..Reference::default() } }],
-            };
-            let mut resource = document_reference(doc, ctx.bytes, Some(binary_url.clone()), logical_subject, ctx.tz);
-            // MHD's entryUUID beside the uniqueId (the masterIdentifier, the document's own id).
-            resource.master_identifier = resource.master_identifier.or_else(|| Some(instance_identifier(&doc.id)));
-            bundle.entry.push(post(Resource::List(Box::new(list)), set_url, "List"));
-            bundle.entry.push(post(Resource::DocumentReference(Box::new(resource)), doc_url, "DocumentReference"));
-            bundle.entry.push(binary_entry(binary(), binary_url));
-        }
     }
+    if layout == DocumentLayout::Mhd {
+        bundle.meta = Some(Meta { profile: vec![b(MHD_PROVIDE_BUNDLE)] });
+        let set_url = (ctx.full_url)("List", "1");
+        let source = Some(doc.id.root.as_str()).filter(|r| !r.is_empty()).unwrap_or("2.25");
+        let list = List {
+            meta: Some(Meta { profile: vec![b(MHD_SUBMISSION_SET)] }),
+            extension: vec![Extension {
+                url: b(MHD_SOURCE_ID),
+                value_identifier: Some(Identifier { value: Some(Str::Owned(format!("urn:oid:{source}"))), ..Identifier::default() }),
+                ..Extension::default()
+            }],
+            identifier: vec![
+                Identifier {
+                    use_: Some(b("usual")),
+                    system: Some(b("urn:ietf:rfc:3986")),
+                    value: Some(Str::Owned(format!("urn:oid:{}", uuid_oid(&set_url)))),
+                    ..Identifier::default()
+                },
+                Identifier {
+                    use_: Some(b("official")),
+                    system: Some(b("urn:ietf:rfc:3986")),
+                    value: Some(Str::Owned(set_url.clone())),
+                    ..Identifier::default()
+                },
+            ],
+            status: b("current"),
+            mode: b("working"),
+            title: doc.title.as_deref().map(b),
+            code: Some(CodeableConcept::coding(Coding {
+                system: Some(b("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes")),
+                code: Some(b("submissionset")),
+                display: None,
+            })),
+            subject: logical_subject,
+            date: ctx.msg.envelope.sent_at.and_then(|t| t.fhir_instant(ctx.tz)).map(Str::Owned),
+            entry: references,
+        };
+        bundle.entry.push(post(Resource::List(Box::new(list)), set_url, "List"));
+    }
+    bundle.entry.append(&mut entries);
 }
 
 #[cfg(test)]

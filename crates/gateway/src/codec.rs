@@ -1,7 +1,7 @@
 //! The one format dispatch: listeners, `passerelle convert` and the coming `validate` decode
 //! through [`decode`], so every entry point reads a format with the same code and options.
 
-use passerelle_model::{Content, Document, Format, Issue, Message, Parsed};
+use passerelle_model::{Format, Issue, Message, Parsed};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -32,9 +32,10 @@ impl InputFormat {
 pub struct Decoded<'a> {
     pub message: Parsed<Message>,
     pub hl7v2: Option<passerelle_hl7v2::Message<'a>>,
-    /// The document the message carries: the CDA itself for CDA input, the decoded base64 of
-    /// the document OBX for an ORU/MDM; renderings attach it.
-    pub document: Option<DocumentPayload<'a>>,
+    /// The documents the message carries, in the model's order (the document, then its
+    /// companions): the CDA itself for CDA input, the decoded base64 of each document OBX for an
+    /// ORU/MDM; renderings attach them.
+    pub documents: Vec<DocumentPayload<'a>>,
 }
 
 /// A document's bytes and what they are.
@@ -88,66 +89,16 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
         InputFormat::Hl7v2 => {
             let (mut message, tokens) = passerelle_hl7v2::decode(raw, &passerelle_hl7v2::ParseOptions::default(), &Default::default())?;
             let pid_ins = pid_ins_values(&tokens);
-            let document = embedded_document(&mut message, raw, &pid_ins);
-            Ok(Decoded { message, hl7v2: Some(tokens), document })
+            let documents = crate::embedded::embedded_documents(&mut message, raw, &pid_ins);
+            Ok(Decoded { message, hl7v2: Some(tokens), documents })
         }
         InputFormat::Cda => {
             let message = passerelle_cda::decode(raw, &passerelle_cda::DecodeOptions::default())?;
             let document = DocumentPayload { bytes: Cow::Borrowed(raw), is_cda: true, media_type: "text/xml".into() };
-            Ok(Decoded { message, hl7v2: None, document: Some(document) })
+            Ok(Decoded { message, hl7v2: None, documents: vec![document] })
         }
-        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None, document: None }),
+        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None, documents: Vec::new() }),
     }
-}
-
-/// The CDA an ORU/MDM carries in its document OBX: decoded from base64, read with the CDA reader,
-/// and merged into the message. The CDA header is authoritative for the document's metadata; the
-/// patient of PID and of the CDA recordTarget must have the same INS, or the message is refused
-/// (`identity-mismatch`: never delivered under either identity).
-fn embedded_document(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String]) -> Option<DocumentPayload<'static>> {
-    let content = message.value.document()?.content.clone()?;
-    let at = "OBX-5.5";
-    let span = raw.get(content.offset..content.offset + content.length)?;
-    let bytes = if content.base64 { passerelle_hl7v2::decode_base64(span) } else { Some(span.to_vec()) };
-    let Some(bytes) = bytes else {
-        message.issues.push(Issue::error("document-not-base64", "the document OBX-5.5 is not valid base64").at_path(at));
-        return None;
-    };
-    let opaque = |bytes: Vec<u8>| DocumentPayload { bytes: Cow::Owned(bytes), is_cda: false, media_type: content.media_type.clone() };
-    if content.media_type != "text/xml" {
-        return Some(opaque(bytes));
-    }
-    let cda = match passerelle_cda::decode(&bytes, &passerelle_cda::DecodeOptions::default()) {
-        Ok(cda) => cda,
-        Err(e) => {
-            message.issues.push(Issue::error("document-unreadable", format!("the CDA in the document OBX cannot be read: {e}")).at_path(at));
-            return Some(opaque(bytes));
-        }
-    };
-    let Parsed { value: cda_message, issues: cda_issues } = cda;
-    message.issues.extend(cda_issues);
-    // Compared on what PID-3 says, whether or not its INS could be used: a second identity in
-    // the same message is a reason to deliver it under neither.
-    let cda_ins = cda_message.patient.as_ref().and_then(|p| p.ins()).map(|i| i.value.clone());
-    if let Some(cda) = &cda_ins
-        && !pid_ins.is_empty()
-        && !pid_ins.contains(cda)
-    {
-        message.issues.push(Issue::error("identity-mismatch", "the INS of PID-3 and of the CDA recordTarget differ").at_path(at));
-    }
-    if let (Content::Document(ours), Content::Document(theirs)) = (&mut message.value.content, cda_message.content) {
-        if !ours.id.root.is_empty() && ours.id != theirs.id {
-            message.issues.push(Issue::warning("document-id-mismatch", "TXA-12 and the CDA id differ; the CDA id is used").at_path(at));
-        }
-        // The CDA header wins; the HL7 v2 side keeps what only it carries (the body's place in
-        // the message, the MetaDMPMSS flags, PRT recipients, a deletion, a TXA-13 replacement the
-        // CDA does not state).
-        let replaces = theirs.replaces.clone().or_else(|| ours.replaces.take());
-        let recipients = std::mem::take(&mut ours.recipients);
-        let authors = if theirs.authors.is_empty() { std::mem::take(&mut ours.authors) } else { theirs.authors.clone() };
-        *ours = Document { content: Some(content), replaces, sharing: ours.sharing.take(), deleted: ours.deleted, recipients, authors, ..theirs };
-    }
-    Some(DocumentPayload { bytes: Cow::Owned(bytes), is_cda: true, media_type: "text/xml".into() })
 }
 
 /// The values PID-3 types as INS, as sent (before the identity rules decide whether to use them).

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod config;
 pub mod consent;
 pub mod delivery;
+pub mod embedded;
 pub mod listeners;
 pub mod metrics;
 pub mod pipeline;

@@ -227,7 +227,7 @@ impl Pipeline {
                 let mut withheld: Option<String> = None;
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
-                    let source = Source { model: msg, hl7v2: tokens, document: decoded.document.as_ref() };
+                    let source = Source { model: msg, hl7v2: tokens, documents: &decoded.documents };
                     let routed = route(&self.routes, msg);
                     if routed.iter().any(|d| self.dmp_destinations.contains(d)) {
                         match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {

@@ -139,4 +139,15 @@ pub struct Document {
     pub sections: Vec<Section>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentRef>,
+    /// The other documents the same message carries, each with its own id and content (an ORU
+    /// with the N1 and N3 forms of one report). Renderings give each its own reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<Document>,
+}
+
+impl Document {
+    /// This document, then its companions.
+    pub fn all(&self) -> impl Iterator<Item = &Document> {
+        std::iter::once(self).chain(self.companions.iter())
+    }
 }

@@ -17,8 +17,8 @@ use std::borrow::Cow;
 pub struct Source<'a> {
     pub model: &'a Message,
     pub hl7v2: Option<&'a passerelle_hl7v2::Message<'a>>,
-    /// The document the message carries (a document's renderings attach it).
-    pub document: Option<&'a DocumentPayload<'a>>,
+    /// The documents the message carries, in the model's order (a document's renderings attach them).
+    pub documents: &'a [DocumentPayload<'a>],
 }
 
 /// Why a message cannot be rendered for a destination (the sender gets AE naming it).
@@ -32,6 +32,8 @@ pub enum RenderError {
     InvalidFhir(String),
     #[error("a {0} rendering cannot carry a deletion (mdm, oru and fhir-bundle can)")]
     Deletion(&'static str),
+    #[error("a {rendering} rendering carries one document and this message carries {count} (oru, fhir-bundle and mhd carry them all)")]
+    SeveralDocuments { rendering: &'static str, count: usize },
     #[error("a {0} rendering needs a document with its bytes")]
     NotADocument(&'static str),
     #[error("the cda document cannot be written: {0}")]
@@ -154,9 +156,10 @@ impl Renderer {
     }
 
     fn fhir(&self, source: &Source<'_>, document_layout: DocumentLayout) -> Result<Vec<u8>, RenderError> {
+        let documents: Vec<_> = source.documents.iter().map(DocumentPayload::as_fhir).collect();
         let options = RenderOptions {
             profile: self.profile,
-            document: source.document.map(DocumentPayload::as_fhir),
+            documents: &documents,
             document_layout,
             medico_social: self.medico_social,
             base_url: self.base_url.as_deref(),
@@ -167,19 +170,40 @@ impl Renderer {
 
     /// The document as a CDA: itself when it is one, else a level-1 CDA around it.
     fn cda<'s>(&self, source: &'s Source<'_>) -> Result<Cow<'s, [u8]>, RenderError> {
-        let payload = source.document.ok_or(RenderError::NotADocument("cda"))?;
+        let payload = source.documents.first().ok_or(RenderError::NotADocument("cda"))?;
         if payload.is_cda {
             return Ok(Cow::Borrowed(&payload.bytes));
         }
         Ok(Cow::Owned(passerelle_cda::encode(source.model, &payload.bytes, &payload.media_type)?))
     }
 
-    fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str), RenderError> {
-        let msg = source.model;
+    /// A companion document as a CDA (a companion that is not one is wrapped with its own header).
+    fn cda_of<'s>(&self, companion: &passerelle_model::Document, payload: &'s DocumentPayload<'_>, msg: &Message) -> Result<Cow<'s, [u8]>, RenderError> {
+        if payload.is_cda {
+            return Ok(Cow::Borrowed(&payload.bytes));
+        }
+        let mut alone = msg.clone();
+        alone.content = passerelle_model::Content::Document(passerelle_model::Document { companions: Vec::new(), ..companion.clone() });
+        Ok(Cow::Owned(passerelle_cda::encode(&alone, &payload.bytes, &payload.media_type)?))
+    }
+
+    /// Whether this destination's rendering can say what the document message says: a CDA or
+    /// an ITI-65 provide cannot carry a deletion; one CDA or one MDM carries one document.
+    pub fn check_document(&self, msg: &Message) -> Result<(), RenderError> {
         let deleted = msg.document().is_some_and(|d| d.deleted);
         if deleted && matches!(self.rendering, DocumentRendering::Cda | DocumentRendering::Mhd) {
             return Err(RenderError::Deletion(self.rendering.as_str()));
         }
+        let count = msg.document().map_or(0, |d| d.all().count());
+        if count > 1 && matches!(self.rendering, DocumentRendering::Cda | DocumentRendering::Mdm) {
+            return Err(RenderError::SeveralDocuments { rendering: self.rendering.as_str(), count });
+        }
+        Ok(())
+    }
+
+    fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str), RenderError> {
+        let msg = source.model;
+        self.check_document(msg)?;
         match self.rendering {
             DocumentRendering::Cda => Ok((self.cda(source)?.into_owned(), CDA_CONTENT_TYPE)),
             DocumentRendering::FhirBundle => Ok((self.fhir(source, DocumentLayout::Binary)?, FHIR_CONTENT_TYPE)),
@@ -192,7 +216,10 @@ impl Renderer {
                 if same_type {
                     return Ok((self.reencode(source)?, HL7V2_CONTENT_TYPE));
                 }
-                let cda = self.cda(source)?;
+                let mut cdas = vec![self.cda(source)?];
+                for (companion, payload) in msg.document().into_iter().flat_map(|d| d.companions.iter()).zip(source.documents.iter().skip(1)) {
+                    cdas.push(self.cda_of(companion, payload, source.model)?);
+                }
                 let envelope = &msg.envelope;
                 let id = msg.document().and_then(|d| d.id.extension.clone()).unwrap_or_else(|| envelope.message_id.clone());
                 let control_id: String = id.chars().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
@@ -205,7 +232,8 @@ impl Renderer {
                     timestamp: envelope.sent_at.or_else(|| msg.document().and_then(|d| d.effective_time)),
                     charset: self.charset.unwrap_or_default(),
                 };
-                Ok((compose_document(msg, &cda, kind, &options)?, HL7V2_CONTENT_TYPE))
+                let cdas: Vec<&[u8]> = cdas.iter().map(|c| c.as_ref()).collect();
+                Ok((compose_document(msg, &cdas, kind, &options)?, HL7V2_CONTENT_TYPE))
             }
         }
     }

@@ -120,8 +120,9 @@ fn sharing_rows(doc: &Document) -> Vec<(&'static str, &'static str, bool)> {
     .collect()
 }
 
-/// Writes `msg` (a document) as `kind`, carrying `cda` (the CDA document's bytes) base64 in OBX-5.
-pub fn compose_document(msg: &Message, cda: &[u8], kind: DocumentMessage, o: &ComposeOptions<'_>) -> Result<Vec<u8>, ComposeError> {
+/// Writes `msg` (a document) as `kind`, carrying `cdas` (the CDA bytes of the document, then of
+/// each companion: an ORU may carry the N1 and N3 forms of a report) base64 in OBX-5.
+pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o: &ComposeOptions<'_>) -> Result<Vec<u8>, ComposeError> {
     let doc = msg.document().ok_or(ComposeError::NotADocument)?;
     let patient = msg.patient.as_ref().ok_or(ComposeError::NoPatient)?;
     let type_code = doc.type_code.as_ref().filter(|c| !c.code.is_empty()).ok_or(ComposeError::NoTypeCode)?;
@@ -179,19 +180,23 @@ pub fn compose_document(msg: &Message, cda: &[u8], kind: DocumentMessage, o: &Co
         };
         w.field("").field("").field("").field("AU").end_segment();
     }
-    let b64 = passerelle_model::base64::encode(cda);
-    let mut data = Vec::with_capacity(b64.len() + 24);
-    data.extend_from_slice(b"^");
-    data.extend_from_slice(text_kind.as_bytes());
-    data.extend_from_slice(b"^XML^Base64^");
-    data.extend_from_slice(b64.as_bytes());
-    drop(b64);
-    w.begin_segment("OBX").field("1").field("ED").components(&observation).field("").raw_field(&data);
-    drop(data);
-    for _ in 6..=10 {
-        w.field("");
+    for (i, (document, cda)) in doc.all().zip(cdas).enumerate() {
+        let code = document.type_code.as_ref().unwrap_or(type_code);
+        let observation = [code.code.as_str(), code.display.as_deref().unwrap_or_default(), coding_system(code)];
+        let b64 = passerelle_model::base64::encode(cda);
+        let mut data = Vec::with_capacity(b64.len() + 24);
+        data.extend_from_slice(b"^");
+        data.extend_from_slice(text_kind.as_bytes());
+        data.extend_from_slice(b"^XML^Base64^");
+        data.extend_from_slice(b64.as_bytes());
+        drop(b64);
+        w.begin_segment("OBX").field(&(i + 1).to_string()).field("ED").components(&observation).field("").raw_field(&data);
+        drop(data);
+        for _ in 6..=10 {
+            w.field("");
+        }
+        w.field(result_status).end_segment();
     }
-    w.field(result_status).end_segment();
     if let Some(author) = doc.authors.first() {
         write_prt(&mut w, "SB", "Send by", author, None);
     }
@@ -204,7 +209,7 @@ pub fn compose_document(msg: &Message, cda: &[u8], kind: DocumentMessage, o: &Co
         write_prt(&mut w, &r.role, label, &r.who, r.address.as_deref());
     }
     for (i, (code, label, value)) in sharing_rows(doc).into_iter().enumerate() {
-        let set_id = (i + 2).to_string();
+        let set_id = (i + 1 + cdas.len()).to_string();
         w.begin_segment("OBX").field(&set_id).field(flag_type).components(&[code, label, "MetaDMPMSS"]).field("");
         w.components(&[if value { "Y" } else { "N" }, "", "expandedYes-NoIndicator"]);
         for _ in 6..=10 {

@@ -6,9 +6,9 @@ use crate::tokenizer::Field;
 use crate::tokenizer::{Message as Er7, Segment};
 use passerelle_model::{Code, ContentRef, Document, DocumentSharing, InstanceId, Issue, IssueLocation, Organisation, Participant, Recipient};
 
-/// The first OBX that carries a document (ED with XML or PDF content), with its position.
-fn document_obx<'m, 'a>(er7: &'m Er7<'a>) -> Option<(usize, Segment<'m, 'a>)> {
-    er7.segments_named("OBX").enumerate().find(|(_, obx)| obx.field(2).raw() == b"ED" && !obx.field(5).component(5).is_empty())
+/// The OBX that carry a document (ED with XML or PDF content), with their positions.
+fn document_obx<'m, 'a>(er7: &'m Er7<'a>) -> impl Iterator<Item = (usize, Segment<'m, 'a>)> + 'm {
+    er7.segments_named("OBX").enumerate().filter(|(_, obx)| obx.field(2).raw() == b"ED" && !obx.field(5).component(5).is_empty())
 }
 
 /// The TXA-12 / TXA-13 unique document id: `ext^^root^ISO`, or the OID alone in TXA-12.1.
@@ -22,9 +22,32 @@ fn txa_id(seg: &Segment<'_, '_>, field: usize) -> Option<InstanceId> {
     }
 }
 
-/// Reads the document an ORU/MDM carries, or `None` when it carries none.
+/// Reads the document an ORU/MDM carries (a second document OBX, as an ORU with the N1 and N3
+/// forms of a report has, becomes a companion), or `None` when it carries none.
 pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> Option<Document> {
-    let (index, obx) = document_obx(er7)?;
+    let mut found = document_obx(er7);
+    let (index, obx) = found.next()?;
+    let mut doc = obx_document(er7, &obx, index, trigger, issues);
+    for (index, obx) in found {
+        doc.companions.push(obx_document(er7, &obx, index, trigger, issues));
+    }
+    if let Some(txa) = er7.segment("TXA") {
+        doc.id = txa_id(&txa, 12).unwrap_or_default();
+        doc.replaces = txa_id(&txa, 13);
+        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&txa.field(4).text());
+    } else if let Some(obr) = er7.segment("OBR") {
+        // An ORU without TXA: the filler order number (EI `id^namespace^root^ISO`) names the
+        // document and OBR-7 dates it (a CDA's own header replaces both when it is one).
+        doc.id = txa_id(&obr, 3).unwrap_or_default();
+        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&obr.field(7).text());
+    }
+    read_participants(er7, &mut doc);
+    doc.sharing = read_sharing(er7, issues);
+    Some(doc)
+}
+
+/// One document OBX: its content's place and type, its type code, its status.
+fn obx_document(er7: &Er7<'_>, obx: &Segment<'_, '_>, index: usize, trigger: &str, issues: &mut Vec<Issue>) -> Document {
     let at = IssueLocation::field("OBX", index + 1, 5);
     let data = obx.field(5);
     let (kind, encoding) = (data.component(3).text().to_ascii_uppercase(), data.component(4).text().to_ascii_uppercase());
@@ -53,21 +76,9 @@ pub fn read_document(er7: &Er7<'_>, trigger: &str, issues: &mut Vec<Issue>) -> O
         };
         doc.type_code = Some(Code { code: type_field.component(1).text().into_owned(), system, display: type_field.component(2).string() });
     }
-    if let Some(txa) = er7.segment("TXA") {
-        doc.id = txa_id(&txa, 12).unwrap_or_default();
-        doc.replaces = txa_id(&txa, 13);
-        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&txa.field(4).text());
-    } else if let Some(obr) = er7.segment("OBR") {
-        // An ORU without TXA: the filler order number (EI `id^namespace^root^ISO`) names the
-        // document and OBR-7 dates it (a CDA's own header replaces both when it is one).
-        doc.id = txa_id(&obr, 3).unwrap_or_default();
-        doc.effective_time = passerelle_model::PartialDateTime::parse_hl7(&obr.field(7).text());
-    }
-    read_participants(er7, &mut doc);
     doc.deleted = obx.field(11).raw() == b"D";
-    check_status(er7, trigger, &obx, index, issues);
-    doc.sharing = read_sharing(er7, issues);
-    Some(doc)
+    check_status(er7, trigger, obx, index, issues);
+    doc
 }
 
 /// An XCN (PRT-5) or the id part of it: `id^family^given^…^authority(&oid&ISO)`.
