@@ -395,6 +395,11 @@ impl Config {
                     return Err(at("route", i, "to", format!("route {} sends to unknown destination {to}", r.name)));
                 }
             }
+            for flag in r.matches.sharing_flags.iter().flatten() {
+                if !passerelle_model::DocumentSharing::default().set(flag, true) {
+                    return Err(at("route", i, "match", format!("route {}: unknown MetaDMPMSS flag {flag}", r.name)));
+                }
+            }
         }
         Ok(())
     }

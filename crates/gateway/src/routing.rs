@@ -1,7 +1,7 @@
 //! Declarative routing on the model: typed rules (read from `[[route]]`, their enums checked at
 //! config load) and `route()`, a pure function from rules and a message to destination names.
 
-use passerelle_model::{EventKind, Format, Message};
+use passerelle_model::{EventKind, FeedingChoice, Format, Message};
 use serde::Deserialize;
 
 /// Which national identifier the patient carries.
@@ -44,6 +44,11 @@ pub struct RouteMatch {
     pub document_type: Option<Vec<String>>,
     /// Document confidentiality codes (`N`, `R`, `V`…): any of them. Only documents match.
     pub confidentiality: Option<Vec<String>>,
+    /// MetaDMPMSS flags the sender set to `Y` (`DESTMSSANTEPS`, `DESTDMP`…): any of them.
+    pub sharing_flags: Option<Vec<String>>,
+    /// The ZFA-9 this message states for the patient (`opposed`, `not-opposed`, `not-collected`):
+    /// any of them. (The DMP withholding rule also remembers earlier messages' ZFA-9.)
+    pub dmp_feeding: Option<Vec<FeedingChoice>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +114,14 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
         && glob(&m.sending_facility, envelope.sender.facility.as_deref())
         && national
         && trust
+        && m.sharing_flags.as_ref().is_none_or(|flags| {
+            let sharing = document.and_then(|d| d.sharing.as_ref());
+            flags.iter().any(|f| sharing.and_then(|s| s.get(f)) == Some(true))
+        })
+        && m.dmp_feeding.as_ref().is_none_or(|choices| {
+            let feeding = msg.patient.as_ref().and_then(|p| p.dmp_consent.as_ref()).and_then(|c| c.feeding);
+            feeding.is_some_and(|f| choices.contains(&f))
+        })
 }
 
 /// Destinations for a message: the union of every matching route's `to`, in first-seen order.
@@ -187,6 +200,20 @@ mod tests {
         assert!(route(&lab, &adt("A01", EventKind::Admit, vec![], false)).is_empty(), "only documents match a document type");
         let restricted = [rule("normal-only", RouteMatch { confidentiality: Some(vec!["N".into()]), ..Default::default() }, &["portal"])];
         assert!(route(&restricted, &report).is_empty(), "a restricted (R) document does not match N");
+        let flagged = [rule("mssante", RouteMatch { sharing_flags: Some(vec!["DESTMSSANTEPS".into()]), ..Default::default() }, &["mss"])];
+        assert!(route(&flagged, &report).is_empty(), "no MetaDMPMSS flags, no match");
+        if let passerelle_model::Content::Document(d) = &mut report.content {
+            let mut sharing = passerelle_model::DocumentSharing::default();
+            sharing.set("DESTMSSANTEPS", true);
+            d.sharing = Some(sharing);
+        }
+        assert_eq!(route(&flagged, &report), ["mss"]);
+        let opposed = [rule("opposed", RouteMatch { dmp_feeding: Some(vec![FeedingChoice::Opposed]), ..Default::default() }, &["audit"])];
+        assert!(route(&opposed, &report).is_empty());
+        if let Some(p) = report.patient.as_mut() {
+            p.dmp_consent = Some(passerelle_model::DmpConsent { feeding: Some(FeedingChoice::Opposed), ..Default::default() });
+        }
+        assert_eq!(route(&opposed, &report), ["audit"]);
         let mut oru = adt("R01", EventKind::Other, vec![], false);
         oru.envelope.event.source.message_type = "ORU".into();
         assert!(route(&rules, &oru).is_empty());

@@ -20,3 +20,45 @@ fn the_fast_json_writer_matches_serde_json_on_fixtures_and_corpus() {
     }
     assert!(compared >= 18, "only {compared} messages compared");
 }
+
+#[test]
+fn every_commented_destination_example_of_the_default_config_starts_and_renderings_fit_their_transport() {
+    use passerelle_gateway::config::Config;
+    use passerelle_gateway::delivery::render::Renderer;
+    // Uncommenting the examples of config/passerelle.toml gives a configuration that loads.
+    let mut in_example = false;
+    let uncommented: String = passerelle_gateway::config::EMBEDDED_DEFAULT
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("# ").unwrap_or(l);
+            let key_value = rest.split_once(" = ").is_some_and(|(k, _)| !k.is_empty() && k.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'));
+            in_example = rest == "[[destination]]" && l.starts_with("# ") || in_example && key_value && l.starts_with("# ");
+            if in_example { rest } else { l }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = Config::parse(&uncommented, "uncommented.toml").expect("the commented examples parse");
+    let renderings: Vec<_> = config.destinations.iter().map(|d| (d.name.as_str(), d.rendering.map(|r| r.as_str()))).collect();
+    assert!(renderings.contains(&("dmp", Some("mhd"))) && renderings.contains(&("dpi", Some("mdm"))), "{renderings:?}");
+    for d in &config.destinations {
+        Renderer::new(d).unwrap_or_else(|e| panic!("{}: {e}", d.name));
+    }
+    let destination = |kind: &str, rendering: &str| {
+        let address = if kind == "mllp" {
+            "address = \"127.0.0.1:1\""
+        } else if kind == "file" {
+            "dir = \"/tmp\""
+        } else {
+            "url = \"http://127.0.0.1:1/\""
+        };
+        let text = format!("[store]\npath = \"/tmp/unused.db\"\n[[destination]]\nname = \"d\"\nkind = \"{kind}\"\nrendering = \"{rendering}\"\n{address}\n");
+        let config = Config::parse(&text, "d.toml").expect("parses");
+        Renderer::new(&config.destinations[0]).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(destination("mllp", "mdm").is_ok() && destination("mllp", "oru").is_ok());
+    assert!(destination("mllp", "fhir-bundle").is_err_and(|e| e.contains("mllp carries hl7v2 only")));
+    assert!(destination("mllp", "cda").is_err());
+    assert!(destination("fhir_http", "mhd").is_ok());
+    assert!(destination("fhir_http", "mdm").is_err_and(|e| e.contains("fhir_http carries fhir only")));
+    assert!(destination("file", "cda").is_ok() && destination("http", "cda").is_ok());
+}

@@ -93,6 +93,19 @@ pub struct DocumentSharing {
 }
 
 impl DocumentSharing {
+    /// The value of one MetaDMPMSS flag by its code, when the sender gave it.
+    pub fn get(&self, code: &str) -> Option<bool> {
+        match code {
+            "MASQUE_PS" => self.hidden_from_professionals,
+            "INVISIBLE_PATIENT" => self.invisible_to_patient,
+            "INVISIBLE_REP_LEGAUX" => self.invisible_to_legal_representatives,
+            "DESTDMP" => self.to_dmp,
+            "DESTMSSANTEPS" => self.to_mssante_professionals,
+            "DESTMSSANTEPAT" => self.to_mssante_patient,
+            _ => None,
+        }
+    }
+
     /// Records one MetaDMPMSS flag; false when the code is not one we keep.
     pub fn set(&mut self, code: &str, value: bool) -> bool {
         let slot = match code {
