@@ -272,9 +272,10 @@ pub fn encode(msg: &Message, body: &[u8], media_type: &str) -> Result<Vec<u8>, E
     out.push_str("<component><nonXMLBody><text");
     empty_attrs(&mut out, &[("mediaType", media_type), ("representation", "B64")]);
     out.push('>');
-    out.push_str(&passerelle_model::base64::encode(body));
-    out.push_str("</text></nonXMLBody></component></ClinicalDocument>\n");
-    Ok(out.into_bytes())
+    let mut bytes = out.into_bytes();
+    passerelle_model::base64::encode_into(body, &mut bytes);
+    bytes.extend_from_slice(b"</text></nonXMLBody></component></ClinicalDocument>\n");
+    Ok(bytes)
 }
 
 fn empty_attrs(out: &mut String, attrs: &[(&str, &str)]) {

@@ -110,7 +110,7 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_ur
                     };
                     let source = Source { model: &parsed.value, hl7v2: decoded.hl7v2.as_ref(), documents: &decoded.documents };
                     match Renderer::for_rendering(rendering, profile, base_url.map(str::to_owned)).render(&source) {
-                        Ok(rendering) => Some(rendering.bytes),
+                        Ok(rendering) => Some(rendering.bytes.to_vec()),
                         Err(e) => {
                             issues.push(Issue::error("not-renderable", e.to_string()));
                             None

@@ -97,7 +97,7 @@ pub(crate) fn entry<'a>(resource: Resource<'a>, full_url: String, conditional: O
 }
 
 /// Renders the message as a transaction Bundle (Patient, then Encounter), with diagnostics.
-pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions) -> (Bundle<'m>, Vec<Issue>) {
+pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions<'m>) -> (Bundle<'m>, Vec<Issue>) {
     let mut issues = Vec::new();
     let profile = options.profile.resolve(msg);
     let tz = options.time_zone;

@@ -4,8 +4,8 @@
 //! SHA-1 hash, and the data inline or a Binary's url).
 
 use crate::types::{
-    Attachment, CodeableConcept, Coding, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo, Identifier,
-    Reference, Str, b, ob,
+    Attachment, Base64Data, CodeableConcept, Coding, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo,
+    Identifier, Reference, Str, b, ob,
 };
 use passerelle_model as m;
 use passerelle_model::TimeZoneRule;
@@ -72,7 +72,7 @@ fn format_code(doc: &m::Document) -> Option<Coding<'static>> {
 /// points at that Binary; without it the bytes are inline.
 pub fn document_reference<'m>(
     doc: &'m m::Document,
-    bytes: DocumentBytes<'_>,
+    bytes: DocumentBytes<'m>,
     binary_url: Option<String>,
     subject: Option<Reference<'m>>,
     tz: TimeZoneRule,
@@ -81,7 +81,7 @@ pub fn document_reference<'m>(
     let attachment = Attachment {
         content_type: Some(Str::Owned(bytes.media_type.to_owned())),
         language: ob(&doc.language),
-        data: binary_url.is_none().then(|| Str::Owned(base64(raw))),
+        data: binary_url.is_none().then_some(Base64Data::Encode(raw)),
         url: binary_url.map(Str::Owned),
         size: Some(raw.len() as u64),
         hash: Some(Str::Owned(base64(&sha1_smol::Sha1::from(raw).digest().bytes()))),

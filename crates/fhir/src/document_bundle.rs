@@ -2,8 +2,10 @@
 //! DocumentReference with its bytes inline, DocumentReference + Binary (city-practice transaction),
 //! or an IHE MHD ITI-65 provide-document bundle (SubmissionSet List + DocumentReference + Binary).
 
-use crate::document::{DocumentBytes, base64, document_reference};
-use crate::types::{Binary, Bundle, BundleEntry, CodeableConcept, Coding, Extension, Identifier, List, ListEntry, Meta, Reference, Resource, Str, b};
+use crate::document::{DocumentBytes, document_reference};
+use crate::types::{
+    Base64Data, Binary, Bundle, BundleEntry, CodeableConcept, Coding, Extension, Identifier, List, ListEntry, Meta, Reference, Resource, Str, b,
+};
 use passerelle_model::{Message, TimeZoneRule};
 
 /// How a document travels in the Bundle.
@@ -36,7 +38,7 @@ fn uuid_oid(uuid: &str) -> String {
 pub struct DocumentContext<'m, 'u> {
     pub msg: &'m Message,
     /// The bytes of the document, then of each companion.
-    pub documents: &'u [DocumentBytes<'u>],
+    pub documents: &'m [DocumentBytes<'m>],
     /// The Patient entry's fullUrl, when the bundle holds one.
     pub patient_url: Option<String>,
     /// The patient as a logical reference by identifier (MHD: by INS when there is one).
@@ -48,7 +50,7 @@ pub struct DocumentContext<'m, 'u> {
 
 /// The Binary of one document and where the DocumentReference finds it: under a known base the
 /// Binary gets its uuid as id, so that `attachment.url` is an absolute URL.
-fn binary_entry<'m>(bytes: DocumentBytes<'_>, uuid: String, base_url: Option<&str>) -> (BundleEntry<'m>, String) {
+fn binary_entry<'m>(bytes: DocumentBytes<'m>, uuid: String, base_url: Option<&str>) -> (BundleEntry<'m>, String) {
     let id = uuid.trim_start_matches("urn:uuid:").to_owned();
     let url = match base_url {
         Some(base) => format!("{}/Binary/{id}", base.trim_end_matches('/')),
@@ -57,7 +59,7 @@ fn binary_entry<'m>(bytes: DocumentBytes<'_>, uuid: String, base_url: Option<&st
     let binary = Binary {
         id: base_url.map(|_| Str::Owned(id.clone())),
         content_type: Str::Owned(bytes.media_type.to_owned()),
-        data: Some(Str::Owned(base64(bytes.bytes))),
+        data: Some(Base64Data::Encode(bytes.bytes)),
     };
     let mut entry = post(Resource::Binary(Box::new(binary)), url.clone(), "Binary");
     if base_url.is_some() {

@@ -2,7 +2,30 @@
 //! an MHD SubmissionSet is.
 
 use crate::types::{CodeableConcept, Coding, Extension, Identifier, Meta, Reference, Str};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A `base64Binary` value: bytes encoded as they are written (never held twice as text), or the
+/// text as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Base64Data<'a> {
+    Encode(&'a [u8]),
+    Text(Str<'a>),
+}
+
+impl Serialize for Base64Data<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Encode(bytes) => s.collect_str(&passerelle_model::base64::Base64Display(bytes)),
+            Self::Text(text) => s.serialize_str(text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64Data<'_> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::Text(Str::Owned(String::deserialize(d)?)))
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,7 +39,7 @@ pub struct Attachment<'a> {
     pub url: Option<Str<'a>>,
     /// Base64 of the bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Str<'a>>,
+    pub data: Option<Base64Data<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// Base64 of the SHA-1 of the bytes.
@@ -87,7 +110,7 @@ pub struct Binary<'a> {
     pub id: Option<Str<'a>>,
     pub content_type: Str<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Str<'a>>,
+    pub data: Option<Base64Data<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -63,11 +63,16 @@ fn first_escape(bytes: &[u8]) -> Option<usize> {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
     out.push(b'"');
+    write_escaped(out, s);
+    out.push(b'"');
+}
+
+/// The JSON string body of `s` (no quotes).
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     let Some(first) = first_escape(bytes) else {
         out.extend_from_slice(bytes);
-        out.push(b'"');
         return;
     };
     out.extend_from_slice(&bytes[..first]);
@@ -90,7 +95,16 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+}
+
+/// `fmt::Write` into a JSON string body, escaping as it goes (for `collect_str`).
+struct EscapingWriter<'o>(&'o mut Vec<u8>);
+
+impl std::fmt::Write for EscapingWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        write_escaped(self.0, s);
+        Ok(())
+    }
 }
 
 fn write_u64(out: &mut Vec<u8>, mut v: u64) {
@@ -197,6 +211,15 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     }
     fn serialize_str(self, v: &str) -> Result<(), JsonError> {
         write_str(self.out, v);
+        Ok(())
+    }
+    /// Writes a `Display` value straight into the output (a document's base64 is never built
+    /// as a string first), as serde_json does.
+    fn collect_str<T: ?Sized + std::fmt::Display>(self, value: &T) -> Result<(), JsonError> {
+        use std::fmt::Write;
+        self.out.push(b'"');
+        write!(EscapingWriter(self.out), "{value}").map_err(|e| JsonError(e.to_string()))?;
+        self.out.push(b'"');
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), JsonError> {

@@ -47,8 +47,11 @@ pub fn encode(msg: &Message, options: &RenderOptions) -> Result<Parsed<Vec<u8>>,
     if let Some(error) = issues.iter().find(|i: &&Issue| i.severity == Severity::Error) {
         return Err(EncodeError::Invalid(error.to_string()));
     }
-    // A Bundle of one patient and one encounter is 2-4 KB: one allocation instead of ~5 doublings.
-    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096)?, issues))
+    // A Bundle of one patient and one encounter is 2-4 KB; a document adds its base64 (once inline
+    // or in a Binary): one allocation instead of doublings, which for a 30 MB document would
+    // briefly hold the old and the new buffer.
+    let documents: usize = options.documents.iter().map(|d| d.bytes.len().div_ceil(3) * 4 + 512).sum();
+    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096 + documents)?, issues))
 }
 
 /// Which national profile the output follows.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 pub use crate::document_types::{
-    Attachment, Binary, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo, List, ListEntry,
+    Attachment, Base64Data, Binary, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo, List, ListEntry,
 };
 
 /// Text borrowed from the model while rendering (no copy), owned when read from JSON.

@@ -80,7 +80,7 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             // Frames on one connection are answered strictly in order: the next frame is read
             // only once this one's ACK is written.
             Ok(Some(Ok(frame))) => {
-                let result = pipeline.ingest(&config.name, InputFormat::Hl7v2, &frame).await;
+                let result = pipeline.ingest(&config.name, InputFormat::Hl7v2, frame).await;
                 if framed.send(result.reply).await.is_err() {
                     break;
                 }
@@ -103,7 +103,7 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize)
 }
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
-    let result = pipeline.ingest(&name, InputFormat::Hl7v2, &body).await;
+    let result = pipeline.ingest(&name, InputFormat::Hl7v2, body).await;
     let status = http_status(result.verdict, StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)
 }
@@ -131,9 +131,9 @@ fn outcome_response(result: IngestResult) -> Response {
 }
 
 async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
-    outcome_response(pipeline.ingest(&name, InputFormat::Fhir, &body).await)
+    outcome_response(pipeline.ingest(&name, InputFormat::Fhir, body).await)
 }
 
 async fn post_cda(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
-    outcome_response(pipeline.ingest(&name, InputFormat::Cda, &body).await)
+    outcome_response(pipeline.ingest(&name, InputFormat::Cda, body).await)
 }

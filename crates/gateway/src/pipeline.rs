@@ -8,6 +8,7 @@ use crate::consent;
 use crate::delivery::render::{Renderer, Source};
 use crate::metrics::{Metrics, message_type_label};
 use crate::routing::{RouteConfig, route};
+use bytes::Bytes;
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
 use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
@@ -199,7 +200,9 @@ impl Pipeline {
 
     /// Handles one message of `format` from `listener`: decode and normalise once, route, render
     /// for every routed destination, journal, and only then answer in the listener's protocol.
-    pub async fn ingest(&self, listener: &str, format: InputFormat, raw: &[u8]) -> IngestResult {
+    pub async fn ingest(&self, listener: &str, format: InputFormat, raw_bytes: Bytes) -> IngestResult {
+        // The journal shares the listener's buffer (no copy of a document of tens of MB).
+        let raw: &[u8] = &raw_bytes;
         let started = Instant::now();
         let received_at_ms = now_ms();
         let ts = hl7_now();
@@ -216,7 +219,7 @@ impl Pipeline {
                     InputFormat::Hl7v2 => build_reject(raw, &[ErrorCondition::new(e.hl7_error_code(), e.to_string())], &ack_options),
                     InputFormat::Cda | InputFormat::Fhir => outcome_json(&[e.issue()]),
                 };
-                let record = self.record(listener, format, received_at_ms, raw, None, MessageStatus::Rejected, &reply, e.to_string(), Vec::new());
+                let record = self.record(listener, format, received_at_ms, raw_bytes.clone(), None, MessageStatus::Rejected, &reply, e.to_string(), Vec::new());
                 (reply, Verdict::Rejected, record)
             }
             Ok(decoded) => {
@@ -268,7 +271,7 @@ impl Pipeline {
                     InputFormat::Cda | InputFormat::Fhir => outcome_json(&issues),
                 };
                 let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
-                let mut record = self.record(listener, format, received_at_ms, raw, Some(msg), status, &reply, diagnostics, deliveries);
+                let mut record = self.record(listener, format, received_at_ms, raw_bytes.clone(), Some(msg), status, &reply, diagnostics, deliveries);
                 record.withheld = withheld.filter(|_| !refused);
                 record.consent = consent::feeding_code(msg).map(str::to_owned);
                 (reply, verdict, record)
@@ -292,7 +295,7 @@ impl Pipeline {
         let (ts, control) = (hl7_now(), self.ack_control_id());
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
         let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", reason)], &ack_options);
-        let record = self.record(listener, InputFormat::Hl7v2, now_ms(), &[], None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
+        let record = self.record(listener, InputFormat::Hl7v2, now_ms(), Bytes::new(), None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
         let retry_ack = ack.clone();
         self.journal_and_answer(listener, started, ack, Verdict::Rejected, record, move || retry_ack).await
     }
@@ -349,7 +352,7 @@ impl Pipeline {
         listener: &str,
         format: InputFormat,
         received_at_ms: i64,
-        raw: &[u8],
+        raw: Bytes,
         msg: Option<&Message>,
         status: MessageStatus,
         ack: &[u8],
@@ -368,13 +371,13 @@ impl Pipeline {
                     format!("{}|{}", sender.application.as_deref().unwrap_or(""), sender.facility.as_deref().unwrap_or(""))
                 })
                 .unwrap_or_default(),
-            content_hash: content_hash(raw),
+            content_hash: content_hash(&raw),
             status,
             patient: msg.map(patient_keys).unwrap_or_default(),
             identifiers: msg.map(identifier_rows).unwrap_or_default(),
             withheld: None,
             consent: None,
-            raw: raw.to_vec(),
+            raw,
             normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),
             diagnostics,

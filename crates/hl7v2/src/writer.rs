@@ -18,7 +18,12 @@ pub struct Er7Writer {
 
 impl Er7Writer {
     pub fn new(d: Delimiters, charset: Charset) -> Self {
-        Self { out: Vec::with_capacity(512), d, charset, lossy: false, scratch: Vec::new() }
+        Self::with_capacity(d, charset, 512)
+    }
+
+    /// A writer whose buffer is sized for the message up front (a document message).
+    pub fn with_capacity(d: Delimiters, charset: Charset, capacity: usize) -> Self {
+        Self { out: Vec::with_capacity(capacity), d, charset, lossy: false, scratch: Vec::new() }
     }
 
     /// Starts the MSH segment: `MSH` + field separator + encoding characters.
@@ -91,6 +96,14 @@ impl Er7Writer {
     pub fn raw_field(&mut self, raw: &[u8]) -> &mut Self {
         self.out.push(self.d.field);
         self.out.extend_from_slice(raw);
+        self
+    }
+
+    /// A field whose bytes `write` appends directly (already escaped, in the output charset): a
+    /// base64 document goes into the message without an intermediate copy.
+    pub fn raw_field_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+        self.out.push(self.d.field);
+        write(&mut self.out);
         self
     }
 

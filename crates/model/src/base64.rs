@@ -6,18 +6,49 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 /// Standard base64 with padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    encode_into(bytes, &mut out);
+    // Only alphabet bytes and `=` were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the base64 of `bytes` to `out` (no intermediate copy for large documents).
+pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len().div_ceil(3) * 4);
+    let mut chunks = bytes.chunks_exact(3);
+    for c in &mut chunks {
+        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+        out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], BASE64[(n >> 6) as usize & 63], BASE64[n as usize & 63]]);
     }
-    out
+    match *chunks.remainder() {
+        [a] => {
+            let n = u32::from(a) << 16;
+            out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], b'=', b'=']);
+        }
+        [a, b] => {
+            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+            out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], BASE64[(n >> 6) as usize & 63], b'=']);
+        }
+        _ => {}
+    }
+}
+
+/// The base64 of some bytes as a `Display`: written in chunks where it goes (a JSON string, a
+/// file) without building the whole text first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Base64Display<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for Base64Display<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // 3 KiB in, 4 KiB out per step; only the last chunk can need padding.
+        let mut buf = Vec::with_capacity(4096);
+        for chunk in self.0.chunks(3 * 1024) {
+            buf.clear();
+            encode_into(chunk, &mut buf);
+            f.write_str(std::str::from_utf8(&buf).map_err(|_| std::fmt::Error)?)?;
+        }
+        Ok(())
+    }
 }
 
 fn value(b: u8) -> Option<u32> {
@@ -67,7 +98,10 @@ mod tests {
     fn encodes_the_rfc_4648_vectors() {
         for (plain, encoded) in VECTORS {
             assert_eq!(encode(plain.as_bytes()), encoded);
+            assert_eq!(Base64Display(plain.as_bytes()).to_string(), encoded);
         }
+        let long: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        assert_eq!(Base64Display(&long).to_string(), encode(&long), "chunked the same as whole");
     }
 
     #[test]

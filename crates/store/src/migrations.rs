@@ -87,4 +87,15 @@ pub const SQLITE: &[&str] = &[
         updated_ms INTEGER NOT NULL,
         PRIMARY KEY (system, value)
     ) WITHOUT ROWID;",
+    // 5 → 6: large blobs (a document's raw bytes and renderings, from 256 KiB) in their own
+    // table, last in the row, so that SQLite writes them in place from a zeroblob instead of
+    // copying them twice at insert; deleting their message or outbox row deletes them.
+    "CREATE TABLE large_blobs (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+        outbox_id INTEGER REFERENCES outbox (id) ON DELETE CASCADE,
+        data BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX large_blobs_message ON large_blobs (message_id) WHERE message_id IS NOT NULL;
+    CREATE UNIQUE INDEX large_blobs_outbox ON large_blobs (outbox_id) WHERE outbox_id IS NOT NULL;",
 ];

@@ -61,7 +61,8 @@ pub struct NewIdentifier {
 /// The rendering one destination will receive, made once at ingest and sent as is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rendering {
-    pub bytes: Vec<u8>,
+    /// Shared, not copied, by the transports (an HTTP body, a file write).
+    pub bytes: bytes::Bytes,
     pub content_type: String,
     /// What the receiver's answer must echo (HL7 v2 MSH-10 of the rendering, for MSA-2).
     pub reference: String,
@@ -102,7 +103,8 @@ pub struct NewMessage {
     pub withheld: Option<String>,
     /// The patient's DMP feeding choice this message states (ZFA-9 code), remembered per identifier.
     pub consent: Option<String>,
-    pub raw: Vec<u8>,
+    /// Shared with the listener's buffer, not copied (a document can be tens of MB).
+    pub raw: bytes::Bytes,
     /// The normalised message (compact JSON of the model), absent for undecodable input.
     pub normalised: Option<Vec<u8>>,
     /// The acknowledgement returned to the sender (replayed for a resend).

@@ -32,7 +32,7 @@ async fn committed_messages_survive_reopen_and_concurrent_appends_group_commit()
                     identifiers: Vec::new(),
                     withheld: None,
                     consent: None,
-                    raw: vec![b'x'; 100],
+                    raw: vec![b'x'; 100].into(),
                     normalised: None,
                     ack: b"ack".to_vec(),
                     diagnostics: String::new(),
@@ -89,7 +89,7 @@ async fn a_schema_3_journal_upgrades_in_place() {
         identifiers: Vec::new(),
         withheld: None,
         consent: None,
-        raw: b"MSH".to_vec(),
+        raw: b"MSH".to_vec().into(),
         normalised: None,
         ack: b"ACK2".to_vec(),
         diagnostics: String::new(),
@@ -99,4 +99,49 @@ async fn a_schema_3_journal_upgrades_in_place() {
     let claimed = store.claim("d", 10, 5_000).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     assert!(claimed[0].rendering.bytes.is_empty(), "an old row has no stored rendering; the worker dead-letters it with the reason");
+}
+
+/// A large document lives in `large_blobs`, written in place; purging its message deletes it too.
+#[tokio::test]
+async fn large_blobs_are_stored_apart_and_purged_with_their_message() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("journal.db");
+    let store = SqliteStore::open(&path).expect("open");
+    let big = vec![b'B'; 1024 * 1024];
+    let m = NewMessage {
+        received_at_ms: 1,
+        listener: "l".into(),
+        format: "cda".into(),
+        message_type: "CDA^11502-2".into(),
+        control_id: "big".into(),
+        sender: "s".into(),
+        content_hash: "h".into(),
+        status: passerelle_store::MessageStatus::Accepted,
+        patient: Default::default(),
+        identifiers: Vec::new(),
+        withheld: None,
+        consent: None,
+        raw: big.clone().into(),
+        normalised: None,
+        ack: b"ack".to_vec(),
+        diagnostics: String::new(),
+        deliveries: vec![passerelle_store::NewDelivery {
+            destination: "d".into(),
+            partition_key: "p".into(),
+            rendering: passerelle_store::Rendering { bytes: big.clone().into(), content_type: "x".into(), reference: "r".into() },
+        }],
+    };
+    let AppendOutcome::Stored { message_id } = store.append(m).await.expect("append") else { panic!("stored") };
+    let count = |path: &std::path::Path| {
+        let conn = rusqlite::Connection::open(path).expect("open");
+        let blobs: i64 = conn.query_row("SELECT COUNT(*) FROM large_blobs", [], |r| r.get(0)).expect("count");
+        let inline: i64 = conn.query_row("SELECT COALESCE(SUM(length(raw)), 0) FROM messages", [], |r| r.get(0)).expect("raw");
+        (blobs, inline)
+    };
+    assert_eq!(count(&path), (2, 0), "the raw bytes and the rendering are stored apart, the row keeps none");
+    assert_eq!(store.message(message_id).await.expect("read").expect("found").raw, big);
+    let claimed = store.claim("d", 1, 10).await.expect("claim");
+    assert!(store.mark_delivered(claimed[0].id, 11).await.expect("delivered"));
+    assert_eq!(store.purge(100).await.expect("purge"), 1);
+    assert_eq!(count(&path).0, 0, "purging the message deleted its large blobs");
 }

@@ -5,6 +5,7 @@ use super::{Outcome, Transport};
 use crate::config::DestinationConfig;
 use passerelle_store::{BoxFuture, OutboxItem};
 use std::path::PathBuf;
+use tokio::io::AsyncWriteExt;
 
 /// File extension for a rendering's content type.
 fn extension_for(content_type: &str) -> &'static str {
@@ -37,7 +38,11 @@ impl Transport for FileTransport {
             let tmp = self.dir.join(format!(".{name}.tmp"));
             let result = async {
                 tokio::fs::create_dir_all(&self.dir).await?;
-                tokio::fs::write(&tmp, &payload.bytes).await?;
+                // Written from the stored bytes in bounded chunks (`fs::write` would copy them whole).
+                let mut file = tokio::fs::File::create(&tmp).await?;
+                file.write_all(&payload.bytes).await?;
+                file.flush().await?;
+                drop(file);
                 tokio::fs::rename(&tmp, self.dir.join(&name)).await
             }
             .await;

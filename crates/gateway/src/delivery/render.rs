@@ -138,11 +138,13 @@ impl Renderer {
     pub fn render(&self, source: &Source<'_>) -> Result<Rendering, RenderError> {
         let reference = source.model.envelope.message_id.clone();
         if source.model.document().is_some() {
-            return self.render_document(source).map(|(bytes, content_type)| Rendering { bytes, content_type: content_type.into(), reference });
+            return self.render_document(source).map(|(bytes, content_type)| Rendering { bytes: bytes.into(), content_type: content_type.into(), reference });
         }
         match self.format {
-            PayloadFormat::Hl7v2 => Ok(Rendering { bytes: self.reencode(source)?, content_type: HL7V2_CONTENT_TYPE.into(), reference }),
-            PayloadFormat::Fhir => Ok(Rendering { bytes: self.fhir(source, DocumentLayout::Inline)?, content_type: FHIR_CONTENT_TYPE.into(), reference }),
+            PayloadFormat::Hl7v2 => Ok(Rendering { bytes: self.reencode(source)?.into(), content_type: HL7V2_CONTENT_TYPE.into(), reference }),
+            PayloadFormat::Fhir => {
+                Ok(Rendering { bytes: self.fhir(source, DocumentLayout::Inline)?.into(), content_type: FHIR_CONTENT_TYPE.into(), reference })
+            }
         }
     }
 

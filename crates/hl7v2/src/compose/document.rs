@@ -132,7 +132,8 @@ pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o:
         DocumentMessage::Mdm => (["MDM", trigger, "MDM_T02"], "2.6", "text", "CWE"),
         DocumentMessage::Oru => (["ORU", "R01", "ORU_R01"], "2.5", "TEXT", "CE"),
     };
-    let mut w = Er7Writer::new(Delimiters::default(), o.charset);
+    let capacity = 2048 + cdas.iter().map(|c| c.len().div_ceil(3) * 4 + 256).sum::<usize>();
+    let mut w = Er7Writer::with_capacity(Delimiters::default(), o.charset, capacity);
     w.begin_msh()
         .field(namespace_id(o.sending_application))
         .field(namespace_id(o.sending_facility))
@@ -183,15 +184,12 @@ pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o:
     for (i, (document, cda)) in doc.all().zip(cdas).enumerate() {
         let code = document.type_code.as_ref().unwrap_or(type_code);
         let observation = [code.code.as_str(), code.display.as_deref().unwrap_or_default(), coding_system(code)];
-        let b64 = passerelle_model::base64::encode(cda);
-        let mut data = Vec::with_capacity(b64.len() + 24);
-        data.extend_from_slice(b"^");
-        data.extend_from_slice(text_kind.as_bytes());
-        data.extend_from_slice(b"^XML^Base64^");
-        data.extend_from_slice(b64.as_bytes());
-        drop(b64);
-        w.begin_segment("OBX").field(&(i + 1).to_string()).field("ED").components(&observation).field("").raw_field(&data);
-        drop(data);
+        w.begin_segment("OBX").field(&(i + 1).to_string()).field("ED").components(&observation).field("").raw_field_with(|out| {
+            out.extend_from_slice(b"^");
+            out.extend_from_slice(text_kind.as_bytes());
+            out.extend_from_slice(b"^XML^Base64^");
+            passerelle_model::base64::encode_into(cda, out);
+        });
         for _ in 6..=10 {
             w.field("");
         }

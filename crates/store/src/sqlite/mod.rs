@@ -2,6 +2,7 @@
 //! joins the next one, each in its own savepoint), WAL with `synchronous = FULL` so a commit is
 //! fsync'd, and a separate read connection for searches.
 
+mod large_blobs;
 mod ops;
 
 use crate::types::*;

@@ -1,5 +1,6 @@
 //! The SQL of the SQLite backend, as plain functions on a connection (run by the writer thread or a reader).
 
+use super::large_blobs::{self, MESSAGE_BLOB_ID, OUTBOX_BLOB_ID, Owner};
 use crate::types::*;
 use crate::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -42,7 +43,7 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
                 m.patient.ins,
                 m.patient.niss,
                 m.patient.ipp,
-                m.raw,
+                large_blobs::inline(&m.raw),
                 m.normalised,
                 m.ack,
                 m.diagnostics,
@@ -58,6 +59,7 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
             .query_row(params![m.control_id, m.sender, m.content_hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
         return Ok(AppendOutcome::Duplicate { message_id, ack });
     };
+    large_blobs::store(conn, Owner::Message(message_id), &m.raw)?;
     let mut identifier = conn.prepare_cached("INSERT OR IGNORE INTO identifiers (message_id, kind, system, value) VALUES (?1, ?2, ?3, ?4)")?;
     for i in &m.identifiers {
         identifier.execute(params![message_id, i.kind, i.system, i.value])?;
@@ -82,10 +84,11 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
             d.destination,
             d.partition_key,
             m.received_at_ms,
-            d.rendering.bytes,
+            large_blobs::inline(&d.rendering.bytes),
             d.rendering.content_type,
             d.rendering.reference
         ])?;
+        large_blobs::store(conn, Owner::Outbox(conn.last_insert_rowid()), &d.rendering.bytes)?;
     }
     Ok(AppendOutcome::Stored { message_id })
 }
@@ -109,7 +112,7 @@ pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64, le
 
 fn claim_sql(due: &str) -> String {
     format!(
-        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, o.payload, o.content_type, o.reference
+        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, o.payload, o.content_type, o.reference, {OUTBOX_BLOB_ID}
          FROM outbox o JOIN messages m ON m.id = o.message_id
          WHERE o.destination = ?1 AND {due}
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination AND p.partition_key = o.partition_key
@@ -123,20 +126,26 @@ const DUE_PENDING: &str = "o.status = 'pending' AND o.next_attempt_ms <= ?2";
 
 fn select_claimable(conn: &Connection, due: &str, destination: &str, limit: usize, now_ms: i64) -> Result<Vec<OutboxItem>> {
     let mut select = conn.prepare_cached(&claim_sql(due))?;
-    let items = select
+    let rows = select
         .query_map(params![destination, now_ms, limit as i64], |r| {
-            Ok(OutboxItem {
+            let item = OutboxItem {
                 id: r.get(0)?,
                 message_id: r.get(1)?,
                 destination: destination.to_owned(),
                 partition_key: r.get(2)?,
                 attempts: r.get(3)?,
                 received_at_ms: r.get(4)?,
-                rendering: Rendering { bytes: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(), content_type: r.get(6)?, reference: r.get(7)? },
-            })
+                rendering: Rendering { bytes: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default().into(), content_type: r.get(6)?, reference: r.get(7)? },
+            };
+            Ok((item, r.get::<_, Option<i64>>(8)?))
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(items)
+    rows.into_iter()
+        .map(|(mut item, large)| {
+            item.rendering.bytes = large_blobs::resolve(conn, std::mem::take(&mut item.rendering.bytes).into(), large)?.into();
+            Ok(item)
+        })
+        .collect()
 }
 
 /// Extends this node's leases on `ids`; returns how many it still holds.
@@ -223,10 +232,18 @@ pub fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxRow>> {
 }
 
 pub fn rendering(conn: &Connection, id: i64) -> Result<Option<Rendering>> {
-    Ok(conn
-        .prepare_cached("SELECT payload, content_type, reference FROM outbox WHERE id = ?1")?
-        .query_row(params![id], |r| Ok(Rendering { bytes: r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default(), content_type: r.get(1)?, reference: r.get(2)? }))
-        .optional()?)
+    let found = conn
+        .prepare_cached(&format!("SELECT payload, content_type, reference, {OUTBOX_BLOB_ID} FROM outbox o WHERE id = ?1"))?
+        .query_row(params![id], |r| {
+            Ok((
+                Rendering { bytes: r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default().into(), content_type: r.get(1)?, reference: r.get(2)? },
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((mut rendering, large)) = found else { return Ok(None) };
+    rendering.bytes = large_blobs::resolve(conn, std::mem::take(&mut rendering.bytes).into(), large)?.into();
+    Ok(Some(rendering))
 }
 
 pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
@@ -283,10 +300,13 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
 
 pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
     let found = conn
-        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack FROM messages WHERE id = ?1"))?
-        .query_row(params![id], |r| Ok((summary_row(r)?, r.get::<_, Vec<u8>>(13)?, r.get::<_, Option<Vec<u8>>>(14)?, r.get::<_, Vec<u8>>(15)?)))
+        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack, {MESSAGE_BLOB_ID} FROM messages WHERE id = ?1"))?
+        .query_row(params![id], |r| {
+            Ok((summary_row(r)?, r.get::<_, Vec<u8>>(13)?, r.get::<_, Option<Vec<u8>>>(14)?, r.get::<_, Vec<u8>>(15)?, r.get::<_, Option<i64>>(16)?))
+        })
         .optional()?;
-    let Some((summary, raw, normalised, ack)) = found else { return Ok(None) };
+    let Some((summary, raw, normalised, ack, large)) = found else { return Ok(None) };
+    let raw = large_blobs::resolve(conn, raw, large)?;
     let mut rows = conn.prepare_cached(&format!("{LIST_SELECT} WHERE o.message_id = ?1 ORDER BY o.id"))?;
     let deliveries = rows.query_map(params![id], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries }))
