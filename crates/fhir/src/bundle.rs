@@ -26,14 +26,15 @@ pub struct RenderOptions<'a> {
 
 /// Name-based UUID from SHA-1 of the parts joined by `|`, without building the joined string.
 pub fn uuid_from_parts(parts: &[&[u8]]) -> String {
-    let mut sha = sha1_smol::Sha1::new();
+    use sha1::Digest;
+    let mut sha = sha1::Sha1::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             sha.update(b"|");
         }
         sha.update(p);
     }
-    let digest = sha.digest().bytes();
+    let digest = sha.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;

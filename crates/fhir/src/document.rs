@@ -84,7 +84,7 @@ pub fn document_reference<'m>(
         data: binary_url.is_none().then_some(Base64Data::Encode(raw)),
         url: binary_url.map(Str::Owned),
         size: Some(raw.len() as u64),
-        hash: Some(Str::Owned(base64(&sha1_smol::Sha1::from(raw).digest().bytes()))),
+        hash: Some(Str::Owned(base64(&<sha1::Sha1 as sha1::Digest>::digest(raw)))),
         title: ob(&doc.title),
     };
     let context =

@@ -95,7 +95,8 @@ pub fn hl7_now() -> String {
 /// there (with or without the final segment terminator, through a client that rewrites CR as LF)
 /// is recognised.
 pub fn content_hash(bytes: &[u8]) -> String {
-    let mut hasher = sha1_smol::Sha1::new();
+    use sha1::Digest;
+    let mut hasher = sha1::Sha1::new();
     let end = bytes.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
     let mut rest = &bytes[..end];
     while let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
@@ -105,7 +106,13 @@ pub fn content_hash(bytes: &[u8]) -> String {
         rest = &rest[at + skip..];
     }
     hasher.update(rest);
-    hasher.digest().to_string()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(40);
+    for b in hasher.finalize() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// Ordering scope for deliveries: the sender's IPP, else the INS, else the NISS/BIS, else the

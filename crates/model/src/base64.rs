@@ -14,22 +14,34 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Appends the base64 of `bytes` to `out` (no intermediate copy for large documents).
 pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
-    out.reserve(bytes.len().div_ceil(3) * 4);
-    let mut chunks = bytes.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], BASE64[(n >> 6) as usize & 63], BASE64[n as usize & 63]]);
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, b'=');
+    let dest = &mut out[start..];
+    let full = bytes.len() / 3;
+    // Whole groups: 3 bytes in, 4 characters out, into a buffer already sized (no per-push checks).
+    for (src, dst) in bytes.chunks_exact(3).zip(dest.chunks_exact_mut(4)) {
+        let n = (u32::from(src[0]) << 16) | (u32::from(src[1]) << 8) | u32::from(src[2]);
+        dst[0] = BASE64[(n >> 18) as usize & 63];
+        dst[1] = BASE64[(n >> 12) as usize & 63];
+        dst[2] = BASE64[(n >> 6) as usize & 63];
+        dst[3] = BASE64[n as usize & 63];
     }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], b'=', b'=']);
+    let tail = &bytes[full * 3..];
+    if let Some(dst) = dest.get_mut(full * 4..) {
+        match *tail {
+            [a] => {
+                let n = u32::from(a) << 16;
+                dst[0] = BASE64[(n >> 18) as usize & 63];
+                dst[1] = BASE64[(n >> 12) as usize & 63];
+            }
+            [a, b] => {
+                let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+                dst[0] = BASE64[(n >> 18) as usize & 63];
+                dst[1] = BASE64[(n >> 12) as usize & 63];
+                dst[2] = BASE64[(n >> 6) as usize & 63];
+            }
+            _ => {}
         }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[BASE64[(n >> 18) as usize & 63], BASE64[(n >> 12) as usize & 63], BASE64[(n >> 6) as usize & 63], b'=']);
-        }
-        _ => {}
     }
 }
 

@@ -92,32 +92,57 @@ pub struct DocumentSharing {
     pub to_mssante_patient: Option<bool>,
 }
 
+/// The MetaDMPMSS flags we keep, in the volet's order, with their labels (`meta-dmp-mss.md`).
+pub const SHARING_FLAGS: [(&str, &str); 6] = [
+    ("MASQUE_PS", "Masque aux professionnels de sante"),
+    ("INVISIBLE_PATIENT", "Document non visible par le patient"),
+    ("INVISIBLE_REP_LEGAUX", "Non visible par les representants legaux"),
+    ("DESTDMP", "Destinataire DMP"),
+    ("DESTMSSANTEPS", "Destinataire MSSante PS"),
+    ("DESTMSSANTEPAT", "Destinataire MSSante patient"),
+];
+
 impl DocumentSharing {
+    fn slots(&self) -> [Option<bool>; 6] {
+        [
+            self.hidden_from_professionals,
+            self.invisible_to_patient,
+            self.invisible_to_legal_representatives,
+            self.to_dmp,
+            self.to_mssante_professionals,
+            self.to_mssante_patient,
+        ]
+    }
+
+    fn slots_mut(&mut self) -> [&mut Option<bool>; 6] {
+        [
+            &mut self.hidden_from_professionals,
+            &mut self.invisible_to_patient,
+            &mut self.invisible_to_legal_representatives,
+            &mut self.to_dmp,
+            &mut self.to_mssante_professionals,
+            &mut self.to_mssante_patient,
+        ]
+    }
+
+    fn index(code: &str) -> Option<usize> {
+        SHARING_FLAGS.iter().position(|(c, _)| *c == code)
+    }
+
     /// The value of one MetaDMPMSS flag by its code, when the sender gave it.
     pub fn get(&self, code: &str) -> Option<bool> {
-        match code {
-            "MASQUE_PS" => self.hidden_from_professionals,
-            "INVISIBLE_PATIENT" => self.invisible_to_patient,
-            "INVISIBLE_REP_LEGAUX" => self.invisible_to_legal_representatives,
-            "DESTDMP" => self.to_dmp,
-            "DESTMSSANTEPS" => self.to_mssante_professionals,
-            "DESTMSSANTEPAT" => self.to_mssante_patient,
-            _ => None,
-        }
+        Self::index(code).and_then(|i| self.slots()[i])
     }
 
     /// Records one MetaDMPMSS flag; false when the code is not one we keep.
     pub fn set(&mut self, code: &str, value: bool) -> bool {
-        let slot = match code {
-            "MASQUE_PS" => &mut self.hidden_from_professionals,
-            "INVISIBLE_PATIENT" => &mut self.invisible_to_patient,
-            "INVISIBLE_REP_LEGAUX" => &mut self.invisible_to_legal_representatives,
-            "DESTDMP" => &mut self.to_dmp,
-            "DESTMSSANTEPS" => &mut self.to_mssante_professionals,
-            "DESTMSSANTEPAT" => &mut self.to_mssante_patient,
-            _ => return false,
-        };
-        *slot = Some(value);
+        let Some(i) = Self::index(code) else { return false };
+        *self.slots_mut()[i] = Some(value);
         true
+    }
+
+    /// The flags the sender gave, in the volet's order: (code, label, value).
+    pub fn given(&self) -> impl Iterator<Item = (&'static str, &'static str, bool)> {
+        SHARING_FLAGS.into_iter().zip(self.slots()).filter_map(|((code, label), v)| v.map(|v| (code, label, v)))
     }
 }

@@ -104,22 +104,6 @@ fn xcn(p: &Participant) -> Vec<Vec<String>> {
     ]
 }
 
-/// The MetaDMPMSS rows in the volet's order, with their labels.
-fn sharing_rows(doc: &Document) -> Vec<(&'static str, &'static str, bool)> {
-    let Some(s) = &doc.sharing else { return Vec::new() };
-    [
-        ("MASQUE_PS", "Masque aux professionnels de sante", s.hidden_from_professionals),
-        ("INVISIBLE_PATIENT", "Document non visible par le patient", s.invisible_to_patient),
-        ("INVISIBLE_REP_LEGAUX", "Non visible par les representants legaux", s.invisible_to_legal_representatives),
-        ("DESTDMP", "Destinataire DMP", s.to_dmp),
-        ("DESTMSSANTEPS", "Destinataire MSSante PS", s.to_mssante_professionals),
-        ("DESTMSSANTEPAT", "Destinataire MSSante patient", s.to_mssante_patient),
-    ]
-    .into_iter()
-    .filter_map(|(code, label, v)| v.map(|v| (code, label, v)))
-    .collect()
-}
-
 /// Writes `msg` (a document) as `kind`, carrying `cdas` (the CDA bytes of the document, then of
 /// each companion: an ORU may carry the N1 and N3 forms of a report) base64 in OBX-5.
 pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o: &ComposeOptions<'_>) -> Result<Vec<u8>, ComposeError> {
@@ -206,7 +190,7 @@ pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o:
         };
         write_prt(&mut w, &r.role, label, &r.who, r.address.as_deref());
     }
-    for (i, (code, label, value)) in sharing_rows(doc).into_iter().enumerate() {
+    for (i, (code, label, value)) in doc.sharing.iter().flat_map(|s| s.given()).enumerate() {
         let set_id = (i + 1 + cdas.len()).to_string();
         w.begin_segment("OBX").field(&set_id).field(flag_type).components(&[code, label, "MetaDMPMSS"]).field("");
         w.components(&[if value { "Y" } else { "N" }, "", "expandedYes-NoIndicator"]);
