@@ -116,3 +116,43 @@ async fn an_mdm_carrying_a_cda_is_delivered_as_a_document_and_two_identities_are
     assert_eq!(gw.store.list(passerelle_store::OutboxFilter { limit: 10, ..Default::default() }).await.expect("list").len(), 1, "nothing more to deliver");
     gw.shutdown().await;
 }
+
+/// Real peers: a CDA posted to the gateway reaches an MLLP EHR as MDM^T02 (acknowledged AA by the
+/// peer, so MSA-2 matched the MSH-10 we wrote) and an HTTP FHIR server as an ITI-65 bundle whose
+/// Binary lives under the server's base.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_cda_is_delivered_as_mdm_over_mllp_and_as_an_mhd_bundle_over_http() {
+    let Some(verify) = verify_dir() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (http_port, mllp_port) = (free_port(), free_port());
+    let (http_out, mllp_out) = (tmp.path().join("http"), tmp.path().join("mllp"));
+    let _http = start_peer(&verify, "http_sink.py", &["listen", &http_port.to_string(), http_out.to_str().expect("p")]);
+    let _mllp = start_peer(&verify, "mllp_peer.py", &["listen", &mllp_port.to_string(), mllp_out.to_str().expect("p")]);
+    wait_for_port(http_port).await;
+    wait_for_port(mllp_port).await;
+    let extra = format!(
+        "[[destination]]\nname = \"pdsm\"\nkind = \"fhir_http\"\nclass = \"city\"\nrendering = \"mhd\"\nurl = \"http://127.0.0.1:{http_port}/fhir\"\ntimeout_ms = 5000\n\
+         [[destination]]\nname = \"dpi\"\nkind = \"mllp\"\nclass = \"hospital\"\nrendering = \"mdm\"\naddress = \"127.0.0.1:{mllp_port}\"\ntimeout_ms = 5000\n\
+         [[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"] }}\nto = [\"pdsm\", \"dpi\"]\n"
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let cda = std::fs::read(workspace_root().join("fixtures/cda/ok/fr_level1_pdf_replacement.xml")).expect("fixture");
+    let (status, _, outcome) = post_cda(&gw, cda).await;
+    assert_eq!(status, 201, "{outcome}");
+    let delivered = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 2, Duration::from_secs(20)).await;
+    assert_eq!(delivered.len(), 2);
+    let aa: Vec<_> =
+        std::fs::read_dir(&mllp_out).expect("out").flatten().filter(|e| e.file_name().to_string_lossy().contains("_AA_")).map(|e| e.path()).collect();
+    assert_eq!(aa.len(), 1, "the EHR acknowledged one MDM");
+    let mdm = std::fs::read(&aa[0]).expect("read");
+    assert!(mdm.windows(16).any(|w| w == b"|MDM^T10^MDM_T02"), "a replacement is a T10");
+    validator(&verify, "validate_hl7v2.py", &["--strict", "--version", "2.6"], &aa[0]);
+    let bodies = files_with_ext(&http_out, "json");
+    assert_eq!(bodies.len(), 1);
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bodies[0]).expect("read")).expect("json");
+    assert_eq!(bundle["meta"]["profile"][0], passerelle_fhir::document_bundle::MHD_PROVIDE_BUNDLE);
+    let url = bundle["entry"][1]["resource"]["content"][0]["attachment"]["url"].as_str().expect("url");
+    assert!(url.starts_with(&format!("http://127.0.0.1:{http_port}/fhir/Binary/")), "{url}");
+    validator(&verify, "validate_fhir.py", &["--type", "Bundle"], &bodies[0]);
+    gw.shutdown().await;
+}

@@ -138,7 +138,12 @@ impl Renderer {
     pub fn render(&self, source: &Source<'_>) -> Result<Rendering, RenderError> {
         let reference = source.model.envelope.message_id.clone();
         if source.model.document().is_some() {
-            return self.render_document(source).map(|(bytes, content_type)| Rendering { bytes: bytes.into(), content_type: content_type.into(), reference });
+            // A written HL7 v2 message has its own MSH-10, which the receiver's MSA-2 must echo.
+            return self.render_document(source).map(|(bytes, content_type, control_id)| Rendering {
+                bytes: bytes.into(),
+                content_type: content_type.into(),
+                reference: control_id.unwrap_or(reference),
+            });
         }
         match self.format {
             PayloadFormat::Hl7v2 => Ok(Rendering { bytes: self.reencode(source)?.into(), content_type: HL7V2_CONTENT_TYPE.into(), reference }),
@@ -203,20 +208,21 @@ impl Renderer {
         Ok(())
     }
 
-    fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str), RenderError> {
+    /// The document's rendering, its content type, and the MSH-10 of an HL7 v2 message written here.
+    fn render_document(&self, source: &Source<'_>) -> Result<(Vec<u8>, &'static str, Option<String>), RenderError> {
         let msg = source.model;
         self.check_document(msg)?;
         match self.rendering {
-            DocumentRendering::Cda => Ok((self.cda(source)?.into_owned(), CDA_CONTENT_TYPE)),
-            DocumentRendering::FhirBundle => Ok((self.fhir(source, DocumentLayout::Binary)?, FHIR_CONTENT_TYPE)),
-            DocumentRendering::Mhd => Ok((self.fhir(source, DocumentLayout::Mhd)?, FHIR_CONTENT_TYPE)),
+            DocumentRendering::Cda => Ok((self.cda(source)?.into_owned(), CDA_CONTENT_TYPE, None)),
+            DocumentRendering::FhirBundle => Ok((self.fhir(source, DocumentLayout::Binary)?, FHIR_CONTENT_TYPE, None)),
+            DocumentRendering::Mhd => Ok((self.fhir(source, DocumentLayout::Mhd)?, FHIR_CONTENT_TYPE, None)),
             DocumentRendering::Mdm | DocumentRendering::Oru => {
                 let kind = if self.rendering == DocumentRendering::Mdm { DocumentMessage::Mdm } else { DocumentMessage::Oru };
                 // An HL7 v2 source of the same message type goes as it came (re-encoded if asked).
                 let same_type =
                     source.hl7v2.is_some_and(|_| msg.envelope.event.source.message_type == if kind == DocumentMessage::Mdm { "MDM" } else { "ORU" });
                 if same_type {
-                    return Ok((self.reencode(source)?, HL7V2_CONTENT_TYPE));
+                    return Ok((self.reencode(source)?, HL7V2_CONTENT_TYPE, None));
                 }
                 let mut cdas = vec![self.cda(source)?];
                 for (companion, payload) in msg.document().into_iter().flat_map(|d| d.companions.iter()).zip(source.documents.iter().skip(1)) {
@@ -235,7 +241,8 @@ impl Renderer {
                     charset: self.charset.unwrap_or_default(),
                 };
                 let cdas: Vec<&[u8]> = cdas.iter().map(|c| c.as_ref()).collect();
-                Ok((compose_document(msg, &cdas, kind, &options)?, HL7V2_CONTENT_TYPE))
+                let bytes = compose_document(msg, &cdas, kind, &options)?;
+                Ok((bytes, HL7V2_CONTENT_TYPE, Some(control_id)))
             }
         }
     }
