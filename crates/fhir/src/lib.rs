@@ -20,15 +20,13 @@ pub use json::{JsonError, to_json};
 pub use outcome::operation_outcome;
 pub use read::{ReadError, read_patient};
 
-use passerelle_model::{Format, IdentifierKind, Issue, Message, Parsed, Severity};
+use passerelle_model::{IdentifierKind, Issue, Message, Parsed, Severity};
 
 /// FHIR JSON → model, the same shape as every format crate's `decode`: a Patient (or the first
-/// Patient of a Bundle) as the message's patient, with diagnostics; `Err` for bytes that are not one.
+/// Patient of a Bundle) as the message's patient, its request as the event, with diagnostics;
+/// `Err` for bytes that are not one.
 pub fn decode(json: &[u8]) -> Result<Parsed<Message>, ReadError> {
-    let patient = read_patient(json)?;
-    let mut msg = Message::new(Format::Fhir);
-    msg.patient = Some(patient.value);
-    Ok(Parsed::new(msg, patient.issues))
+    read::read_message(json)
 }
 
 /// A rendering that would not be valid FHIR.

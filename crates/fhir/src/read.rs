@@ -24,20 +24,51 @@ fn vs(v: &[Str<'_>]) -> Vec<String> {
 
 /// Reads a Patient (or the first Patient of a Bundle) into the model.
 pub fn read_patient(json: &[u8]) -> Result<Parsed<m::Patient>, ReadError> {
+    read(json).map(|(patient, _, _)| patient)
+}
+
+/// How the sender asked for the patient: `create` (a Patient posted alone, or `POST` in a
+/// Bundle) or `update` (`PUT`, a conditional update).
+fn read(json: &[u8]) -> Result<(Parsed<m::Patient>, &'static str, Option<m::PartialDateTime>), ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let resource: serde_json::Value = serde_json::from_slice(json)?;
-    let patient_value = match resource.get("resourceType").and_then(|v| v.as_str()) {
-        Some("Patient") => resource,
-        Some("Bundle") => resource
-            .get("entry")
-            .and_then(|e| e.as_array())
-            .and_then(|entries| entries.iter().filter_map(|e| e.get("resource")).find(|r| r.get("resourceType").and_then(|t| t.as_str()) == Some("Patient")))
-            .cloned()
-            .ok_or(ReadError::NoPatient)?,
+    // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
+    let sent_at = resource
+        .get("timestamp")
+        .or_else(|| resource.get("meta").and_then(|m| m.get("lastUpdated")))
+        .and_then(|t| t.as_str())
+        .and_then(m::PartialDateTime::parse_fhir);
+    let (patient_value, method) = match resource.get("resourceType").and_then(|v| v.as_str()) {
+        Some("Patient") => (resource, None),
+        Some("Bundle") => {
+            let entry = resource
+                .get("entry")
+                .and_then(|e| e.as_array())
+                .and_then(|entries| entries.iter().find(|e| e.get("resource").and_then(|r| r.get("resourceType")).and_then(|t| t.as_str()) == Some("Patient")))
+                .ok_or(ReadError::NoPatient)?;
+            let method = entry.get("request").and_then(|r| r.get("method")).and_then(|m| m.as_str()).map(str::to_owned);
+            (entry.get("resource").cloned().ok_or(ReadError::NoPatient)?, method)
+        }
         _ => return Err(ReadError::NoPatient),
     };
     let Resource::Patient(p) = serde_json::from_value::<Resource>(patient_value)? else { return Err(ReadError::NoPatient) };
-    Ok(to_model(&p))
+    let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
+    Ok((to_model(&p), intent, sent_at))
+}
+
+/// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
+/// person, HL7 v2 A28; `update` a person update, A31).
+pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
+    let (patient, intent, sent_at) = read(json)?;
+    let mut msg = m::Message::new(m::Format::Fhir);
+    msg.envelope.event = m::Event {
+        kind: m::EventKind::PatientUpdate,
+        source: m::SourceEvent { message_type: "FHIR".into(), trigger: intent.into(), structure: "Patient".into() },
+    };
+    msg.envelope.sent_at = sent_at;
+    msg.envelope.french_profile = patient.value.identifiers.iter().any(|i| i.kind.country() == Some(m::Country::Fr));
+    msg.patient = Some(patient.value);
+    Ok(Parsed::new(msg, patient.issues))
 }
 
 fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {

@@ -75,19 +75,7 @@ pub fn now_ms() -> i64 {
 
 /// HL7 DTM of the current UTC time, with its offset.
 pub fn hl7_now() -> String {
-    let secs = now_ms() / 1000;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}+0000", rem / 3600, rem % 3600 / 60, rem % 60)
+    passerelle_model::PartialDateTime::from_unix_ms(now_ms()).map(|t| t.hl7()).unwrap_or_default()
 }
 
 /// Hex SHA-1 of the content: the content part of the deduplication key. Line endings do not count:

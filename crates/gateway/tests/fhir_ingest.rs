@@ -43,18 +43,64 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].format, "fhir");
 
-    // A Belgian patient is also routed to an HL7 v2 destination, which cannot be rendered from
-    // FHIR yet: 422, the OperationOutcome names the destination, nothing is delivered, it is kept.
+    // A Belgian patient is also routed to an HL7 v2 destination: written as a generic ADT^A08
+    // (a conditional update, not a PAM-FR receiver), both delivered.
     let (status, outcome) = post_fhir(&gw, std::fs::read(fixtures.join("be_a28_niss.fhir.json")).expect("fixture")).await;
-    assert_eq!(status, 422, "{outcome}");
-    assert!(outcome.to_string().contains("destination ehr"), "{outcome}");
-    let rejected = gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search");
-    assert_eq!(rejected.len(), 1);
+    assert_eq!(status, 201, "{outcome}");
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 3, Duration::from_secs(10)).await;
+    let adt = files_with_ext(&hl7_out, "hl7");
+    assert_eq!(adt.len(), 1);
+    let text = String::from_utf8(std::fs::read(&adt[0]).expect("read")).expect("utf8");
+    assert!(text.contains("|ADT^A08^ADT_A01|") && text.contains("85073003328^^^"), "{text}");
 
     // Not FHIR at all: 400 with an OperationOutcome, kept as rejected.
     let (status, outcome) = post_fhir(&gw, b"MSH|^~\\&|not json".to_vec()).await;
     assert_eq!(status, 400, "{outcome}");
     assert_eq!(outcome["issue"][0]["severity"], "error");
-    assert_eq!(gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search").len(), 2);
+    assert_eq!(gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search").len(), 1);
+    gw.shutdown().await;
+}
+
+/// City software posts FHIR; the hospital EHR (the independent MLLP peer) receives PAM-FR ADT:
+/// A28 for a created patient, A31 for a conditional update, never A08, valid under `--strict`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt() {
+    let Some(verify) = verify_dir() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mllp_port = free_port();
+    let mllp_out = tmp.path().join("mllp");
+    let _mllp = start_peer(&verify, "mllp_peer.py", &["listen", &mllp_port.to_string(), mllp_out.to_str().expect("p")]);
+    wait_for_port(mllp_port).await;
+    let extra = format!(
+        "[[destination]]\nname = \"dpi\"\nkind = \"mllp\"\nclass = \"hospital\"\naddress = \"127.0.0.1:{mllp_port}\"\ntimeout_ms = 5000\n\
+         [[route]]\nname = \"city-to-dpi\"\nmatch = {{ format = \"fhir\" }}\nto = [\"dpi\"]\n"
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let bundle = std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture");
+    let patient: serde_json::Value = serde_json::from_slice(&bundle).expect("json");
+    let created = serde_json::to_vec(&patient["entry"][0]["resource"]).expect("patient");
+    for body in [bundle, created] {
+        let (status, outcome) = post_fhir(&gw, body).await;
+        assert_eq!(status, 201, "{outcome}");
+    }
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 2, Duration::from_secs(20)).await;
+    let mut received: Vec<_> =
+        std::fs::read_dir(&mllp_out).expect("out").flatten().map(|e| e.path()).filter(|p| p.to_string_lossy().contains("_AA_")).collect();
+    received.sort();
+    assert_eq!(received.len(), 2, "the peer acknowledged both (MSA-2 matched our MSH-10)");
+    let texts: Vec<String> = received.iter().map(|p| String::from_utf8(std::fs::read(p).expect("read")).expect("utf8")).collect();
+    assert!(texts[0].contains("|ADT^A31^ADT_A05|"), "a conditional update is A31: {}", texts[0]);
+    assert!(texts[1].contains("|ADT^A28^ADT_A05|"), "a created patient is A28: {}", texts[1]);
+    for (text, path) in texts.iter().zip(&received) {
+        assert!(text.contains("279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS"), "{text}");
+        assert!(!text.contains("ADT^A08"));
+        let out = std::process::Command::new(verify.join(".venv/bin/python"))
+            .arg(verify.join("validate_hl7v2.py"))
+            .arg("--strict")
+            .arg(path)
+            .output()
+            .expect("validator");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
     gw.shutdown().await;
 }

@@ -1,4 +1,5 @@
-//! HL7 v2 code tables read into model values: 0001 sex, 0200 name type (XPN-7), 0004 patient class.
+//! HL7 v2 code tables read into model values and back: 0001 sex, 0200 name type (XPN-7), 0004
+//! patient class.
 
 use passerelle_model::{NameUse, PatientClass, Sex};
 
@@ -38,4 +39,28 @@ pub fn patient_class(code: &str) -> Option<PatientClass> {
         "N" => PatientClass::NotApplicable,
         other => PatientClass::Other(other.to_owned()),
     })
+}
+
+/// Table 0001 code of a model sex.
+pub fn sex_code(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "M",
+        Sex::Female => "F",
+        Sex::Other => "O",
+        Sex::Unknown => "U",
+    }
+}
+
+/// Table 0004 code of a model patient class.
+pub fn patient_class_code(class: &PatientClass) -> &str {
+    match class {
+        PatientClass::Emergency => "E",
+        PatientClass::Inpatient => "I",
+        PatientClass::Outpatient => "O",
+        PatientClass::Preadmit => "P",
+        PatientClass::Recurring => "R",
+        PatientClass::Telemonitoring => "V",
+        PatientClass::NotApplicable => "N",
+        PatientClass::Other(code) => code,
+    }
 }

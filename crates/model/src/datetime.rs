@@ -151,6 +151,33 @@ impl PartialDateTime {
     }
 
     /// HL7 v2 DTM rendering at the precision received.
+    /// The UTC time `ms` milliseconds after 1970-01-01, to the second, offset +0000; `None`
+    /// outside years 0–9999.
+    pub fn from_unix_ms(ms: i64) -> Option<Self> {
+        let secs = ms.div_euclid(1000);
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Some(Self {
+            year: u16::try_from(year).ok().filter(|y| *y <= 9999)?,
+            month: Some(month as u8),
+            day: Some(day as u8),
+            hour: Some((rem / 3600) as u8),
+            minute: Some((rem % 3600 / 60) as u8),
+            second: Some((rem % 60) as u8),
+            millis: None,
+            offset_minutes: Some(0),
+        })
+    }
+
     pub fn hl7(&self) -> String {
         let mut s = format!("{:04}", self.year);
         for part in [self.month, self.day, self.hour, self.minute, self.second].into_iter().map_while(|p| p) {

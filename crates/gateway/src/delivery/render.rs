@@ -8,7 +8,8 @@ use crate::codec::DocumentPayload;
 use crate::config::{DestinationClass, DestinationConfig, DestinationKind, DocumentRendering, PayloadFormat};
 use passerelle_fhir::{DocumentLayout, Profile, RenderOptions};
 use passerelle_hl7v2::Charset;
-use passerelle_hl7v2::compose::document::{ComposeOptions, DocumentMessage, compose_document};
+use passerelle_hl7v2::compose::ComposeOptions;
+use passerelle_hl7v2::compose::document::{DocumentMessage, compose_document};
 use passerelle_model::Message;
 use passerelle_store::Rendering;
 use std::borrow::Cow;
@@ -26,7 +27,7 @@ pub struct Source<'a> {
 pub enum RenderError {
     #[error("{0}")]
     Unrepresentable(#[from] passerelle_hl7v2::writer::Unrepresentable),
-    #[error("hl7v2 output needs an hl7v2 source or a document (the fhir to hl7v2 direction is not available yet)")]
+    #[error("hl7v2 output needs an hl7v2 source or a document")]
     NoHl7v2Source,
     #[error("the fhir bundle would be invalid: {0}")]
     InvalidFhir(String),
@@ -146,7 +147,13 @@ impl Renderer {
             });
         }
         match self.format {
-            PayloadFormat::Hl7v2 => Ok(Rendering { bytes: self.reencode(source)?.into(), content_type: HL7V2_CONTENT_TYPE.into(), reference }),
+            PayloadFormat::Hl7v2 if source.hl7v2.is_some() => {
+                Ok(Rendering { bytes: self.reencode(source)?.into(), content_type: HL7V2_CONTENT_TYPE.into(), reference })
+            }
+            PayloadFormat::Hl7v2 => {
+                let (bytes, control_id) = self.adt(source.model)?;
+                Ok(Rendering { bytes: bytes.into(), content_type: HL7V2_CONTENT_TYPE.into(), reference: control_id })
+            }
             PayloadFormat::Fhir => {
                 Ok(Rendering { bytes: self.fhir(source, DocumentLayout::Inline)?.into(), content_type: FHIR_CONTENT_TYPE.into(), reference })
             }
@@ -192,6 +199,43 @@ impl Renderer {
         let mut alone = msg.clone();
         alone.content = passerelle_model::Content::Document(passerelle_model::Document { companions: Vec::new(), ..companion.clone() });
         Ok(Cow::Owned(passerelle_cda::encode(&alone, &payload.bytes, &payload.media_type)?))
+    }
+
+    /// A message from another format (FHIR) as an HL7 v2.5 ADT: PAM-FR for a French profile
+    /// (A28/A31, never A08), generic otherwise. Returns the bytes and their MSH-10.
+    fn adt(&self, msg: &Message) -> Result<(Vec<u8>, String), RenderError> {
+        let french = self.profile.resolve(msg) == Profile::FrCore;
+        let control_id = self.control_id(msg);
+        let envelope = &msg.envelope;
+        let received = envelope.received_at_ms.and_then(passerelle_model::PartialDateTime::from_unix_ms);
+        let options = ComposeOptions {
+            sending_application: envelope.sender.application.as_deref().unwrap_or("PASSERELLE"),
+            sending_facility: envelope.sender.facility.as_deref().unwrap_or("PASSERELLE"),
+            receiving_application: if self.receiver.is_empty() { envelope.receiver.application.as_deref().unwrap_or_default() } else { &self.receiver },
+            receiving_facility: envelope.receiver.facility.as_deref().unwrap_or_default(),
+            control_id: &control_id,
+            timestamp: envelope.sent_at.or(received),
+            charset: self.charset.unwrap_or_default(),
+        };
+        let bytes = passerelle_hl7v2::compose::adt::compose_adt(msg, french, &options)?;
+        Ok((bytes, control_id))
+    }
+
+    /// MSH-10 of a message written here: unique per destination (its name is hashed in) and
+    /// stable across retries (the rendering is stored once).
+    fn control_id(&self, msg: &Message) -> String {
+        use sha1::Digest;
+        let mut sha = sha1::Sha1::new();
+        for part in [self.receiver.as_bytes(), msg.envelope.message_id.as_bytes(), &msg.envelope.received_at_ms.unwrap_or_default().to_le_bytes()] {
+            sha.update(part);
+            sha.update(b"|");
+        }
+        for id in msg.patient.iter().flat_map(|p| p.identifiers.iter()) {
+            sha.update(id.value.as_bytes());
+        }
+        let digest = sha.finalize();
+        let hex: String = digest.iter().take(9).map(|b| format!("{b:02x}")).collect();
+        format!("PSR{}", &hex[..17])
     }
 
     /// Whether this destination's rendering can say what the document message says: a CDA or

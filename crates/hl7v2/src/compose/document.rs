@@ -3,11 +3,11 @@
 //! OBX-11 consistent with the flow (NW/F initial, RO/C replacement, CA/D deletion), PRT for the
 //! author and the recipients, and the MetaDMPMSS OBX rows the sender gave.
 
-use super::write_pid;
-use crate::charset::Charset;
+pub use super::ComposeOptions;
+use super::{write_msh, write_pid};
 use crate::delimiters::Delimiters;
 use crate::writer::Er7Writer;
-use passerelle_model::{Code, Document, InstanceId, Message, PartialDateTime, Participant};
+use passerelle_model::{Code, Document, InstanceId, Message, Participant};
 
 /// Which message carries the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,19 +18,6 @@ pub enum DocumentMessage {
     Oru,
 }
 
-/// The envelope of the written message (what MSH says).
-#[derive(Debug, Clone, Default)]
-pub struct ComposeOptions<'a> {
-    pub sending_application: &'a str,
-    pub sending_facility: &'a str,
-    pub receiving_application: &'a str,
-    pub receiving_facility: &'a str,
-    pub control_id: &'a str,
-    /// MSH-7 and EVN-2.
-    pub timestamp: Option<PartialDateTime>,
-    pub charset: Charset,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ComposeError {
     #[error("an hl7v2 document message needs a document message")]
@@ -39,12 +26,8 @@ pub enum ComposeError {
     NoPatient,
     #[error("the document has no type code (OBX-3, TXA-2)")]
     NoTypeCode,
-}
-
-/// An HD namespace id (MSH-3 to MSH-6) within its 20 characters: a CDA custodian's name is
-/// often longer.
-fn namespace_id(name: &str) -> &str {
-    name.char_indices().nth(20).map_or(name, |(i, _)| &name[..i])
+    #[error("an adt message needs an administrative message (a patient, an encounter, a merge)")]
+    NotAdministrative,
 }
 
 /// The flow of the document: trigger, ORC-1, OBX-11.
@@ -118,21 +101,7 @@ pub fn compose_document(msg: &Message, cdas: &[&[u8]], kind: DocumentMessage, o:
     };
     let capacity = 2048 + cdas.iter().map(|c| c.len().div_ceil(3) * 4 + 256).sum::<usize>();
     let mut w = Er7Writer::with_capacity(Delimiters::default(), o.charset, capacity);
-    w.begin_msh()
-        .field(namespace_id(o.sending_application))
-        .field(namespace_id(o.sending_facility))
-        .field(namespace_id(o.receiving_application))
-        .field(namespace_id(o.receiving_facility))
-        .field(&timestamp)
-        .field("")
-        .components(&message_type)
-        .field(o.control_id)
-        .field("P")
-        .field(version);
-    for _ in 13..=16 {
-        w.field("");
-    }
-    w.field("FRA").field(o.charset.msh18()).field("").field("").components(&["2.1", "CISIS_CDA_HL7_V2"]).end_segment();
+    write_msh(&mut w, o, &message_type, version, true, Some(["2.1", "CISIS_CDA_HL7_V2"]));
     if kind == DocumentMessage::Mdm {
         w.begin_segment("EVN").field("").field(&timestamp).end_segment();
     }

@@ -1,10 +1,55 @@
 //! Model → HL7 v2 segments written from the model (not re-encoded from a parsed message): the
 //! PID of a patient under the PAM-FR conventions, and the document messages (MDM, ORU) built on it.
 
+pub mod adt;
 pub mod document;
 
+use crate::charset::Charset;
 use crate::writer::Er7Writer;
-use passerelle_model::{Identifier, IdentifierKind, NameUse, Patient, Sex};
+use passerelle_model::{Identifier, IdentifierKind, NameUse, PartialDateTime, Patient};
+
+/// The envelope of a written message (what MSH says).
+#[derive(Debug, Clone, Default)]
+pub struct ComposeOptions<'a> {
+    pub sending_application: &'a str,
+    pub sending_facility: &'a str,
+    pub receiving_application: &'a str,
+    pub receiving_facility: &'a str,
+    pub control_id: &'a str,
+    /// MSH-7 and EVN-2.
+    pub timestamp: Option<PartialDateTime>,
+    pub charset: Charset,
+}
+
+/// An HD namespace id (MSH-3 to MSH-6) within its 20 characters: a CDA custodian's name is
+/// often longer.
+fn namespace_id(name: &str) -> &str {
+    name.char_indices().nth(20).map_or(name, |(i, _)| &name[..i])
+}
+
+/// MSH up to MSH-12, then MSH-17 country, MSH-18 charset and MSH-21 `profile` when given.
+pub fn write_msh(w: &mut Er7Writer, o: &ComposeOptions<'_>, message_type: &[&str; 3], version: &str, french: bool, profile: Option<[&str; 2]>) {
+    let timestamp = o.timestamp.map(|t| t.hl7()).unwrap_or_default();
+    w.begin_msh()
+        .field(namespace_id(o.sending_application))
+        .field(namespace_id(o.sending_facility))
+        .field(namespace_id(o.receiving_application))
+        .field(namespace_id(o.receiving_facility))
+        .field(&timestamp)
+        .field("")
+        .components(message_type)
+        .field(o.control_id)
+        .field("P")
+        .field(version);
+    for _ in 13..=16 {
+        w.field("");
+    }
+    w.field(if french { "FRA" } else { "" }).field(o.charset.msh18());
+    if let Some(profile) = profile {
+        w.field("").field("").components(&profile);
+    }
+    w.end_segment();
+}
 
 /// The PAM-FR assigning-authority namespace of an INS.
 fn ins_namespace(kind: IdentifierKind) -> &'static str {
@@ -15,12 +60,13 @@ fn ins_namespace(kind: IdentifierKind) -> &'static str {
 }
 
 /// One PID-3 repetition: `value^^^namespace&oid&ISO^type`.
-fn cx(id: &Identifier) -> Vec<Vec<String>> {
+pub(crate) fn cx(id: &Identifier) -> Vec<Vec<String>> {
     let ins = id.kind.is_ins();
     let namespace = id.namespace.clone().unwrap_or_else(|| if ins { ins_namespace(id.kind).to_owned() } else { String::new() });
     let oid = id.oid.clone().or_else(|| id.kind.ins_oid().map(str::to_owned)).unwrap_or_default();
     let authority = if oid.is_empty() { vec![namespace] } else { vec![namespace, oid, "ISO".to_owned()] };
-    let type_code = id.type_code.clone().unwrap_or_else(|| if ins { "INS".into() } else { "PI".into() });
+    // PAM-FR types every INS `INS` (FHIR's INS-NIR-TEST and the like are its slices, not v2 codes).
+    let type_code = if ins { "INS".into() } else { id.type_code.clone().unwrap_or_else(|| "PI".into()) };
     vec![vec![id.value.clone()], vec![], vec![], authority, vec![type_code]]
 }
 
@@ -44,14 +90,7 @@ pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
     }
     w.nested(&names).field("");
     w.field(&p.birth_date.map(|d| d.hl7()).unwrap_or_default());
-    let sex = match p.sex {
-        Some(Sex::Male) => "M",
-        Some(Sex::Female) => "F",
-        Some(Sex::Unknown) => "U",
-        Some(Sex::Other) => "O",
-        None => "",
-    };
-    w.field(sex).field("").field("");
+    w.field(p.sex.map(crate::tables::sex_code).unwrap_or_default()).field("").field("");
     let cog =
         traits.and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
     match cog {

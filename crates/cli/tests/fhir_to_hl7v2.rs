@@ -1,0 +1,47 @@
+//! FHIR → HL7 v2: every FHIR bundle the HL7 v2 fixtures give converts back to an ADT that passes
+//! `validate_hl7v2.py --strict` (PAM-FR A28/A31 for French patients, A08 only for a generic one),
+//! compared with `<case>.adt.er7` beside it, and the identity survives HL7 v2 → FHIR → HL7 v2:
+//! the identifiers (kind, system, value), birth date, sex and PID-32 statuses of the source.
+
+mod common;
+
+use common::passerelle;
+use passerelle_testkit::{check_expectation, expected_path, files_with_ext, run_validator, workspace_root};
+
+fn model(from: &str, path: &std::path::Path) -> passerelle_model::Message {
+    let out = passerelle(&["convert", "--from", from, "--to", "model", path.to_str().expect("path")]);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_fixture_bundle_becomes_a_strict_adt_that_keeps_the_identity() {
+    let dir = workspace_root().join("fixtures/hl7v2/ok");
+    let bundles: Vec<_> = files_with_ext(&dir, "json").into_iter().filter(|p| p.to_string_lossy().ends_with(".fhir.json")).collect();
+    assert!(bundles.len() >= 10);
+    let (mut mismatches, mut outputs) = (Vec::new(), Vec::new());
+    for bundle in &bundles {
+        let out = passerelle(&["convert", "--from", "fhir", "--to", "hl7v2", bundle.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", bundle.display(), String::from_utf8_lossy(&out.stderr));
+        let case = bundle.to_string_lossy().trim_end_matches(".fhir.json").to_owned();
+        let adt = expected_path(std::path::Path::new(&format!("{case}.hl7")), "adt.er7");
+        mismatches.extend(check_expectation(&adt, &String::from_utf8_lossy(&out.stdout)));
+        outputs.push(adt.clone());
+
+        let source = model("hl7v2", std::path::Path::new(&format!("{case}.hl7")));
+        let back = model("hl7v2", &adt);
+        let (Some(a), Some(b)) = (source.patient.as_ref(), back.patient.as_ref()) else { panic!("{case}: no patient") };
+        let ids = |p: &passerelle_model::Patient| {
+            let mut v: Vec<_> = p.identifiers.iter().map(|i| (i.kind, i.oid.clone(), i.value.clone())).collect();
+            v.sort_by(|x, y| x.2.cmp(&y.2));
+            v
+        };
+        assert_eq!(ids(b), ids(a), "{case}: identifiers");
+        assert_eq!((b.birth_date, b.sex, &b.trust.statuses), (a.birth_date, a.sex, &a.trust.statuses), "{case}: birth date, sex, PID-32");
+        let trigger = &back.envelope.event.source.trigger;
+        if back.envelope.french_profile {
+            assert!(matches!(trigger.as_str(), "A28" | "A31"), "{case}: PAM-FR never receives {trigger}");
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    run_validator("validate_hl7v2.py", &["--strict"], &outputs);
+}
