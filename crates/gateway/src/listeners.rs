@@ -124,8 +124,14 @@ fn http_status(verdict: Verdict, accepted: StatusCode) -> StatusCode {
 fn outcome_response(result: IngestResult) -> Response {
     let status = http_status(result.verdict, StatusCode::CREATED);
     let mut response = (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply).into_response();
-    if let Some(location) = result.message_id.and_then(|id| header::HeaderValue::from_str(&format!("/api/messages/{id}")).ok()) {
-        response.headers_mut().insert(header::LOCATION, location);
+    // A FHIR patient is located by its stable identity; the journal entry by Content-Location
+    // (and by Location for a CDA document, which has no identity of its own here).
+    let journal = result.message_id.map(|id| format!("/api/messages/{id}"));
+    let location = result.identity_id.map(|id| format!("/fhir/Patient/{id}")).or_else(|| journal.clone());
+    for (name, value) in [(header::LOCATION, location), (header::CONTENT_LOCATION, journal)] {
+        if let Some(value) = value.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

@@ -11,7 +11,7 @@ use crate::routing::{RouteConfig, route};
 use bytes::Bytes;
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
-use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
+use passerelle_store::{AppendOutcome, IdentityResolution, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +67,8 @@ pub struct IngestResult {
     pub duplicate: bool,
     /// The journal's id for the message (the original one for a resend); `None` when not stored.
     pub message_id: Option<i64>,
+    /// The stable identity of the patient a FHIR message is about (`/fhir/Patient/<id>`).
+    pub identity_id: Option<i64>,
 }
 
 pub fn now_ms() -> i64 {
@@ -204,8 +206,12 @@ impl Pipeline {
         let control = self.ack_control_id();
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
         let mut decoded = codec::decode(format, raw);
+        let mut identity_id = None;
         if let Ok(d) = &mut decoded {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
+            if format == InputFormat::Fhir {
+                identity_id = self.resolve_identity(&mut d.message, received_at_ms).await;
+            }
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
         let (reply, verdict, record) = match &mut decoded {
@@ -280,7 +286,39 @@ impl Pipeline {
                 (InputFormat::Cda | InputFormat::Fhir, _) => outcome_json(&[Issue::error("not-stored", text)]),
             }
         };
-        self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await
+        let mut result = self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await;
+        result.identity_id = identity_id.filter(|_| result.verdict == Verdict::Accepted);
+        result
+    }
+
+    /// The patient's stable identity, by its identifiers (created on first sight, atomically):
+    /// it decides whether a FHIR post is a new person (`create`, HL7 v2 A28) or an update
+    /// (`update`, A31). Identifiers of two different identities refuse the message.
+    async fn resolve_identity(&self, message: &mut passerelle_model::Parsed<Message>, now_ms: i64) -> Option<i64> {
+        let keys: Vec<(String, String)> = identifier_rows(&message.value).into_iter().map(|i| (i.system, i.value)).collect();
+        if keys.is_empty() {
+            return None;
+        }
+        let source = &mut message.value.envelope.event.source;
+        match self.store.resolve_identity(keys, now_ms).await {
+            Ok(IdentityResolution::Created(id)) => {
+                source.trigger = "create".into();
+                Some(id)
+            }
+            Ok(IdentityResolution::Known(id)) => {
+                source.trigger = "update".into();
+                Some(id)
+            }
+            Ok(IdentityResolution::Conflict(ids)) => {
+                let text = format!("the identifiers belong to {} different identities; they are never merged silently", ids.len());
+                message.issues.push(Issue::error("identity-conflict", text).at_path("Patient.identifier"));
+                None
+            }
+            Err(e) => {
+                message.issues.push(Issue::error("identity-unavailable", format!("the identity table cannot be read: {e}")).at_path("Patient.identifier"));
+                None
+            }
+        }
     }
 
     /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose
@@ -315,16 +353,16 @@ impl Pipeline {
                 if has_deliveries && let Some(n) = &self.new_work {
                     n.notify_waiters();
                 }
-                IngestResult { reply: ack, verdict, duplicate: false, message_id: Some(message_id) }
+                IngestResult { reply: ack, verdict, duplicate: false, message_id: Some(message_id), identity_id: None }
             }
             Ok(AppendOutcome::Duplicate { ack, message_id }) => {
                 self.metrics.duplicates.with_label_values(&[listener]).inc();
-                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true, message_id: Some(message_id) }
+                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true, message_id: Some(message_id), identity_id: None }
             }
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
-                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false, message_id: None }
+                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false, message_id: None, identity_id: None }
             }
         };
         let code = result.verdict.ack_code().as_str();

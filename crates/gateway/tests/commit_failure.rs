@@ -24,6 +24,9 @@ impl Journal for BrokenStore {
     fn latest_consent(&self, _: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>> {
         fail()
     }
+    fn resolve_identity(&self, _: Vec<(String, String)>, _: i64) -> BoxFuture<'_, Result<IdentityResolution>> {
+        fail()
+    }
     fn message(&self, _: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         fail()
     }

@@ -43,15 +43,15 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].format, "fhir");
 
-    // A Belgian patient is also routed to an HL7 v2 destination: written as a generic ADT^A08
-    // (a conditional update, not a PAM-FR receiver), both delivered.
+    // A Belgian patient is also routed to an HL7 v2 destination: a person seen for the first
+    // time is an ADT^A28, both delivered.
     let (status, outcome) = post_fhir(&gw, std::fs::read(fixtures.join("be_a28_niss.fhir.json")).expect("fixture")).await;
     assert_eq!(status, 201, "{outcome}");
     wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 3, Duration::from_secs(10)).await;
     let adt = files_with_ext(&hl7_out, "hl7");
     assert_eq!(adt.len(), 1);
     let text = String::from_utf8(std::fs::read(&adt[0]).expect("read")).expect("utf8");
-    assert!(text.contains("|ADT^A08^ADT_A01|") && text.contains("85073003328^^^"), "{text}");
+    assert!(text.contains("|ADT^A28^ADT_A05|") && text.contains("85073003328^^^"), "{text}");
 
     // Not FHIR at all: 400 with an OperationOutcome, kept as rejected.
     let (status, outcome) = post_fhir(&gw, b"MSH|^~\\&|not json".to_vec()).await;
@@ -62,7 +62,7 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
 }
 
 /// City software posts FHIR; the hospital EHR (the independent MLLP peer) receives PAM-FR ADT:
-/// A28 for a created patient, A31 for a conditional update, never A08, valid under `--strict`.
+/// A28 for a person Passerelle has not seen, A31 when it has, never A08, valid under `--strict`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt() {
     let Some(verify) = verify_dir() else { return };
@@ -89,8 +89,8 @@ async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt
     received.sort();
     assert_eq!(received.len(), 2, "the peer acknowledged both (MSA-2 matched our MSH-10)");
     let texts: Vec<String> = received.iter().map(|p| String::from_utf8(std::fs::read(p).expect("read")).expect("utf8")).collect();
-    assert!(texts[0].contains("|ADT^A31^ADT_A05|"), "a conditional update is A31: {}", texts[0]);
-    assert!(texts[1].contains("|ADT^A28^ADT_A05|"), "a created patient is A28: {}", texts[1]);
+    assert!(texts[0].contains("|ADT^A28^ADT_A05|"), "a new person is A28: {}", texts[0]);
+    assert!(texts[1].contains("|ADT^A31^ADT_A05|"), "the same person again is A31: {}", texts[1]);
     for (text, path) in texts.iter().zip(&received) {
         assert!(text.contains("279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS"), "{text}");
         assert!(!text.contains("ADT^A08"));
@@ -102,5 +102,50 @@ async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt
             .expect("validator");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     }
+    gw.shutdown().await;
+}
+
+async fn post_patient(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Option<String>) {
+    let response = client.post(url).header("content-type", "application/fhir+json").body(body).send().await.expect("post");
+    let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (response.status().as_u16(), location)
+}
+
+/// The race FHIR servers lose (HAPI FHIR 3141/4597, Microsoft fhir-server 1382): twenty clients
+/// post the same new patient at once; Passerelle finds one identity, so every answer has the
+/// same `Location: /fhir/Patient/<id>`; a patient whose identifiers belong to two identities is
+/// refused, never merged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_posts_of_one_new_patient_make_one_identity() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), "")).await.expect("start");
+    let url = format!("http://{}/fhir", gw.address("http-in").expect("http"));
+    let client = reqwest::Client::new();
+    let patient = |ipp: &str, extra: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","identifier":[{{"system":"urn:oid:1.2.250.1.999.1.1","value":"{ipp}","type":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"PI"}}]}}}}{extra}],"name":[{{"family":"RACE","given":["UN"]}}],"gender":"male","birthDate":"1980-01-02"}}"#
+        )
+        .into_bytes()
+    };
+    let posts = (0..20).map(|i| {
+        let (client, url, body) =
+            (client.clone(), url.clone(), patient("IPP-RACE-1", &format!(r#",{{"system":"urn:oid:1.2.250.1.999.9","value":"post-{i}"}}"#)));
+        tokio::spawn(async move { post_patient(&client, &url, body).await })
+    });
+    let mut locations = Vec::new();
+    for p in posts.collect::<Vec<_>>() {
+        let (status, location) = p.await.expect("join");
+        assert_eq!(status, 201);
+        locations.push(location.expect("Location"));
+    }
+    assert!(locations[0].starts_with("/fhir/Patient/"), "{}", locations[0]);
+    assert!(locations.iter().all(|l| *l == locations[0]), "one identity: {locations:?}");
+    let (status, other) = post_patient(&client, &url, patient("IPP-RACE-2", "")).await;
+    assert_eq!(status, 201);
+    assert_ne!(other.as_deref(), Some(locations[0].as_str()), "another person, another identity");
+    let both = patient("IPP-RACE-1", r#",{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP-RACE-2"}"#);
+    let (status, _) = post_patient(&client, &url, both).await;
+    assert_eq!(status, 422, "identifiers of two identities are refused");
     gw.shutdown().await;
 }

@@ -60,6 +60,31 @@ pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
     consent_is_remembered_per_identifier_and_withheld_messages_are_found(store).await;
     purge_keeps_undelivered_messages(store).await;
     large_documents_round_trip_byte_for_byte(store).await;
+    one_person_is_one_identity_even_when_twenty_clients_race(store).await;
+}
+
+/// Twenty concurrent first messages about one new person find one identity; a later message
+/// with one more identifier finds it and adds the identifier; identifiers of two identities conflict.
+async fn one_person_is_one_identity_even_when_twenty_clients_race(store: &impl Store) {
+    let ins = ("urn:oid:1.2.250.1.213.1.4.10".to_owned(), "279035121518989".to_owned());
+    let ipp = ("urn:oid:1.2.250.1.999.1.1".to_owned(), "IPP-RACE".to_owned());
+    let results = futures_join_all((0..20).map(|i| store.resolve_identity(vec![ins.clone()], 1_000 + i))).await;
+    let ids: Vec<i64> = results
+        .into_iter()
+        .map(|r| match r.expect("resolve") {
+            IdentityResolution::Known(id) | IdentityResolution::Created(id) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "one identity for one person: {ids:?}");
+    assert_eq!(store.resolve_identity(vec![ipp.clone(), ins.clone()], 2_000).await.expect("resolve"), IdentityResolution::Known(ids[0]));
+    assert_eq!(store.resolve_identity(vec![ipp.clone()], 2_001).await.expect("resolve"), IdentityResolution::Known(ids[0]), "the IPP joined it");
+    let other = match store.resolve_identity(vec![("urn:oid:1.2.250.1.999.1.1".into(), "IPP-OTHER".into())], 2_002).await.expect("resolve") {
+        IdentityResolution::Created(id) => id,
+        other => panic!("a new person is created: {other:?}"),
+    };
+    let conflict = store.resolve_identity(vec![ipp, ("urn:oid:1.2.250.1.999.1.1".into(), "IPP-OTHER".into())], 2_003).await.expect("resolve");
+    assert_eq!(conflict, IdentityResolution::Conflict(vec![ids[0], other]));
 }
 
 /// A document of several MB (raw bytes and renderings) comes back exactly, claimed and read.

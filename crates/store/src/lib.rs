@@ -52,6 +52,9 @@ pub trait Journal: Send + Sync {
     /// The latest DMP feeding choice (ZFA-9 code) recorded for any of these identifiers
     /// (system, value).
     fn latest_consent(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>>;
+    /// The stable identity the (system, value) identifiers name, created if none does: atomic,
+    /// so concurrent first messages about one person find one identity.
+    fn resolve_identity(&self, identifiers: Vec<(String, String)>, now_ms: i64) -> BoxFuture<'_, Result<IdentityResolution>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.

@@ -98,4 +98,15 @@ pub const SQLITE: &[&str] = &[
     );
     CREATE UNIQUE INDEX large_blobs_message ON large_blobs (message_id) WHERE message_id IS NOT NULL;
     CREATE UNIQUE INDEX large_blobs_outbox ON large_blobs (outbox_id) WHERE outbox_id IS NOT NULL;",
+    // 6 → 7: one stable identity per person across messages (FHIR `Location: /fhir/Patient/<id>`):
+    // each (system, value) identifier belongs to at most one identity, and the primary key makes
+    // two concurrent first posts of the same person find one.
+    "CREATE TABLE identities (id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);
+    CREATE TABLE identity_keys (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        identity_id INTEGER NOT NULL REFERENCES identities (id),
+        PRIMARY KEY (system, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX identity_keys_identity ON identity_keys (identity_id);",
 ];

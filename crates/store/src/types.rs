@@ -114,6 +114,17 @@ pub struct NewMessage {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// Which person a set of identifiers names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityResolution {
+    /// An identity already held at least one of the identifiers (the others now belong to it too).
+    Known(i64),
+    /// None was known: a new identity now holds them all.
+    Created(i64),
+    /// The identifiers belong to different identities: nothing was changed.
+    Conflict(Vec<i64>),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppendOutcome {
     Stored { message_id: i64 },

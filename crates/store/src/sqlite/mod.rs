@@ -171,6 +171,9 @@ impl Journal for SqliteStore {
     fn latest_consent(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>> {
         self.read(move |c| ops::latest_consent(c, &identifiers))
     }
+    fn resolve_identity(&self, identifiers: Vec<(String, String)>, now_ms: i64) -> BoxFuture<'_, Result<IdentityResolution>> {
+        self.write(move |c| ops::resolve_identity(c, &identifiers, now_ms))
+    }
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         self.read(move |c| ops::message(c, id))
     }

@@ -263,6 +263,34 @@ fn stored_status(status: MessageStatus) -> &'static str {
     }
 }
 
+pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now_ms: i64) -> Result<IdentityResolution> {
+    let mut find = conn.prepare_cached("SELECT identity_id FROM identity_keys WHERE system = ?1 AND value = ?2")?;
+    let mut known: Vec<i64> = Vec::new();
+    for (system, value) in identifiers {
+        if let Some(id) = find.query_row(params![system, value], |r| r.get::<_, i64>(0)).optional()?
+            && !known.contains(&id)
+        {
+            known.push(id);
+        }
+    }
+    let (id, created) = match known.as_slice() {
+        [] => {
+            conn.prepare_cached("INSERT INTO identities (created_ms) VALUES (?1)")?.execute(params![now_ms])?;
+            (conn.last_insert_rowid(), true)
+        }
+        [one] => (*one, false),
+        _ => {
+            known.sort_unstable();
+            return Ok(IdentityResolution::Conflict(known));
+        }
+    };
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO identity_keys (system, value, identity_id) VALUES (?1, ?2, ?3)")?;
+    for (system, value) in identifiers {
+        insert.execute(params![system, value, id])?;
+    }
+    Ok(if created { IdentityResolution::Created(id) } else { IdentityResolution::Known(id) })
+}
+
 pub fn latest_consent(conn: &Connection, identifiers: &[(String, String)]) -> Result<Option<String>> {
     let mut select = conn.prepare_cached("SELECT feeding, updated_ms FROM consents WHERE system = ?1 AND value = ?2")?;
     let mut latest: Option<(String, i64)> = None;
