@@ -48,7 +48,7 @@ fn class(c: Option<&m::PatientClass>) -> Coding<'_> {
 }
 
 fn location_display(l: &m::Location) -> Option<String> {
-    let parts: Vec<&str> = [&l.facility, &l.point_of_care, &l.room, &l.bed].into_iter().filter_map(|p| p.as_deref()).collect();
+    let parts: Vec<&str> = [&l.facility, &l.point_of_care, &l.room, &l.bed, &l.description].into_iter().filter_map(|p| p.as_deref()).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 

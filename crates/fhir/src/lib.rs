@@ -10,6 +10,7 @@ pub mod json;
 pub mod outcome;
 pub mod patient;
 pub mod read;
+pub mod read_encounter;
 pub mod tddui;
 pub mod types;
 

@@ -24,12 +24,22 @@ fn vs(v: &[Str<'_>]) -> Vec<String> {
 
 /// Reads a Patient (or the first Patient of a Bundle) into the model.
 pub fn read_patient(json: &[u8]) -> Result<Parsed<m::Patient>, ReadError> {
-    read(json).map(|(patient, _, _)| patient)
+    read(json).map(|r| r.patient)
 }
 
 /// How the sender asked for the patient: `create` (a Patient posted alone, or `POST` in a
 /// Bundle) or `update` (`PUT`, a conditional update).
-fn read(json: &[u8]) -> Result<(Parsed<m::Patient>, &'static str, Option<m::PartialDateTime>), ReadError> {
+/// What a FHIR input says: the patient, how it was asked for, when, and an encounter of a Bundle.
+struct Read {
+    patient: Parsed<m::Patient>,
+    intent: &'static str,
+    sent_at: Option<m::PartialDateTime>,
+    encounter: Option<(m::Encounter, m::EventKind)>,
+    /// The Patient declares an FR Core profile: a French sender (PAM-FR on the HL7 v2 side).
+    fr_core: bool,
+}
+
+fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let resource: serde_json::Value = serde_json::from_slice(json)?;
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
@@ -38,6 +48,18 @@ fn read(json: &[u8]) -> Result<(Parsed<m::Patient>, &'static str, Option<m::Part
         .or_else(|| resource.get("meta").and_then(|m| m.get("lastUpdated")))
         .and_then(|t| t.as_str())
         .and_then(m::PartialDateTime::parse_fhir);
+    let encounter = resource
+        .get("entry")
+        .and_then(|e| e.as_array())
+        .and_then(|entries| {
+            entries.iter().filter_map(|e| e.get("resource")).find(|r| r.get("resourceType").and_then(|t| t.as_str()) == Some("Encounter")).cloned()
+        })
+        .map(serde_json::from_value::<Resource>)
+        .transpose()?
+        .and_then(|r| match r {
+            Resource::Encounter(e) => Some(crate::read_encounter::to_model(&e)),
+            _ => None,
+        });
     let (patient_value, method) = match resource.get("resourceType").and_then(|v| v.as_str()) {
         Some("Patient") => (resource, None),
         Some("Bundle") => {
@@ -53,20 +75,25 @@ fn read(json: &[u8]) -> Result<(Parsed<m::Patient>, &'static str, Option<m::Part
     };
     let Resource::Patient(p) = serde_json::from_value::<Resource>(patient_value)? else { return Err(ReadError::NoPatient) };
     let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
-    Ok((to_model(&p), intent, sent_at))
+    let fr_core = p.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
+    Ok(Read { patient: to_model(&p), intent, sent_at, encounter, fr_core })
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let (patient, intent, sent_at) = read(json)?;
+    let Read { patient, intent, sent_at, encounter, fr_core } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
-    msg.envelope.event = m::Event {
-        kind: m::EventKind::PatientUpdate,
-        source: m::SourceEvent { message_type: "FHIR".into(), trigger: intent.into(), structure: "Patient".into() },
+    let (kind, structure) = match &encounter {
+        Some((_, kind)) => (*kind, "Encounter"),
+        None => (m::EventKind::PatientUpdate, "Patient"),
     };
+    msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger: intent.into(), structure: structure.into() } };
+    if let Some((e, _)) = encounter {
+        msg.content = m::Content::Administrative(m::Administrative { encounter: Some(e), merge: None });
+    }
     msg.envelope.sent_at = sent_at;
-    msg.envelope.french_profile = patient.value.identifiers.iter().any(|i| i.kind.country() == Some(m::Country::Fr));
+    msg.envelope.french_profile = fr_core || patient.value.identifiers.iter().any(|i| i.kind.country() == Some(m::Country::Fr));
     msg.patient = Some(patient.value);
     Ok(Parsed::new(msg, patient.issues))
 }

@@ -62,7 +62,8 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
 }
 
 /// City software posts FHIR; the hospital EHR (the independent MLLP peer) receives PAM-FR ADT:
-/// A28 for a person Passerelle has not seen, A31 when it has, never A08, valid under `--strict`.
+/// A28 for a person Passerelle has not seen, A01 for an admission (Encounter in progress), A31
+/// for a known person, never A08, valid under `--strict`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt() {
     let Some(verify) = verify_dir() else { return };
@@ -79,18 +80,22 @@ async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt
     let bundle = std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture");
     let patient: serde_json::Value = serde_json::from_slice(&bundle).expect("json");
     let created = serde_json::to_vec(&patient["entry"][0]["resource"]).expect("patient");
-    for body in [bundle, created] {
+    let mut again = patient["entry"][0]["resource"].clone();
+    again["active"] = serde_json::Value::Bool(true);
+    let again = serde_json::to_vec(&again).expect("patient");
+    for body in [created, bundle, again] {
         let (status, outcome) = post_fhir(&gw, body).await;
         assert_eq!(status, 201, "{outcome}");
     }
-    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 2, Duration::from_secs(20)).await;
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 3, Duration::from_secs(20)).await;
     let mut received: Vec<_> =
         std::fs::read_dir(&mllp_out).expect("out").flatten().map(|e| e.path()).filter(|p| p.to_string_lossy().contains("_AA_")).collect();
     received.sort();
-    assert_eq!(received.len(), 2, "the peer acknowledged both (MSA-2 matched our MSH-10)");
+    assert_eq!(received.len(), 3, "the peer acknowledged each (MSA-2 matched our MSH-10)");
     let texts: Vec<String> = received.iter().map(|p| String::from_utf8(std::fs::read(p).expect("read")).expect("utf8")).collect();
     assert!(texts[0].contains("|ADT^A28^ADT_A05|"), "a new person is A28: {}", texts[0]);
-    assert!(texts[1].contains("|ADT^A31^ADT_A05|"), "the same person again is A31: {}", texts[1]);
+    assert!(texts[1].contains("|ADT^A01^ADT_A01|"), "an in-progress inpatient Encounter is A01: {}", texts[1]);
+    assert!(texts[2].contains("|ADT^A31^ADT_A05|"), "the same person again is A31: {}", texts[2]);
     for (text, path) in texts.iter().zip(&received) {
         assert!(text.contains("279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS"), "{text}");
         assert!(!text.contains("ADT^A08"));

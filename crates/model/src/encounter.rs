@@ -30,6 +30,9 @@ pub struct Location {
     pub bed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facility: Option<String>,
+    /// Free text (PL-9; a FHIR Encounter.location display, which names the place as one string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -57,7 +57,19 @@ pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Resul
             let location = e.and_then(|e| e.location.as_ref());
             match location {
                 Some(l) => {
-                    w.components(&[l.point_of_care.as_deref().unwrap_or_default(), l.room.as_deref().unwrap_or_default(), l.bed.as_deref().unwrap_or_default()])
+                    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                    let facility = text(&l.facility);
+                    w.nested(&[vec![
+                        vec![text(&l.point_of_care)],
+                        vec![text(&l.room)],
+                        vec![text(&l.bed)],
+                        vec![facility],
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![text(&l.description)],
+                    ]])
                 }
                 None => w.field(""),
             };

@@ -129,13 +129,14 @@ pub fn doctor(f: Field<'_>, issues: &mut Vec<Issue>) -> Option<AttendingDoctor> 
     (d != AttendingDoctor::default()).then_some(d)
 }
 
-/// PL: point of care, room, bed, facility.
+/// PL: point of care, room, bed, facility, description.
 pub fn location(f: Field<'_>) -> Option<Location> {
     let l = Location {
         point_of_care: f.component(1).string(),
         room: f.component(2).string(),
         bed: f.component(3).string(),
         facility: f.component(4).subcomponent(1).string(),
+        description: f.component(9).string(),
     };
     (l != Location::default()).then_some(l)
 }
