@@ -2,7 +2,8 @@
 //! `validate_hl7v2.py --strict` (PAM-FR: A28/A31 for a patient, A01/A04/A03… for an encounter,
 //! A08 only for a generic receiver),
 //! compared with `<case>.adt.er7` beside it, and the identity survives HL7 v2 → FHIR → HL7 v2:
-//! the identifiers (kind, system, value), birth date, sex and PID-32 statuses of the source.
+//! the identifiers (kind, system, value), birth date, sex, PID-32 statuses, INS traits and birth
+//! place of the source.
 
 mod common;
 
@@ -38,6 +39,9 @@ fn every_fixture_bundle_becomes_a_strict_adt_that_keeps_the_identity() {
         };
         assert_eq!(ids(b), ids(a), "{case}: identifiers");
         assert_eq!((b.birth_date, b.sex, &b.trust.statuses), (a.birth_date, a.sex, &a.trust.statuses), "{case}: birth date, sex, PID-32");
+        assert_eq!(b.ins_traits, a.ins_traits, "{case}: INS traits byte for byte");
+        let birth_place = |p: &passerelle_model::Patient| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone());
+        assert_eq!(birth_place(b), birth_place(a), "{case}: birth place");
         let trigger = &back.envelope.event.source.trigger;
         if back.envelope.french_profile {
             assert_ne!(trigger, "A08", "{case}: PAM-FR never receives A08");

@@ -1,7 +1,7 @@
 //! FHIR R4 Patient JSON → model::Patient (FR Core and BE core identifiers, identity reliability),
 //! the base of the FHIR → HL7 v2 direction. The same INS rules apply as for HL7 v2 input.
 
-use crate::patient::{CS_IDENTITY_STATUS, EXT_IDENTITY_RELIABILITY};
+use crate::patient::{CS_IDENTITY_STATUS, EXT_BIRTH_LIST_GIVEN, EXT_BIRTH_PLACE, EXT_IDENTITY_RELIABILITY, EXT_INSEE_CODE};
 use crate::types::{Patient, Resource, Str};
 use passerelle_model as m;
 use passerelle_model::Parsed;
@@ -177,5 +177,39 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
         .iter()
         .filter_map(|t| Some(m::ContactPoint { system: os(&t.system).unwrap_or_else(|| "other".into()), usage: os(&t.use_), value: os(&t.value)? }))
         .collect();
+    // FR Core birth place: the INSEE code (COG) of the commune or country of birth.
+    let cog = p
+        .extension
+        .iter()
+        .filter(|e| e.url == EXT_BIRTH_PLACE)
+        .filter_map(|e| e.value_address.as_ref())
+        .flat_map(|a| a.extension.iter())
+        .find(|e| e.url == EXT_INSEE_CODE)
+        .and_then(|e| e.value_coding.as_ref())
+        .and_then(|c| os(&c.code));
+    if let Some(cog) = &cog {
+        out.addresses.push(m::Address { kind: Some("BDL".into()), cog: Some(cog.clone()), ..m::Address::default() });
+    }
+    // With a kept INS, the traits are read back exactly as FR Core carries them: the official
+    // name (family, first birth given name, the list of birth given names in its extension).
+    if out.ins().is_some()
+        && let Some(official) = p.name.iter().find(|n| n.use_.as_deref() == Some("official"))
+    {
+        let list = official.extension.iter().find(|e| e.url == EXT_BIRTH_LIST_GIVEN).and_then(|e| os(&e.value_string));
+        let first = official.given.first().map(|g| g.to_string()).unwrap_or_default();
+        out.ins_traits = Some(m::InsTraits {
+            birth_family_name: os(&official.family).unwrap_or_default(),
+            birth_given_names: list.unwrap_or_else(|| first.clone()),
+            first_birth_given_name: first,
+            birth_date: out.birth_date.map(|d| d.hl7()),
+            sex: out.sex.map(|s| match s {
+                m::Sex::Male => "M".to_owned(),
+                m::Sex::Female => "F".to_owned(),
+                m::Sex::Other => "O".to_owned(),
+                m::Sex::Unknown => "U".to_owned(),
+            }),
+            birth_place_cog: cog,
+        });
+    }
     Parsed::new(out, issues)
 }

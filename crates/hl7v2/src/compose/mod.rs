@@ -82,7 +82,10 @@ pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
     let birth = p.names.iter().find(|n| n.name_use == Some(NameUse::Birth)).or(p.names.first());
     match (traits, birth) {
         (Some(t), _) => names.push(name(&t.birth_family_name, &t.first_birth_given_name, &t.birth_given_names, "L")),
-        (None, Some(n)) => names.push(name(n.family.as_deref().unwrap_or_default(), n.given.first().map_or("", String::as_str), &n.given.join(" "), "L")),
+        (None, Some(n)) => {
+            let rest = n.given.get(1..).unwrap_or_default().join(" ");
+            names.push(name(n.family.as_deref().unwrap_or_default(), n.given.first().map_or("", String::as_str), &rest, "L"));
+        }
         (None, None) => {}
     }
     if let Some(used) = p.names.iter().find(|n| n.name_use == Some(NameUse::Used)) {
@@ -105,7 +108,8 @@ pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
     w.nested(&statuses).end_segment();
 }
 
-fn name(family: &str, first: &str, all_given: &str, type_code: &str) -> Vec<Vec<String>> {
-    let others = if all_given == first { "" } else { all_given };
-    vec![vec![family.to_owned()], vec![first.to_owned()], vec![others.to_owned()], vec![], vec![], vec![], vec![type_code.to_owned()]]
+/// An XPN: family, first given name, further given names (PAM-FR: for a birth name with an INS,
+/// PID-5.3 is the whole list of birth given names, the first included), name type.
+fn name(family: &str, first: &str, further: &str, type_code: &str) -> Vec<Vec<String>> {
+    vec![vec![family.to_owned()], vec![first.to_owned()], vec![further.to_owned()], vec![], vec![], vec![], vec![type_code.to_owned()]]
 }
