@@ -104,11 +104,11 @@ pub fn push_document_entries<'m>(bundle: &mut Bundle<'m>, layout: DocumentLayout
         }
     }
     if layout == DocumentLayout::Mhd {
-        bundle.meta = Some(Meta { profile: vec![b(MHD_PROVIDE_BUNDLE)] });
+        bundle.meta = Some(Meta::profiled(b(MHD_PROVIDE_BUNDLE)));
         let set_url = (ctx.full_url)("List", "1");
         let source = Some(doc.id.root.as_str()).filter(|r| !r.is_empty()).unwrap_or("2.25");
         let list = List {
-            meta: Some(Meta { profile: vec![b(MHD_SUBMISSION_SET)] }),
+            meta: Some(Meta::profiled(b(MHD_SUBMISSION_SET))),
             extension: vec![Extension {
                 url: b(MHD_SOURCE_ID),
                 value_identifier: Some(Identifier { value: Some(Str::Owned(format!("urn:oid:{source}"))), ..Identifier::default() }),

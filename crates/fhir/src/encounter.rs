@@ -99,7 +99,7 @@ pub fn encounter<'e>(e: &'e m::Encounter, trigger: &str, patient_ref: Option<Str
         });
     }
     if profile == Profile::FrCore {
-        out.meta = Some(Meta { profile: vec![FR_CORE_ENCOUNTER.into()] });
+        out.meta = Some(Meta::profiled(FR_CORE_ENCOUNTER));
     }
     out
 }

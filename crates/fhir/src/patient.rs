@@ -229,7 +229,7 @@ pub fn patient<'p>(p: &'p m::Patient, merge: Option<&'p m::MergeInfo>, trigger: 
         Profile::FrCore => {
             let ins = p.ins().is_some();
             let prof = if ins { FR_CORE_PATIENT_INS } else { FR_CORE_PATIENT };
-            out.meta = Some(Meta { profile: vec![prof.into()] });
+            out.meta = Some(Meta::profiled(prof));
             out.extension.extend(identity_reliability(p));
             let cog = p
                 .ins_traits
@@ -239,7 +239,7 @@ pub fn patient<'p>(p: &'p m::Patient, merge: Option<&'p m::MergeInfo>, trigger: 
             out.extension.extend(cog.map(birth_place));
         }
         Profile::BeCore => {
-            out.meta = Some(Meta { profile: vec![BE_PATIENT.into()] });
+            out.meta = Some(Meta::profiled(BE_PATIENT));
         }
         Profile::Generic | Profile::Auto => {}
     }

@@ -2,9 +2,10 @@
 //! the base of the FHIR → HL7 v2 direction. The same INS rules apply as for HL7 v2 input.
 
 use crate::patient::{CS_IDENTITY_STATUS, EXT_BIRTH_LIST_GIVEN, EXT_BIRTH_PLACE, EXT_IDENTITY_RELIABILITY, EXT_INSEE_CODE};
-use crate::types::{Patient, Resource, Str};
+use crate::types::{Patient, Str};
 use passerelle_model as m;
 use passerelle_model::Parsed;
+use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -12,6 +13,10 @@ pub enum ReadError {
     Json(#[from] serde_json::Error),
     #[error("expected a Patient resource or a Bundle containing one")]
     NoPatient,
+    /// Well-formed JSON that is not a resource we read, or a value of the wrong type (a string
+    /// "true" is not a boolean): serde's message names the field.
+    #[error("not a valid fhir patient or bundle: {0}")]
+    Invalid(String),
 }
 
 fn os(s: &Option<Str<'_>>) -> Option<String> {
@@ -39,44 +44,71 @@ struct Read {
     fr_core: bool,
 }
 
+/// What `read` accepts: a Patient, or a Bundle whose entries it looks through.
+#[derive(Deserialize)]
+#[serde(tag = "resourceType")]
+enum Input<'a> {
+    Patient(Box<Patient<'a>>),
+    Bundle(InBundle<'a>),
+}
+
+#[derive(Deserialize)]
+struct InBundle<'a> {
+    #[serde(default)]
+    timestamp: Option<Str<'a>>,
+    #[serde(default)]
+    entry: Vec<InEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct InEntry<'a> {
+    #[serde(default)]
+    resource: Option<EntryResource<'a>>,
+    #[serde(default)]
+    request: Option<InRequest<'a>>,
+}
+
+#[derive(Deserialize)]
+struct InRequest<'a> {
+    method: Str<'a>,
+}
+
+/// The entries read; any other resource type is skipped, not an error.
+#[derive(Deserialize)]
+#[serde(tag = "resourceType")]
+enum EntryResource<'a> {
+    Patient(Box<Patient<'a>>),
+    Encounter(Box<crate::types::Encounter<'a>>),
+    #[serde(other)]
+    Other,
+}
+
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
-    let resource: serde_json::Value = serde_json::from_slice(json)?;
-    // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
-    let sent_at = resource
-        .get("timestamp")
-        .or_else(|| resource.get("meta").and_then(|m| m.get("lastUpdated")))
-        .and_then(|t| t.as_str())
-        .and_then(m::PartialDateTime::parse_fhir);
-    let encounter = resource
-        .get("entry")
-        .and_then(|e| e.as_array())
-        .and_then(|entries| {
-            entries.iter().filter_map(|e| e.get("resource")).find(|r| r.get("resourceType").and_then(|t| t.as_str()) == Some("Encounter")).cloned()
-        })
-        .map(serde_json::from_value::<Resource>)
-        .transpose()?
-        .and_then(|r| match r {
-            Resource::Encounter(e) => Some(crate::read_encounter::to_model(&e)),
-            _ => None,
-        });
-    let (patient_value, method) = match resource.get("resourceType").and_then(|v| v.as_str()) {
-        Some("Patient") => (resource, None),
-        Some("Bundle") => {
-            let entry = resource
-                .get("entry")
-                .and_then(|e| e.as_array())
-                .and_then(|entries| entries.iter().find(|e| e.get("resource").and_then(|r| r.get("resourceType")).and_then(|t| t.as_str()) == Some("Patient")))
-                .ok_or(ReadError::NoPatient)?;
-            let method = entry.get("request").and_then(|r| r.get("method")).and_then(|m| m.as_str()).map(str::to_owned);
-            (entry.get("resource").cloned().ok_or(ReadError::NoPatient)?, method)
+    // One typed pass (no intermediate `Value`): strict types, unknown entries skipped.
+    let input: Input<'_> = serde_json::from_slice(json).map_err(|e| if e.is_data() { ReadError::Invalid(e.to_string()) } else { ReadError::Json(e) })?;
+    let (patient, method, timestamp, encounter) = match input {
+        Input::Patient(p) => (p, None, None, None),
+        Input::Bundle(bundle) => {
+            let mut patient = None;
+            let mut encounter = None;
+            for entry in bundle.entry {
+                match entry.resource {
+                    Some(EntryResource::Patient(p)) if patient.is_none() => patient = Some((p, entry.request.map(|r| r.method))),
+                    Some(EntryResource::Encounter(e)) if encounter.is_none() => encounter = Some(e),
+                    _ => {}
+                }
+            }
+            let (p, method) = patient.ok_or(ReadError::NoPatient)?;
+            (p, method, bundle.timestamp, encounter)
         }
-        _ => return Err(ReadError::NoPatient),
     };
-    let Resource::Patient(p) = serde_json::from_value::<Resource>(patient_value)? else { return Err(ReadError::NoPatient) };
+    // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
+    let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
     let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
-    let fr_core = p.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
-    Ok(Read { patient: to_model(&p), intent, sent_at, encounter, fr_core })
+    let fr_core = patient.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
+    let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
+    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core })
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new

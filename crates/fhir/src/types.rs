@@ -180,8 +180,17 @@ pub struct Period<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta<'a> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Str<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<Str<'a>>,
+}
+
+impl<'a> Meta<'a> {
+    /// The meta of a resource claiming one profile.
+    pub fn profiled(url: impl Into<Str<'a>>) -> Self {
+        Self { last_updated: None, profile: vec![url.into()] }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
