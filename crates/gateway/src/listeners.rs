@@ -90,13 +90,16 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
 }
 
 /// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out), `POST /fhir` (a FHIR Patient
-/// or a Bundle holding one) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 with
-/// `Location: /api/messages/{id}` when journaled and deliverable.
+/// or a Bundle holding one), `POST /fhir/Patient`, `PUT /fhir/Patient?identifier=system|value`
+/// (conditional update) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 (200
+/// for a PUT of a known person) when journaled and deliverable, with `Location:
+/// /fhir/Patient/<identity>` for a patient and `/api/messages/{id}` for a document.
 /// Bodies over `max_body_bytes` (the listener's `max_frame_bytes`) are refused with 413.
 pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/hl7v2", post(post_hl7v2))
         .route("/fhir", post(post_fhir))
+        .route("/fhir/Patient", post(post_fhir_patient).put(put_fhir_patient))
         .route("/cda", post(post_cda))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state((name, pipeline))
@@ -138,6 +141,52 @@ fn outcome_response(result: IngestResult) -> Response {
 
 async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
     outcome_response(pipeline.ingest(&name, InputFormat::Fhir, body).await)
+}
+
+async fn post_fhir_patient(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
+    if !is_patient(&body) {
+        return bad_request("POST /fhir/Patient takes a Patient resource");
+    }
+    outcome_response(pipeline.ingest(&name, InputFormat::Fhir, body).await)
+}
+
+fn is_patient(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| v.get("resourceType").and_then(|t| t.as_str()).map(|t| t == "Patient")).unwrap_or(false)
+}
+
+fn bad_request(text: &str) -> Response {
+    let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("bad-request", text)]);
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ConditionalQuery {
+    identifier: Option<String>,
+}
+
+/// `PUT /fhir/Patient?identifier=system|value`: the Patient must carry that identifier (the
+/// condition names the person the body describes); 200 for a known person, 201 for a new one.
+async fn put_fhir_patient(
+    State((name, pipeline)): State<(String, Arc<Pipeline>)>,
+    axum::extract::Query(query): axum::extract::Query<ConditionalQuery>,
+    body: Bytes,
+) -> Response {
+    let Some((system, value)) = query.identifier.as_deref().and_then(|i| i.split_once('|')) else {
+        return bad_request("a conditional update needs ?identifier=system|value");
+    };
+    let carries = passerelle_fhir::read_patient(&body)
+        .map(|p| p.value.identifiers.iter().any(|i| i.value == value && passerelle_fhir::patient::system_of(i).as_deref() == Some(system)))
+        .unwrap_or(false);
+    if !carries {
+        return bad_request("the Patient does not carry the identifier of the condition");
+    }
+    let result = pipeline.ingest(&name, InputFormat::Fhir, body).await;
+    let known = result.identity_id.is_some() && !result.identity_created;
+    let mut response = outcome_response(result);
+    if known && response.status() == StatusCode::CREATED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 async fn post_cda(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {

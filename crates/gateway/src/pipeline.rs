@@ -69,6 +69,8 @@ pub struct IngestResult {
     pub message_id: Option<i64>,
     /// The stable identity of the patient a FHIR message is about (`/fhir/Patient/<id>`).
     pub identity_id: Option<i64>,
+    /// That identity was created by this message (a new person: 201 rather than 200 to a PUT).
+    pub identity_created: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -132,7 +134,7 @@ pub fn patient_keys(msg: &Message) -> PatientKeys {
 }
 
 /// The FHIR reply: an OperationOutcome of the diagnostics (`information` when there are none).
-fn outcome_json(issues: &[Issue]) -> Vec<u8> {
+pub(crate) fn outcome_json(issues: &[Issue]) -> Vec<u8> {
     let outcome = passerelle_fhir::types::Resource::OperationOutcome(passerelle_fhir::operation_outcome(issues));
     serde_json::to_vec(&outcome).unwrap_or_else(|_| br#"{"resourceType":"OperationOutcome","issue":[]}"#.to_vec())
 }
@@ -206,11 +208,11 @@ impl Pipeline {
         let control = self.ack_control_id();
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
         let mut decoded = codec::decode(format, raw);
-        let mut identity_id = None;
+        let mut identity = None;
         if let Ok(d) = &mut decoded {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
             if format == InputFormat::Fhir {
-                identity_id = self.resolve_identity(&mut d.message, received_at_ms).await;
+                identity = self.resolve_identity(&mut d.message, received_at_ms).await;
             }
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -287,14 +289,16 @@ impl Pipeline {
             }
         };
         let mut result = self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await;
-        result.identity_id = identity_id.filter(|_| result.verdict == Verdict::Accepted);
+        if let Some((id, created)) = identity.filter(|_| result.verdict == Verdict::Accepted) {
+            (result.identity_id, result.identity_created) = (Some(id), created);
+        }
         result
     }
 
     /// The patient's stable identity, by its identifiers (created on first sight, atomically):
     /// it decides whether a FHIR post is a new person (`create`, HL7 v2 A28) or an update
     /// (`update`, A31). Identifiers of two different identities refuse the message.
-    async fn resolve_identity(&self, message: &mut passerelle_model::Parsed<Message>, now_ms: i64) -> Option<i64> {
+    async fn resolve_identity(&self, message: &mut passerelle_model::Parsed<Message>, now_ms: i64) -> Option<(i64, bool)> {
         let keys: Vec<(String, String)> = identifier_rows(&message.value).into_iter().map(|i| (i.system, i.value)).collect();
         if keys.is_empty() {
             return None;
@@ -303,11 +307,11 @@ impl Pipeline {
         match self.store.resolve_identity(keys, now_ms).await {
             Ok(IdentityResolution::Created(id)) => {
                 source.trigger = "create".into();
-                Some(id)
+                Some((id, true))
             }
             Ok(IdentityResolution::Known(id)) => {
                 source.trigger = "update".into();
-                Some(id)
+                Some((id, false))
             }
             Ok(IdentityResolution::Conflict(ids)) => {
                 let text = format!("the identifiers belong to {} different identities; they are never merged silently", ids.len());
@@ -353,16 +357,30 @@ impl Pipeline {
                 if has_deliveries && let Some(n) = &self.new_work {
                     n.notify_waiters();
                 }
-                IngestResult { reply: ack, verdict, duplicate: false, message_id: Some(message_id), identity_id: None }
+                IngestResult { reply: ack, verdict, duplicate: false, message_id: Some(message_id), identity_id: None, identity_created: false }
             }
             Ok(AppendOutcome::Duplicate { ack, message_id }) => {
                 self.metrics.duplicates.with_label_values(&[listener]).inc();
-                IngestResult { reply: ack, verdict: Verdict::Accepted, duplicate: true, message_id: Some(message_id), identity_id: None }
+                IngestResult {
+                    reply: ack,
+                    verdict: Verdict::Accepted,
+                    duplicate: true,
+                    message_id: Some(message_id),
+                    identity_id: None,
+                    identity_created: false,
+                }
             }
             Err(e) => {
                 // Not journaled: the sender must not believe it was accepted.
                 tracing::error!(listener, error = %e, "journal commit failed; answering AR");
-                IngestResult { reply: not_stored_ack(), verdict: Verdict::NotStored, duplicate: false, message_id: None, identity_id: None }
+                IngestResult {
+                    reply: not_stored_ack(),
+                    verdict: Verdict::NotStored,
+                    duplicate: false,
+                    message_id: None,
+                    identity_id: None,
+                    identity_created: false,
+                }
             }
         };
         let code = result.verdict.ack_code().as_str();

@@ -154,3 +154,40 @@ async fn twenty_concurrent_posts_of_one_new_patient_make_one_identity() {
     assert_eq!(status, 422, "identifiers of two identities are refused");
     gw.shutdown().await;
 }
+
+/// The resource endpoints: `POST /fhir/Patient` takes a Patient only; `PUT /fhir/Patient?identifier=`
+/// answers 201 for a new person and 200 for a known one, at the same Location, and refuses a body
+/// that does not carry the condition's identifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patient_endpoints_create_then_update_one_identity() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), "")).await.expect("start");
+    let base = format!("http://{}/fhir/Patient", gw.address("http-in").expect("http"));
+    let client = reqwest::Client::new();
+    let patient = |given: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","identifier":[{{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP-PUT-1"}}],"name":[{{"family":"PUT","given":["{given}"]}}]}}"#
+        )
+    };
+    let put = |body: String, query: &str| {
+        let (client, url) = (client.clone(), format!("{base}?identifier={query}"));
+        async move {
+            let r = client.put(url).header("content-type", "application/fhir+json").body(body).send().await.expect("put");
+            (r.status().as_u16(), r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        }
+    };
+    let (created, at) = put(patient("ANNE"), "urn:oid:1.2.250.1.999.1.1|IPP-PUT-1").await;
+    let (updated, again) = put(patient("ANNE-MARIE"), "urn:oid:1.2.250.1.999.1.1|IPP-PUT-1").await;
+    assert_eq!((created, updated), (201, 200));
+    assert_eq!(at, again, "one identity, one Location");
+    let (wrong, _) = put(patient("X"), "urn:oid:1.2.250.1.999.1.1|SOMEONE-ELSE").await;
+    assert_eq!(wrong, 400, "the body must carry the condition's identifier");
+    let bundle = std::fs::read(workspace_root().join("fixtures/hl7v2/ok/be_a28_niss.fhir.json")).expect("fixture");
+    let r = client.post(&base).header("content-type", "application/fhir+json").body(bundle).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 400, "POST /fhir/Patient takes a Patient, not a Bundle");
+    let r =
+        client.post(&base).header("content-type", "application/fhir+json").body(patient("BOB").replace("IPP-PUT-1", "IPP-POST-1")).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 201);
+    gw.shutdown().await;
+}
