@@ -103,6 +103,8 @@ fn default_facility() -> String {
 pub enum ListenerKind {
     Mllp,
     Http,
+    /// Picks up files dropped in `dir` (HL7 v2 single or batch, CDA, FHIR JSON).
+    File,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +112,14 @@ pub enum ListenerKind {
 pub struct ListenerConfig {
     pub name: String,
     pub kind: ListenerKind,
+    /// `host:port` for `mllp` and `http`.
+    #[serde(default)]
     pub bind: String,
+    /// The directory a `file` listener watches; handled files go to `done/` or `error/` in it.
+    pub dir: Option<String>,
+    /// How often a `file` listener looks (a file is taken once its size held for one period).
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
     #[serde(default = "default_max_frame")]
     pub max_frame_bytes: usize,
     #[serde(default = "default_max_connections")]
@@ -119,6 +128,9 @@ pub struct ListenerConfig {
     pub idle_timeout_secs: u64,
 }
 
+fn default_poll_ms() -> u64 {
+    1000
+}
 fn default_max_frame() -> usize {
     4 * 1024 * 1024
 }
@@ -342,7 +354,11 @@ impl Config {
             if !listener_names.insert(name.as_str()) {
                 return Err(at("listener", i, "name", format!("listener {name} is defined twice")));
             }
-            if host_port(&l.bind).is_none() {
+            if l.kind == ListenerKind::File {
+                if l.dir.as_deref().is_none_or(str::is_empty) {
+                    return Err(at("listener", i, "kind", format!("listener {name} needs `dir`")));
+                }
+            } else if host_port(&l.bind).is_none() {
                 return Err(at("listener", i, "bind", format!("listener {name}: bind must be host:port, not {:?}", l.bind)));
             }
             for (key, value) in

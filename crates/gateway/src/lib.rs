@@ -9,6 +9,7 @@ pub mod config;
 pub mod consent;
 pub mod delivery;
 pub mod embedded;
+pub mod file_listener;
 pub mod listeners;
 pub mod metrics;
 pub mod pipeline;

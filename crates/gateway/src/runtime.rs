@@ -86,12 +86,17 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         worker_tasks.spawn(worker.run(workers.clone()));
     }
     for l in &config.listeners {
+        if l.kind == ListenerKind::File {
+            ingress_tasks.spawn(crate::file_listener::serve_files(l.clone(), Arc::clone(&pipeline), ingress.clone()));
+            continue;
+        }
         let listener = bind(&l.name, &l.bind).await?;
         addresses.insert(l.name.clone(), listener.local_addr().map_err(|source| StartError::Bind { name: l.name.clone(), bind: l.bind.clone(), source })?);
         match l.kind {
             ListenerKind::Mllp => {
                 ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), ingress.clone()));
             }
+            ListenerKind::File => {}
             ListenerKind::Http => {
                 let app = http_router(l.name.clone(), Arc::clone(&pipeline), l.max_frame_bytes);
                 let token = ingress.clone();

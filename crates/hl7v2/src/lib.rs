@@ -6,6 +6,7 @@
 //! input, logs, or touches a socket, a file or the clock.
 
 pub mod ack;
+pub mod batch;
 pub mod charset;
 pub mod compose;
 pub mod delimiters;
