@@ -42,6 +42,29 @@ struct Read {
     encounter: Option<(m::Encounter, m::EventKind)>,
     /// The Patient declares an FR Core profile: a French sender (PAM-FR on the HL7 v2 side).
     fr_core: bool,
+    /// What the Patient says it replaces: records merged into it (`link` `replaces`, A40) or
+    /// identifiers it no longer has (`use` `old`, A47).
+    merge: Option<(m::MergeInfo, m::EventKind)>,
+}
+
+/// A model identifier from a FHIR one, classified by the model's identity rules.
+fn model_identifier(id: &crate::types::Identifier<'_>, issues: &mut Vec<m::Issue>) -> Option<m::Identifier> {
+    let value = os(&id.value)?;
+    let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| os(&c.code));
+    let (mid, issue) = m::classify(&value, m::Authority::from_fhir_system(id.system.as_deref(), type_code.as_deref()));
+    issues.extend(issue.map(|i| i.at_path("Patient.identifier")));
+    Some(mid)
+}
+
+fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
+    let mut ignored = Vec::new();
+    let merged: Vec<m::Identifier> =
+        p.link.iter().filter(|l| l.type_ == "replaces").filter_map(|l| l.other.identifier.as_ref()).filter_map(|i| model_identifier(i, &mut ignored)).collect();
+    if !merged.is_empty() {
+        return Some((m::MergeInfo { prior_identifiers: merged, ..m::MergeInfo::default() }, m::EventKind::Merge));
+    }
+    let old: Vec<m::Identifier> = p.identifier.iter().filter(|i| i.use_.as_deref() == Some("old")).filter_map(|i| model_identifier(i, &mut ignored)).collect();
+    (!old.is_empty()).then(|| (m::MergeInfo { prior_identifiers: old, ..m::MergeInfo::default() }, m::EventKind::IdentifierChange))
 }
 
 /// What `read` accepts: a Patient, or a Bundle whose entries it looks through.
@@ -108,21 +131,23 @@ fn read(json: &[u8]) -> Result<Read, ReadError> {
     let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
     let fr_core = patient.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
-    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core })
+    let merge = merge_of(&patient);
+    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge })
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let Read { patient, intent, sent_at, encounter, fr_core } = read(json)?;
+    let Read { patient, intent, sent_at, encounter, fr_core, merge } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
-    let (kind, structure) = match &encounter {
-        Some((_, kind)) => (*kind, "Encounter"),
-        None => (m::EventKind::PatientUpdate, "Patient"),
+    let (kind, structure) = match (&merge, &encounter) {
+        (Some((_, kind)), _) => (*kind, "Patient"),
+        (None, Some((_, kind))) => (*kind, "Encounter"),
+        (None, None) => (m::EventKind::PatientUpdate, "Patient"),
     };
     msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger: intent.into(), structure: structure.into() } };
-    if let Some((e, _)) = encounter {
-        msg.content = m::Content::Administrative(m::Administrative { encounter: Some(e), merge: None });
+    if encounter.is_some() || merge.is_some() {
+        msg.content = m::Content::Administrative(m::Administrative { encounter: encounter.map(|(e, _)| e), merge: merge.map(|(m, _)| m) });
     }
     msg.envelope.sent_at = sent_at;
     msg.envelope.french_profile = fr_core || patient.value.identifiers.iter().any(|i| i.kind.country() == Some(m::Country::Fr));
@@ -158,12 +183,9 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
             }
         }
     }
-    for id in &p.identifier {
-        let Some(value) = os(&id.value) else { continue };
-        let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| os(&c.code));
-        let (mid, issue) = m::classify(&value, m::Authority::from_fhir_system(id.system.as_deref(), type_code.as_deref()));
-        issues.extend(issue.map(|i| i.at_path("Patient.identifier")));
-        out.identifiers.push(mid);
+    // An `old` identifier is one the patient no longer has (an A47): not a current identifier.
+    for id in p.identifier.iter().filter(|i| i.use_.as_deref() != Some("old")) {
+        out.identifiers.extend(model_identifier(id, &mut issues));
     }
     issues.extend(m::apply_identity_rules(&mut out).into_iter().map(|i| i.at_path("Patient.identifier")));
     for n in &p.name {
