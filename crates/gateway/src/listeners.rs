@@ -140,7 +140,59 @@ fn outcome_response(result: IngestResult) -> Response {
 }
 
 async fn post_fhir(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
-    outcome_response(pipeline.ingest(&name, InputFormat::Fhir, body).await)
+    let shape = serde_json::from_slice::<BundleShape>(&body).ok().filter(|b| b.resource_type == "Bundle" && b.type_.as_deref() == Some("transaction"));
+    let result = pipeline.ingest(&name, InputFormat::Fhir, body).await;
+    match shape {
+        Some(bundle) if result.verdict == Verdict::Accepted => transaction_response(&bundle, &result),
+        _ => outcome_response(result),
+    }
+}
+
+/// Just enough of a posted Bundle to answer it entry by entry.
+#[derive(serde::Deserialize)]
+struct BundleShape {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    #[serde(default)]
+    entry: Vec<EntryShape>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryShape {
+    resource: Option<ResourceShape>,
+}
+
+#[derive(serde::Deserialize)]
+struct ResourceShape {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+}
+
+/// A transaction answers a transaction-response Bundle, one entry per entry posted: the Patient
+/// at its stable identity (201 for a new person, 200 for a known one), the other entries at the
+/// journaled message that carries them.
+fn transaction_response(bundle: &BundleShape, result: &IngestResult) -> Response {
+    let journal = result.message_id.map(|id| format!("/api/messages/{id}"));
+    let entries: Vec<serde_json::Value> = bundle
+        .entry
+        .iter()
+        .map(|e| {
+            let patient = e.resource.as_ref().is_some_and(|r| r.resource_type == "Patient");
+            let (status, location) = match (patient, result.identity_id) {
+                (true, Some(id)) => (if result.identity_created { "201 Created" } else { "200 OK" }, Some(format!("Patient/{id}"))),
+                _ => ("201 Created", journal.clone()),
+            };
+            serde_json::json!({ "response": { "status": status, "location": location } })
+        })
+        .collect();
+    let body = serde_json::json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": entries });
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/fhir+json")], serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    if let Some(value) = journal.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::CONTENT_LOCATION, value);
+    }
+    response
 }
 
 async fn post_fhir_patient(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {

@@ -30,10 +30,14 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
     let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
     let fixtures = workspace_root().join("fixtures/hl7v2/ok");
 
-    // A French patient (FR Core bundle, qualified INS) goes to the FHIR destination: 201.
-    let (status, outcome) = post_fhir(&gw, std::fs::read(fixtures.join("fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture")).await;
-    assert_eq!(status, 201, "{outcome}");
-    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    // A French patient (FR Core transaction Bundle, qualified INS) goes to the FHIR destination:
+    // a transaction-response Bundle, one entry per entry, the Patient at its stable identity.
+    let (status, response) = post_fhir(&gw, std::fs::read(fixtures.join("fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture")).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!((response["resourceType"].as_str(), response["type"].as_str()), (Some("Bundle"), Some("transaction-response")), "{response}");
+    assert_eq!(response["entry"][0]["response"]["status"], "201 Created");
+    assert!(response["entry"][0]["response"]["location"].as_str().is_some_and(|l| l.starts_with("Patient/")), "{response}");
+    assert_eq!(response["entry"].as_array().map(Vec::len), Some(2), "Patient and Encounter");
     wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 1, Duration::from_secs(10)).await;
     let found = gw
         .store
@@ -46,7 +50,7 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
     // A Belgian patient is also routed to an HL7 v2 destination: a person seen for the first
     // time is an ADT^A28, both delivered.
     let (status, outcome) = post_fhir(&gw, std::fs::read(fixtures.join("be_a28_niss.fhir.json")).expect("fixture")).await;
-    assert_eq!(status, 201, "{outcome}");
+    assert_eq!(status, 200, "{outcome}");
     wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 3, Duration::from_secs(10)).await;
     let adt = files_with_ext(&hl7_out, "hl7");
     assert_eq!(adt.len(), 1);
@@ -83,9 +87,9 @@ async fn fhir_posted_by_city_software_reaches_a_hospital_mllp_peer_as_pam_fr_adt
     let mut again = patient["entry"][0]["resource"].clone();
     again["active"] = serde_json::Value::Bool(true);
     let again = serde_json::to_vec(&again).expect("patient");
-    for body in [created, bundle, again] {
+    for (body, expected) in [(created, 201), (bundle, 200), (again, 201)] {
         let (status, outcome) = post_fhir(&gw, body).await;
-        assert_eq!(status, 201, "{outcome}");
+        assert_eq!(status, expected, "a Patient is created (201), a transaction answered (200): {outcome}");
     }
     wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 3, Duration::from_secs(20)).await;
     let mut received: Vec<_> =
