@@ -206,19 +206,25 @@ impl Renderer {
     fn adt(&self, msg: &Message) -> Result<(Vec<u8>, String), RenderError> {
         let french = self.profile.resolve(msg) == Profile::FrCore;
         let control_id = self.control_id(msg);
+        let received = msg.envelope.received_at_ms.and_then(passerelle_model::PartialDateTime::from_unix_ms);
+        let options = self.compose_options(msg, &control_id, msg.envelope.sent_at.or(received));
+        let bytes = passerelle_hl7v2::compose::adt::compose_adt(msg, french, &options)?;
+        Ok((bytes, control_id))
+    }
+
+    /// The MSH of a message written here: the source's sender (else Passerelle), this destination
+    /// as receiving application, its charset.
+    fn compose_options<'o>(&'o self, msg: &'o Message, control_id: &'o str, timestamp: Option<passerelle_model::PartialDateTime>) -> ComposeOptions<'o> {
         let envelope = &msg.envelope;
-        let received = envelope.received_at_ms.and_then(passerelle_model::PartialDateTime::from_unix_ms);
-        let options = ComposeOptions {
+        ComposeOptions {
             sending_application: envelope.sender.application.as_deref().unwrap_or("PASSERELLE"),
             sending_facility: envelope.sender.facility.as_deref().unwrap_or("PASSERELLE"),
             receiving_application: if self.receiver.is_empty() { envelope.receiver.application.as_deref().unwrap_or_default() } else { &self.receiver },
             receiving_facility: envelope.receiver.facility.as_deref().unwrap_or_default(),
-            control_id: &control_id,
-            timestamp: envelope.sent_at.or(received),
+            control_id,
+            timestamp,
             charset: self.charset.unwrap_or_default(),
-        };
-        let bytes = passerelle_hl7v2::compose::adt::compose_adt(msg, french, &options)?;
-        Ok((bytes, control_id))
+        }
     }
 
     /// MSH-10 of a message written here: unique per destination (its name is hashed in) and
@@ -275,15 +281,7 @@ impl Renderer {
                 let envelope = &msg.envelope;
                 let id = msg.document().and_then(|d| d.id.extension.clone()).unwrap_or_else(|| envelope.message_id.clone());
                 let control_id: String = id.chars().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-                let options = ComposeOptions {
-                    sending_application: envelope.sender.application.as_deref().unwrap_or("PASSERELLE"),
-                    sending_facility: envelope.sender.facility.as_deref().unwrap_or("PASSERELLE"),
-                    receiving_application: if self.receiver.is_empty() { envelope.receiver.application.as_deref().unwrap_or_default() } else { &self.receiver },
-                    receiving_facility: envelope.receiver.facility.as_deref().unwrap_or_default(),
-                    control_id: &control_id,
-                    timestamp: envelope.sent_at.or_else(|| msg.document().and_then(|d| d.effective_time)),
-                    charset: self.charset.unwrap_or_default(),
-                };
+                let options = self.compose_options(msg, &control_id, envelope.sent_at.or_else(|| msg.document().and_then(|d| d.effective_time)));
                 let cdas: Vec<&[u8]> = cdas.iter().map(|c| c.as_ref()).collect();
                 let bytes = compose_document(msg, &cdas, kind, &options)?;
                 Ok((bytes, HL7V2_CONTENT_TYPE, Some(control_id)))
