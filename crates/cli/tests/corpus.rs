@@ -5,14 +5,20 @@ mod common;
 
 use common::{files_with_ext, passerelle, run_validator, shared_dir};
 
+/// `../shared/<sub>`, or `None` with a loud SKIPPED (an error when PASSERELLE_REQUIRE_VERIFY=1).
+fn corpus_dir(sub: &str) -> Option<std::path::PathBuf> {
+    let corpus = shared_dir().join(sub);
+    if corpus.exists() {
+        return Some(corpus);
+    }
+    assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
+    eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
+    None
+}
+
 #[test]
 fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
-    let corpus = shared_dir().join("corpus");
-    if !corpus.exists() {
-        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
-        eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus_dir("corpus") else { return };
     let out_dir = std::env::temp_dir().join(format!("passerelle-corpus-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).expect("tmp");
     let inputs = files_with_ext(&corpus.join("hl7v2"), "hl7");
@@ -49,12 +55,7 @@ fn every_corpus_fhir_resource_is_read_without_a_panic() {
 
 #[test]
 fn every_whole_corpus_cda_document_converts_to_a_valid_document_reference_bundle_mhd_bundle_and_mdm() {
-    let corpus = shared_dir().join("corpus/cda");
-    if !corpus.exists() {
-        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "shared corpus missing at {}", corpus.display());
-        eprintln!("SKIPPED: shared corpus not found at {}", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus_dir("corpus/cda") else { return };
     let out_dir = tempfile::tempdir().expect("tmp");
     let documents = files_with_ext(&corpus, "ccda");
     assert!(documents.len() >= 20, "whole documents: {}", documents.len());

@@ -98,13 +98,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
         rest = &rest[at + skip..];
     }
     hasher.update(rest);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(40);
-    for b in hasher.finalize() {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    hex
+    passerelle_model::hex::hex(&hasher.finalize())
 }
 
 /// Ordering scope for deliveries: the sender's IPP, else the INS, else the NISS/BIS, else the

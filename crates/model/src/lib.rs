@@ -10,6 +10,7 @@ pub mod datetime;
 pub mod diagnostics;
 pub mod document;
 pub mod encounter;
+pub mod hex;
 pub mod identifier;
 pub mod identity;
 pub mod message;

@@ -185,20 +185,29 @@ impl Renderer {
     /// The document as a CDA: itself when it is one, else a level-1 CDA around it.
     fn cda<'s>(&self, source: &'s Source<'_>) -> Result<Cow<'s, [u8]>, RenderError> {
         let payload = source.documents.first().ok_or(RenderError::NotADocument("cda"))?;
-        if payload.is_cda {
-            return Ok(Cow::Borrowed(&payload.bytes));
-        }
-        Ok(Cow::Owned(passerelle_cda::encode(source.model, &payload.bytes, &payload.media_type)?))
+        self.cda_of(source.model, payload, None)
     }
 
-    /// A companion document as a CDA (a companion that is not one is wrapped with its own header).
-    fn cda_of<'s>(&self, companion: &passerelle_model::Document, payload: &'s DocumentPayload<'_>, msg: &Message) -> Result<Cow<'s, [u8]>, RenderError> {
+    /// `payload` as a CDA: itself when it is one, else a level-1 CDA with the header of the
+    /// message's document, or of `companion` (then written as a document of its own).
+    fn cda_of<'s>(
+        &self,
+        msg: &Message,
+        payload: &'s DocumentPayload<'_>,
+        companion: Option<&passerelle_model::Document>,
+    ) -> Result<Cow<'s, [u8]>, RenderError> {
         if payload.is_cda {
             return Ok(Cow::Borrowed(&payload.bytes));
         }
-        let mut alone = msg.clone();
-        alone.content = passerelle_model::Content::Document(passerelle_model::Document { companions: Vec::new(), ..companion.clone() });
-        Ok(Cow::Owned(passerelle_cda::encode(&alone, &payload.bytes, &payload.media_type)?))
+        let bytes = match companion {
+            None => passerelle_cda::encode(msg, &payload.bytes, &payload.media_type)?,
+            Some(companion) => {
+                let mut alone = msg.clone();
+                alone.content = passerelle_model::Content::Document(passerelle_model::Document { companions: Vec::new(), ..companion.clone() });
+                passerelle_cda::encode(&alone, &payload.bytes, &payload.media_type)?
+            }
+        };
+        Ok(Cow::Owned(bytes))
     }
 
     /// A message from another format (FHIR) as an HL7 v2.5 ADT: PAM-FR for a French profile
@@ -239,8 +248,7 @@ impl Renderer {
         for id in msg.patient.iter().flat_map(|p| p.identifiers.iter()) {
             sha.update(id.value.as_bytes());
         }
-        let digest = sha.finalize();
-        let hex: String = digest.iter().take(9).map(|b| format!("{b:02x}")).collect();
+        let hex = passerelle_model::hex::hex(&sha.finalize()[..9]);
         format!("PSR{}", &hex[..17])
     }
 
@@ -276,7 +284,7 @@ impl Renderer {
                 }
                 let mut cdas = vec![self.cda(source)?];
                 for (companion, payload) in msg.document().into_iter().flat_map(|d| d.companions.iter()).zip(source.documents.iter().skip(1)) {
-                    cdas.push(self.cda_of(companion, payload, source.model)?);
+                    cdas.push(self.cda_of(source.model, payload, Some(companion))?);
                 }
                 let envelope = &msg.envelope;
                 let id = msg.document().and_then(|d| d.id.extension.clone()).unwrap_or_else(|| envelope.message_id.clone());
