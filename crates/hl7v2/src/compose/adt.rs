@@ -4,10 +4,10 @@
 //! and a PV1 from the encounter.
 
 use super::document::ComposeError;
-use super::{ComposeOptions, write_msh, write_pid};
+use super::{ComposeOptions, cx, write_msh, write_pid};
 use crate::delimiters::Delimiters;
 use crate::writer::Er7Writer;
-use passerelle_model::{Content, EventKind, Identifier, Message};
+use passerelle_model::{Content, EventKind, Message};
 
 /// The ADT event and message structure for `msg` (`french`: a PAM-FR receiver).
 pub fn adt_event(msg: &Message, french: bool) -> (&'static str, &'static str) {
@@ -27,10 +27,6 @@ pub fn adt_event(msg: &Message, french: bool) -> (&'static str, &'static str) {
         _ if french => ("A31", "ADT_A05"),
         _ => ("A08", "ADT_A01"),
     }
-}
-
-fn cx(id: &Identifier) -> Vec<Vec<String>> {
-    super::cx(id)
 }
 
 /// Writes `msg` as an HL7 v2.5 ADT for a PAM-FR (`french`) or generic receiver.
