@@ -100,7 +100,8 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_ur
                     let options = RenderOptions { profile, documents: &documents, document_layout, base_url, ..RenderOptions::default() };
                     let (bundle, mut more) = render_bundle(&parsed.value, &options);
                     issues.append(&mut more);
-                    serde_json::to_string_pretty(&bundle.into_resource()).ok().map(String::into_bytes)
+                    // Our writer keeps decimals exactly as sent (`5.40`); serde_json would re-read them as floats.
+                    passerelle_fhir::to_json(&bundle.into_resource(), 4096).ok().map(|json| passerelle_fhir::json_pretty::pretty(&json))
                 }
                 To::Hl7v2 | To::Oru | To::Cda => {
                     let rendering = match to {

@@ -16,6 +16,22 @@ fn corpus_dir(sub: &str) -> Option<std::path::PathBuf> {
     None
 }
 
+/// The FHIR resource an ORU (with results, not a document), SIU, ORM/OML or VXU must produce.
+fn expected_resource(input: &std::path::Path) -> Option<&'static str> {
+    let bytes = std::fs::read(input).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let msh = text.split(['\r', '\n']).find(|l| l.trim_start_matches('\u{feff}').starts_with("MSH"))?;
+    let message_type = msh.split('|').nth(8)?.split('^').next()?;
+    let carries_document = text.split(['\r', '\n']).any(|l| l.starts_with("OBX|") && l.split('|').nth(2) == Some("ED"));
+    match message_type {
+        "ORU" if !carries_document => Some("DiagnosticReport"),
+        "SIU" => Some("Appointment"),
+        "ORM" | "OML" => Some("ServiceRequest"),
+        "VXU" => Some("Immunization"),
+        _ => None,
+    }
+}
+
 #[test]
 fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
     let Some(corpus) = corpus_dir("corpus") else { return };
@@ -24,6 +40,7 @@ fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
     let inputs = files_with_ext(&corpus.join("hl7v2"), "hl7");
     assert!(inputs.len() > 150, "corpus incomplete: {}", inputs.len());
     let (mut usable, mut refused) = (Vec::new(), Vec::new());
+    let mut clinical = std::collections::BTreeMap::new();
     for (i, input) in inputs.iter().enumerate() {
         let out = passerelle(&["convert", "--from", "hl7v2", "--to", "fhir", input.to_str().expect("path")]);
         match out.status.code() {
@@ -31,6 +48,12 @@ fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
                 let p = out_dir.join(format!("{i}.json"));
                 std::fs::write(&p, &out.stdout).expect("write");
                 usable.push(p);
+                if let Some(wanted) = expected_resource(input) {
+                    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+                    let types: Vec<&str> = bundle["entry"].as_array().into_iter().flatten().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
+                    assert!(types.contains(&wanted), "{}: no {wanted} in {types:?}", input.display());
+                    *clinical.entry(wanted).or_insert(0) += 1;
+                }
             }
             Some(1) => refused.push(input.strip_prefix(&corpus).unwrap_or(input).display().to_string()),
             other => panic!("{}: exit {other:?}\n{}", input.display(), String::from_utf8_lossy(&out.stderr)),
@@ -38,7 +61,11 @@ fn every_corpus_hl7v2_message_converts_to_valid_fhir() {
     }
     // Refused inputs are exactly the deliberately malformed samples (empty, MSH without fields or
     // without MSH-2/9/10) and one ADT^A08 sample that has no PID.
-    eprintln!("usable {}, refused {}: {refused:?}", usable.len(), refused.len());
+    eprintln!("usable {}, refused {}: {refused:?}; clinical resources {clinical:?}", usable.len(), refused.len());
+    // The corpus holds ORU, SIU, ORM/OML and VXU samples: each kind must have been converted.
+    for (kind, at_least) in [("DiagnosticReport", 10), ("Appointment", 10), ("ServiceRequest", 12), ("Immunization", 4)] {
+        assert!(clinical.get(kind).copied().unwrap_or(0) >= at_least, "{kind}: {clinical:?}");
+    }
     assert!(refused.iter().all(|r| r.contains("Test/Message/") || r.contains("sample_adt_a01_encoded")), "{refused:?}");
     run_validator("validate_fhir.py", &[], &usable);
     let _ = std::fs::remove_dir_all(&out_dir);

@@ -135,6 +135,7 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions<'m>) -> (Bund
         bundle.entry.push(entry(Resource::Patient(Box::new(resource)), full_url.clone(), conditional, "Patient"));
         patient_ref = Some(full_url);
     }
+    let mut encounter_ref = None;
     if let Some(e) = msg.encounter().filter(|_| !mhd) {
         let meaningful = e.key().is_some() || !matches!(e.class, None | Some(passerelle_model::PatientClass::NotApplicable));
         if meaningful {
@@ -142,8 +143,14 @@ pub fn render_bundle<'m>(msg: &'m Message, options: &RenderOptions<'m>) -> (Bund
             let full_url = full_url("Encounter", "1");
             let keys: Vec<&Identifier> = e.visit_number.iter().chain(e.nda.iter()).collect();
             let conditional = conditional_url("Encounter", &keys);
-            bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url, conditional, "Encounter"));
+            bundle.entry.push(entry(Resource::Encounter(Box::new(resource)), full_url.clone(), conditional, "Encounter"));
+            encounter_ref = Some(full_url);
         }
+    }
+    if let Some(clinical) = msg.clinical() {
+        let subject = crate::results::Subject { patient: patient_ref.clone().map(Into::into), encounter: encounter_ref.map(Into::into) };
+        let trigger = envelope.event.source.trigger.as_str();
+        crate::clinical_bundle::push_clinical_entries(&mut bundle, clinical, trigger, &subject, &full_url, tz, &mut issues);
     }
     if let Some(doc) = msg.document() {
         match options.documents.len() == doc.all().count() {

@@ -3,9 +3,10 @@
 //! practice setting), replacement, and the document as the attachment (content type, size,
 //! SHA-1 hash, and the data inline or a Binary's url).
 
+use crate::codes::concept;
 use crate::types::{
-    Attachment, Base64Data, CodeableConcept, Coding, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo,
-    Identifier, Reference, Str, b, ob,
+    Attachment, Base64Data, Coding, DocumentReference, DocumentReferenceContent, DocumentReferenceContext, DocumentReferenceRelatesTo, Identifier, Reference,
+    Str, b, ob,
 };
 use passerelle_model as m;
 use passerelle_model::TimeZoneRule;
@@ -17,23 +18,6 @@ pub use passerelle_model::base64::encode as base64;
 pub struct DocumentBytes<'a> {
     pub bytes: &'a [u8],
     pub media_type: &'a str,
-}
-
-/// FHIR systems for the code system OIDs documents use most; any other OID becomes `urn:oid:`.
-fn code_system(oid: &str) -> Str<'_> {
-    match oid {
-        "2.16.840.1.113883.6.1" => b("http://loinc.org"),
-        "2.16.840.1.113883.5.25" => b("http://terminology.hl7.org/CodeSystem/v3-Confidentiality"),
-        _ => Str::Owned(format!("urn:oid:{oid}")),
-    }
-}
-
-fn coding(c: &m::Code) -> Coding<'_> {
-    Coding { system: (!c.system.is_empty()).then(|| code_system(&c.system)), code: Some(b(&c.code)), display: ob(&c.display) }
-}
-
-fn concept(c: &m::Code) -> CodeableConcept<'_> {
-    CodeableConcept::coding(coding(c))
 }
 
 /// An `II` as a FHIR identifier: root as `urn:oid:` system and extension as value, or the root

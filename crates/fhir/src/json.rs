@@ -19,13 +19,19 @@ impl ser::Error for JsonError {
 /// Serialises `value` as compact JSON into a buffer of `capacity` bytes to start with.
 pub fn to_json<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Result<Vec<u8>, JsonError> {
     let mut out = Vec::with_capacity(capacity);
-    value.serialize(&mut JsonWriter { out: &mut out })?;
+    value.serialize(&mut JsonWriter { out: &mut out, raw_number: false })?;
     Ok(out)
 }
 
 pub struct JsonWriter<'a> {
     out: &'a mut Vec<u8>,
+    /// The next string is a decimal's text, written as a JSON number (see [`DECIMAL_TOKEN`]).
+    raw_number: bool,
 }
+
+/// The newtype name under which a FHIR decimal hands its text over: this writer copies it as a
+/// number, so `5.40` stays `5.40` (other serializers see a string).
+pub const DECIMAL_TOKEN: &str = "$passerelle::decimal";
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -210,7 +216,11 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), JsonError> {
-        write_str(self.out, v);
+        if std::mem::take(&mut self.raw_number) {
+            self.out.extend_from_slice(v.as_bytes());
+        } else {
+            write_str(self.out, v);
+        }
         Ok(())
     }
     /// Writes a `Display` value straight into the output (a document's base64 is never built
@@ -246,7 +256,8 @@ impl<'w, 'a> ser::Serializer for &'w mut JsonWriter<'a> {
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), JsonError> {
         self.serialize_str(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), JsonError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<(), JsonError> {
+        self.raw_number = name == DECIMAL_TOKEN;
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, variant: &'static str, value: &T) -> Result<(), JsonError> {

@@ -2,15 +2,21 @@
 //! generic) as a transaction Bundle with conditional updates, and FHIR Patient → model.
 
 pub mod bundle;
+pub mod clinical_bundle;
+pub mod clinical_types;
+pub mod codes;
 pub mod document;
 pub mod document_bundle;
 pub mod document_types;
 pub mod encounter;
 pub mod json;
+pub mod json_pretty;
+pub mod orders;
 pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod read_encounter;
+pub mod results;
 pub mod tddui;
 pub mod types;
 

@@ -365,6 +365,12 @@ pub enum Resource<'a> {
     Binary(Box<Binary<'a>>),
     List(Box<List<'a>>),
     OperationOutcome(OperationOutcome<'a>),
+    Observation(Box<crate::clinical_types::Observation<'a>>),
+    DiagnosticReport(Box<crate::clinical_types::DiagnosticReport<'a>>),
+    Specimen(Box<crate::clinical_types::Specimen<'a>>),
+    ServiceRequest(Box<crate::clinical_types::ServiceRequest<'a>>),
+    Appointment(Box<crate::clinical_types::Appointment<'a>>),
+    Immunization(Box<crate::clinical_types::Immunization<'a>>),
 }
 
 impl<'a> Bundle<'a> {

@@ -350,12 +350,12 @@ impl<'a> Field<'a> {
     }
 }
 
-/// Control characters (NUL and the rest of C0 but tab) cannot be carried by FHIR strings or XML:
-/// they are removed from values, with a diagnostic.
+/// Control characters (NUL and the rest of C0 but tab and line feed, which `\.br\` decodes to)
+/// cannot be carried by FHIR strings or XML: they are removed from values, with a diagnostic.
 fn without_control_characters<'a>(text: Cow<'a, str>, issues: &mut Vec<Issue>) -> Cow<'a, str> {
-    if !text.bytes().any(|b| b < 0x20 && b != b'\t') {
+    if !text.bytes().any(|b| b < 0x20 && b != b'\t' && b != b'\n') {
         return text;
     }
     issues.push(Issue::warning("control-character", "control characters (such as NUL) removed from a value"));
-    Cow::Owned(text.chars().filter(|&c| c >= ' ' || c == '\t').collect())
+    Cow::Owned(text.chars().filter(|&c| c >= ' ' || c == '\t' || c == '\n').collect())
 }

@@ -133,3 +133,14 @@ fn no_input_mutation_makes_parse_normalise_or_render_panic() {
         }
     }
 }
+
+/// Regression: `\.br\` decoded to a line feed that the control-character filter then removed,
+/// gluing the lines of an FT/TX result together.
+#[test]
+fn line_break_escape_survives_as_a_newline() {
+    let raw = b"MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5\rOBX|1|FT|x||first\\.br\\second\r";
+    let msg = parse(raw, &ParseOptions::default()).expect("parse").value;
+    let mut issues = Vec::new();
+    assert_eq!(msg.segment("OBX").expect("obx").field(5).text_with(&mut issues), "first\nsecond");
+    assert!(issues.is_empty(), "{issues:?}");
+}

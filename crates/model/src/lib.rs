@@ -5,6 +5,7 @@
 
 pub mod base64;
 pub mod checksum;
+pub mod clinical;
 pub mod consent;
 pub mod datetime;
 pub mod diagnostics;
@@ -17,6 +18,7 @@ pub mod message;
 pub mod patient;
 pub mod trust;
 
+pub use clinical::{Appointment, AppointmentParticipant, Clinical, Decimal, Immunization, Observation, ObservationValue, Order, Quantity, Report, Specimen};
 pub use consent::{ConsultationChoice, DmpConsent, DocumentSharing, FeedingChoice};
 pub use datetime::{PartialDateTime, TimeZoneRule};
 pub use diagnostics::{Issue, IssueLocation, Locator, Parsed, Severity};

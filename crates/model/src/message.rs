@@ -1,6 +1,7 @@
 //! The format-neutral message every listener, journal, router and renderer handles:
 //! `Message { envelope, patient, content }`, whatever the wire format.
 
+use crate::clinical::Clinical;
 use crate::datetime::PartialDateTime;
 use crate::document::Document;
 use crate::encounter::Encounter;
@@ -52,6 +53,14 @@ pub enum EventKind {
     IdentifierChange,
     /// A clinical document was sent (CDA, ORU/MDM carrying one, FHIR DocumentReference).
     Document,
+    /// Results were reported (ORU^R01 with observations, FHIR Observation/DiagnosticReport).
+    Results,
+    /// An order was placed or changed (ORM^O01, OML^O21, FHIR ServiceRequest).
+    Order,
+    /// An appointment was booked, changed or cancelled (SIU^S12–S26, FHIR Appointment).
+    Appointment,
+    /// A vaccination was recorded (VXU^V04, FHIR Immunization).
+    Immunization,
     /// Anything else: the source's own code says what.
     #[default]
     Other,
@@ -149,7 +158,7 @@ pub struct Administrative {
     pub merge: Option<MergeInfo>,
 }
 
-/// What the message carries besides the patient. Observations and orders join as their readers land.
+/// What the message carries besides the patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -158,6 +167,7 @@ pub struct Administrative {
 pub enum Content {
     Administrative(Administrative),
     Document(Document),
+    Clinical(Clinical),
 }
 
 impl Default for Content {
@@ -206,8 +216,19 @@ impl Message {
             _ => None,
         }
     }
+    /// The visit, whether the message is administrative or clinical.
     pub fn encounter(&self) -> Option<&Encounter> {
-        self.administrative().and_then(|a| a.encounter.as_ref())
+        match &self.content {
+            Content::Administrative(a) => a.encounter.as_ref(),
+            Content::Clinical(c) => c.encounter.as_ref(),
+            Content::Document(_) => None,
+        }
+    }
+    pub fn clinical(&self) -> Option<&Clinical> {
+        match &self.content {
+            Content::Clinical(c) => Some(c),
+            _ => None,
+        }
     }
     pub fn merge(&self) -> Option<&MergeInfo> {
         self.administrative().and_then(|a| a.merge.as_ref())

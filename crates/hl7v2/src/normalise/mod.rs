@@ -1,8 +1,10 @@
 //! HL7 v2 → model: MSH/EVN envelope, ADT events as PAM-FR uses them, then PID/PD1/NK1 and PV1/PV2/ZBE/MRG.
 
+mod clinical;
 mod datatypes;
 mod document;
 mod patient;
+mod values;
 mod visit;
 
 use crate::tokenizer::{Message as Er7, Segment};
@@ -70,11 +72,22 @@ pub fn normalise(er7: &Er7<'_>, options: &NormaliseOptions) -> Parsed<Message> {
                 msg.envelope.event.kind = EventKind::Document;
                 Content::Document(doc)
             }
+            None if clinical::carries_clinical(&source.message_type) => {
+                let message_type = source.message_type.clone();
+                let mut content = clinical::read_clinical(er7, &message_type, &mut issues);
+                content.encounter = administrative.encounter;
+                Content::Clinical(content)
+            }
             None => Content::Administrative(administrative),
         };
         msg.patient = Some(patient);
     } else if msg.envelope.event.source.message_type == "ADT" {
         issues.push(Issue::error("missing-pid", "ADT message without a PID segment").at(IssueLocation::segment("PID", 1)));
+    } else if clinical::carries_clinical(&msg.envelope.event.source.message_type) {
+        // Results, orders and immunizations are about a patient: without PID they cannot be delivered.
+        let message_type = msg.envelope.event.source.message_type.clone();
+        msg.content = Content::Clinical(clinical::read_clinical(er7, &message_type, &mut issues));
+        issues.push(Issue::error("missing-pid", "clinical message without a PID segment").at(IssueLocation::segment("PID", 1)));
     }
     if matches!(msg.envelope.event.source.trigger.as_str(), "A40" | "A47") && msg.merge().is_none() {
         issues.push(Issue::error("missing-field", "merge or identifier change without an MRG segment").at(IssueLocation::segment("MRG", 1)));
@@ -131,6 +144,10 @@ pub fn event_kind(source: &SourceEvent) -> EventKind {
         ("ADT", "A40") => EventKind::Merge,
         ("ADT", "A47") => EventKind::IdentifierChange,
         ("MDM", _) => EventKind::Document,
+        ("ORU", _) => EventKind::Results,
+        ("ORM" | "OML", _) => EventKind::Order,
+        ("SIU", _) => EventKind::Appointment,
+        ("VXU", _) => EventKind::Immunization,
         _ => EventKind::Other,
     }
 }
@@ -139,7 +156,7 @@ fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
     let at = IssueLocation { component: 2, ..IssueLocation::field("MSH", 1, 9) };
     let event = &msg.envelope.event.source;
     if event.message_type != "ADT" {
-        if !matches!(event.message_type.as_str(), "" | "ORU" | "MDM") {
+        if !matches!(event.message_type.as_str(), "" | "ORU" | "MDM" | "ORM" | "OML" | "SIU" | "VXU") {
             issues.push(Issue::info("generic-mapping", "not an ADT message: only patient and visit are mapped").at(at));
         }
         return;
