@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the hot path, side by side on the same messages in one run:
 //! (a) our tokenizer, (b) parse + normalise, (c) parse + normalise + FHIR Bundle bytes (the
-//! gateway's own `passerelle_fhir::encode`), (d) hl7-parser 0.3 parse only.
+//! gateway's own `passerelle_fhir::encode`), (d) hl7-parser 0.3 parse only. The messages: two ADT^A01
+//! and an ORU^R01 with 20 OBX (its Bundle has 20 Observations).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use passerelle_fhir::RenderOptions;
@@ -16,6 +17,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("adt_a01_1.6kb", std::fs::read(format!("{root}/benches/data/adt_a01.hl7")).expect("bench message")),
         ("pam_fr_a01", std::fs::read(format!("{root}/fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")),
+        ("oru_r01_20obx", std::fs::read(format!("{root}/benches/data/oru_r01_20obx.hl7")).expect("bench message")),
     ]
 }
 

@@ -56,7 +56,9 @@ pub fn encode(msg: &Message, options: &RenderOptions) -> Result<Parsed<Vec<u8>>,
     // or in a Binary): one allocation instead of doublings, which for a 30 MB document would
     // briefly hold the old and the new buffer.
     let documents: usize = options.documents.iter().map(|d| d.bytes.len().div_ceil(3) * 4 + 512).sum();
-    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096 + documents)?, issues))
+    // Each clinical entry (an Observation with its references) writes about 1 KB.
+    let clinical = bundle.entry.len().saturating_sub(2) * 1024;
+    Ok(Parsed::new(to_json(&bundle.into_resource(), 4096 + documents + clinical)?, issues))
 }
 
 /// Which national profile the output follows.

@@ -25,6 +25,40 @@ pub enum IdentityTrustLevel {
     Any,
 }
 
+/// What a message carries, named by the FHIR resource it is (or would be rendered as), whatever
+/// its wire format: an ORU^R01 with results carries Observation and DiagnosticReport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ResourceType {
+    Patient,
+    Encounter,
+    DocumentReference,
+    Observation,
+    DiagnosticReport,
+    Specimen,
+    ServiceRequest,
+    Appointment,
+    Immunization,
+}
+
+impl ResourceType {
+    /// Whether `msg` carries one of these.
+    pub fn carried_by(self, msg: &Message) -> bool {
+        let clinical = msg.clinical();
+        let reports = || clinical.into_iter().flat_map(|c| c.reports.iter());
+        match self {
+            Self::Patient => msg.patient.is_some(),
+            Self::Encounter => msg.encounter().is_some(),
+            Self::DocumentReference => msg.document().is_some(),
+            Self::Observation => reports().any(|r| !r.observations.is_empty()),
+            Self::DiagnosticReport => reports().next().is_some(),
+            Self::Specimen => reports().any(|r| !r.specimens.is_empty()),
+            Self::ServiceRequest => clinical.is_some_and(|c| !c.orders.is_empty()),
+            Self::Appointment => clinical.is_some_and(|c| c.appointment.is_some()),
+            Self::Immunization => clinical.is_some_and(|c| !c.immunizations.is_empty()),
+        }
+    }
+}
+
 /// What a route matches; every condition given must hold.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +69,8 @@ pub struct RouteMatch {
     pub event: Option<Vec<EventKind>>,
     /// The input format (`hl7v2`, `cda`, `fhir`).
     pub format: Option<Format>,
+    /// What the message carries (`Observation`, `Appointment`, `DocumentReference`…): any of them.
+    pub resource_type: Option<Vec<ResourceType>>,
     /// Globs on the sending application and facility.
     pub sending_application: Option<String>,
     pub sending_facility: Option<String>,
@@ -110,6 +146,7 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
         && document_code(&m.confidentiality, |d| d.confidentiality.as_ref().map(|c| c.code.as_str()))
         && m.event.as_ref().is_none_or(|kinds| kinds.contains(&envelope.event.kind))
         && m.format.is_none_or(|f| f == envelope.format)
+        && m.resource_type.as_ref().is_none_or(|types| types.iter().any(|t| t.carried_by(msg)))
         && glob(&m.sending_application, envelope.sender.application.as_deref())
         && glob(&m.sending_facility, envelope.sender.facility.as_deref())
         && national
@@ -208,6 +245,14 @@ mod tests {
             d.sharing = Some(sharing);
         }
         assert_eq!(route(&flagged, &report), ["mss"]);
+        let observations = [rule("results", RouteMatch { resource_type: Some(vec![ResourceType::Observation]), ..Default::default() }, &["lis"])];
+        assert!(route(&observations, &report).is_empty(), "a document carries no Observation");
+        let mut results = adt("R01", EventKind::Results, vec![], false);
+        results.content = passerelle_model::Content::Clinical(passerelle_model::Clinical {
+            reports: vec![passerelle_model::Report { observations: vec![Default::default()], ..Default::default() }],
+            ..Default::default()
+        });
+        assert_eq!(route(&observations, &results), ["lis"]);
         let opposed = [rule("opposed", RouteMatch { dmp_feeding: Some(vec![FeedingChoice::Opposed]), ..Default::default() }, &["audit"])];
         assert!(route(&opposed, &report).is_empty());
         if let Some(p) = report.patient.as_mut() {

@@ -37,18 +37,19 @@ pub fn system_uri(name: &str) -> String {
 
 /// A CE/CWE/CNE: the primary coding (components 1–3), then the alternate one (4–6).
 pub fn codes(f: Field<'_>) -> Vec<Code> {
+    let c = f.component_array::<9>();
     let mut out = Vec::new();
-    for base in [1, 4] {
-        let (code, display, system) = (f.component(base).text(), f.component(base + 1).string(), f.component(base + 2).text());
+    for base in [0, 3] {
+        let (code, display, system) = (c[base].text(), c[base + 1].string(), c[base + 2].text());
         if !code.is_empty() {
             out.push(Code { code: code.into_owned(), system: system_uri(&system), display });
-        } else if let Some(text) = display.filter(|_| base == 1) {
+        } else if let Some(text) = display.filter(|_| base == 0) {
             // Text only: the display carries it (a FHIR CodeableConcept.text).
             out.push(Code { code: String::new(), system: String::new(), display: Some(text) });
         }
     }
     if out.is_empty()
-        && let Some(text) = f.component(9).string()
+        && let Some(text) = c[8].string()
     {
         out.push(Code { code: String::new(), system: String::new(), display: Some(text) });
     }
