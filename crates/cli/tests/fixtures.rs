@@ -94,3 +94,22 @@ fn every_cda_fixture_converts_to_the_expected_document_reference_bundle() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     run_validator("validate_fhir.py", &["--type", "Bundle"], &outputs);
 }
+
+/// fixtures/fhir/err: FHIR that is not valid R4 (a string for a boolean, an HL7 v2 date, a number
+/// for an identifier, an unknown resource type…) is refused, and the diagnostic names the FHIRPath
+/// of the fault, compared with `<case>.diagnostics` beside it.
+#[test]
+fn every_fhir_error_fixture_is_refused_at_the_fhirpath_of_its_fault() {
+    let root = workspace_root().join("fixtures/fhir/err");
+    let inputs = files_with_ext(&root, "json");
+    assert!(inputs.len() >= 8, "fixtures missing: {}", inputs.len());
+    let mut mismatches = Vec::new();
+    for input in inputs {
+        let out = passerelle(&["convert", "--from", "fhir", "--to", "model", input.to_str().expect("utf8 path")]);
+        assert_eq!(out.status.code(), Some(1), "{}: must be refused", input.display());
+        assert!(out.stdout.is_empty(), "{}: no output for refused input", input.display());
+        let diagnostics = format!("exit: 1\n{}", String::from_utf8_lossy(&out.stderr));
+        check(&expected_path(&input, "diagnostics"), &diagnostics, &mut mismatches);
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -24,6 +24,7 @@ impl<'de> Deserialize<'de> for FhirDecimal<'_> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quantity<'a> {
+    #[serde(borrow)]
     pub value: FhirDecimal<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparator: Option<Str<'a>>,
@@ -38,16 +39,18 @@ pub struct Quantity<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Range<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub low: Option<Quantity<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub high: Option<Quantity<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ratio<'a> {
+    #[serde(borrow)]
     pub numerator: Quantity<'a>,
+    #[serde(borrow)]
     pub denominator: Quantity<'a>,
 }
 
@@ -66,21 +69,22 @@ pub struct ReferenceRange<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
     pub status: Str<'a>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub category: Vec<CodeableConcept<'a>>,
+    #[serde(borrow)]
     pub code: CodeableConcept<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub encounter: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date_time: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_quantity: Option<Quantity<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_codeable_concept: Option<CodeableConcept<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_string: Option<Str<'a>>,
@@ -88,42 +92,43 @@ pub struct Observation<'a> {
     pub value_date_time: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_time: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_range: Option<Range<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_ratio: Option<Ratio<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub interpretation: Vec<CodeableConcept<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub note: Vec<Annotation<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub method: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub device: Option<Reference<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub reference_range: Vec<ReferenceRange<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticReport<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub based_on: Vec<Reference<'a>>,
     pub status: Str<'a>,
+    #[serde(borrow)]
     pub code: CodeableConcept<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub encounter: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date_time: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub specimen: Vec<Reference<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub result: Vec<Reference<'a>>,
 }
 
@@ -136,42 +141,43 @@ pub struct SpecimenCollection<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Specimen<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_time: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub collection: Option<SpecimenCollection<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRequest<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
     pub status: Str<'a>,
     pub intent: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeableConcept<'a>>,
+    #[serde(borrow)]
     pub subject: Reference<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub encounter: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authored_on: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub requester: Option<Reference<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppointmentParticipant<'a> {
-    #[serde(default, rename = "type", skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, rename = "type", skip_serializing_if = "Vec::is_empty")]
     pub type_: Vec<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Reference<'a>>,
     pub status: Str<'a>,
 }
@@ -179,12 +185,12 @@ pub struct AppointmentParticipant<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Appointment<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
     pub status: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub appointment_type: Option<CodeableConcept<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<Str<'a>>,
@@ -192,8 +198,9 @@ pub struct Appointment<'a> {
     pub end: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minutes_duration: Option<u32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub requested_period: Vec<Period<'a>>,
+    #[serde(borrow)]
     pub participant: Vec<AppointmentParticipant<'a>>,
 }
 
@@ -201,23 +208,25 @@ pub struct Appointment<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Immunization<'a> {
     pub status: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<CodeableConcept<'a>>,
+    #[serde(borrow)]
     pub vaccine_code: CodeableConcept<'a>,
+    #[serde(borrow)]
     pub patient: Reference<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub encounter: Option<Reference<'a>>,
     pub occurrence_date_time: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub manufacturer: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_number: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub site: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub route: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub dose_quantity: Option<Quantity<'a>>,
 }

@@ -38,7 +38,7 @@ pub struct Attachment<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<Str<'a>>,
     /// Base64 of the bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub data: Option<Base64Data<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
@@ -52,8 +52,9 @@ pub struct Attachment<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentReferenceContent<'a> {
+    #[serde(borrow)]
     pub attachment: Attachment<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub format: Option<Coding<'a>>,
 }
 
@@ -61,44 +62,46 @@ pub struct DocumentReferenceContent<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct DocumentReferenceRelatesTo<'a> {
     pub code: Str<'a>,
+    #[serde(borrow)]
     pub target: Reference<'a>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentReference<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub master_identifier: Option<Identifier<'a>>,
     pub status: Str<'a>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub security_label: Vec<CodeableConcept<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub author: Vec<Reference<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub authenticator: Option<Reference<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub custodian: Option<Reference<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub relates_to: Vec<DocumentReferenceRelatesTo<'a>>,
+    #[serde(borrow)]
     pub content: Vec<DocumentReferenceContent<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub context: Option<DocumentReferenceContext<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentReferenceContext<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub facility_type: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub practice_setting: Option<CodeableConcept<'a>>,
 }
 
@@ -109,13 +112,14 @@ pub struct Binary<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Str<'a>>,
     pub content_type: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub data: Option<Base64Data<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListEntry<'a> {
+    #[serde(borrow)]
     pub item: Reference<'a>,
 }
 
@@ -123,22 +127,22 @@ pub struct ListEntry<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct List<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
     pub status: Str<'a>,
     pub mode: Str<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub entry: Vec<ListEntry<'a>>,
 }

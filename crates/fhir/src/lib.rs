@@ -16,6 +16,8 @@ pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod read_encounter;
+pub mod read_input;
+pub mod read_json;
 pub mod results;
 pub mod tddui;
 pub mod types;

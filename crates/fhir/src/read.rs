@@ -5,7 +5,6 @@ use crate::patient::{CS_IDENTITY_STATUS, EXT_BIRTH_LIST_GIVEN, EXT_BIRTH_PLACE, 
 use crate::types::{Patient, Str};
 use passerelle_model as m;
 use passerelle_model::Parsed;
-use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -14,9 +13,22 @@ pub enum ReadError {
     #[error("expected a Patient resource or a Bundle containing one")]
     NoPatient,
     /// Well-formed JSON that is not a resource we read, or a value of the wrong type (a string
-    /// "true" is not a boolean): serde's message names the field.
-    #[error("not a valid fhir patient or bundle: {0}")]
-    Invalid(String),
+    /// "true" is not a boolean), with the FHIRPath of the fault.
+    #[error("not a valid fhir patient or bundle: {message}")]
+    Invalid { message: String, path: Option<String> },
+}
+
+impl ReadError {
+    pub fn invalid(message: String, path: String) -> Self {
+        Self::Invalid { message, path: Some(path) }
+    }
+    /// The FHIRPath of the fault, when there is one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 fn os(s: &Option<Str<'_>>) -> Option<String> {
@@ -67,65 +79,10 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
     (!old.is_empty()).then(|| (m::MergeInfo { prior_identifiers: old, ..m::MergeInfo::default() }, m::EventKind::IdentifierChange))
 }
 
-/// What `read` accepts: a Patient, or a Bundle whose entries it looks through.
-#[derive(Deserialize)]
-#[serde(tag = "resourceType")]
-enum Input<'a> {
-    Patient(Box<Patient<'a>>),
-    Bundle(InBundle<'a>),
-}
-
-#[derive(Deserialize)]
-struct InBundle<'a> {
-    #[serde(default)]
-    timestamp: Option<Str<'a>>,
-    #[serde(default)]
-    entry: Vec<InEntry<'a>>,
-}
-
-#[derive(Deserialize)]
-struct InEntry<'a> {
-    #[serde(default)]
-    resource: Option<EntryResource<'a>>,
-    #[serde(default)]
-    request: Option<InRequest<'a>>,
-}
-
-#[derive(Deserialize)]
-struct InRequest<'a> {
-    method: Str<'a>,
-}
-
-/// The entries read; any other resource type is skipped, not an error.
-#[derive(Deserialize)]
-#[serde(tag = "resourceType")]
-enum EntryResource<'a> {
-    Patient(Box<Patient<'a>>),
-    Encounter(Box<crate::types::Encounter<'a>>),
-    #[serde(other)]
-    Other,
-}
-
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
-    // One typed pass (no intermediate `Value`): strict types, unknown entries skipped.
-    let input: Input<'_> = serde_json::from_slice(json).map_err(|e| if e.is_data() { ReadError::Invalid(e.to_string()) } else { ReadError::Json(e) })?;
-    let (patient, method, timestamp, encounter) = match input {
-        Input::Patient(p) => (p, None, None, None),
-        Input::Bundle(bundle) => {
-            let mut patient = None;
-            let mut encounter = None;
-            for entry in bundle.entry {
-                match entry.resource {
-                    Some(EntryResource::Patient(p)) if patient.is_none() => patient = Some((p, entry.request.map(|r| r.method))),
-                    Some(EntryResource::Encounter(e)) if encounter.is_none() => encounter = Some(e),
-                    _ => {}
-                }
-            }
-            let (p, method) = patient.ok_or(ReadError::NoPatient)?;
-            (p, method, bundle.timestamp, encounter)
-        }
-    };
+    let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
+    let crate::read_input::InputParts { patient, method, timestamp, encounter, .. } = crate::read_input::parse_input(text)?;
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
     let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
     let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };

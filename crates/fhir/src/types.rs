@@ -10,6 +10,62 @@ pub use crate::document_types::{
 /// Text borrowed from the model while rendering (no copy), owned when read from JSON.
 pub type Str<'a> = Cow<'a, str>;
 
+/// Deserializers that borrow text from the JSON input when it holds no escape (serde's own
+/// `Cow` impl always copies): reading a Bundle then allocates only for what it keeps.
+pub mod borrowed {
+    use super::Str;
+    use serde::de::{Deserializer, Error, SeqAccess, Visitor};
+    use std::borrow::Cow;
+
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E: Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+
+    struct Wrapped<'de>(Cow<'de, str>);
+    impl<'de> serde::Deserialize<'de> for Wrapped<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(Text).map(Wrapped)
+        }
+    }
+
+    pub fn string<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Str<'a>, D::Error> {
+        d.deserialize_str(Text)
+    }
+    pub fn option<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Str<'a>>, D::Error> {
+        <Option<Wrapped<'de>> as serde::Deserialize>::deserialize(d).map(|o| o.map(|w| w.0))
+    }
+    pub fn list<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Str<'a>>, D::Error> {
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = Vec<Cow<'de, str>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                while let Some(Wrapped(s)) = seq.next_element()? {
+                    out.push(s);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(List)
+    }
+}
+
 /// Borrows a model string.
 pub fn b(s: &str) -> Str<'_> {
     Cow::Borrowed(s)
@@ -28,11 +84,11 @@ pub fn vb(v: &[String]) -> Vec<Str<'_>> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Coding<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub system: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub code: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub display: Option<Str<'a>>,
 }
 
@@ -48,9 +104,9 @@ impl<'a> Coding<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CodeableConcept<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub coding: Vec<Coding<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub text: Option<Str<'a>>,
 }
 
@@ -66,22 +122,23 @@ impl<'a> CodeableConcept<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Extension<'a> {
+    #[serde(borrow, deserialize_with = "borrowed::string")]
     pub url: Str<'a>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub value_string: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub value_code: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub value_date: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_coding: Option<Coding<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_codeable_concept: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_address: Option<Address<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub value_identifier: Option<Identifier<'a>>,
 }
 
@@ -94,95 +151,95 @@ impl<'a> Extension<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identifier<'a> {
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<Str<'a>>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub system: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub value: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub assigner: Option<Box<Reference<'a>>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reference<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub reference: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<Identifier<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub display: Option<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HumanName<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension<'a>>,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub family: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub given: Vec<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub prefix: Vec<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub suffix: Vec<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Address<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension<'a>>,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<Str<'a>>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub line: Vec<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub city: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub district: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub state: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub country: Option<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactPoint<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub system: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub value: Option<Str<'a>>,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Period<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub start: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub end: Option<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta<'a> {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<Str<'a>>,
 }
 
@@ -196,62 +253,66 @@ impl<'a> Meta<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientContact<'a> {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub relationship: Vec<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub name: Option<HumanName<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub telecom: Vec<ContactPoint<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientLink<'a> {
+    #[serde(borrow)]
     pub other: Reference<'a>,
-    #[serde(rename = "type")]
+    #[serde(borrow, deserialize_with = "borrowed::string", rename = "type")]
     pub type_: Str<'a>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Patient<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub id: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub name: Vec<HumanName<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub telecom: Vec<ContactPoint<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub gender: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub deceased_date_time: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub address: Vec<Address<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub contact: Vec<PatientContact<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub general_practitioner: Vec<Reference<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub link: Vec<PatientLink<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EncounterLocation<'a> {
+    #[serde(borrow)]
     pub location: Reference<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub status: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period<'a>>,
 }
 
@@ -259,65 +320,70 @@ pub struct EncounterLocation<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct EncounterParticipant<'a> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[serde(rename = "type")]
+    #[serde(borrow, rename = "type")]
     pub type_: Vec<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub individual: Option<Reference<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hospitalization<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub admit_source: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub discharge_disposition: Option<CodeableConcept<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Encounter<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub id: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier<'a>>,
+    #[serde(borrow, deserialize_with = "borrowed::string")]
     pub status: Str<'a>,
+    #[serde(borrow)]
     pub class: Coding<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub participant: Vec<EncounterParticipant<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub hospitalization: Option<Hospitalization<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<EncounterLocation<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationOutcomeIssue<'a> {
+    #[serde(borrow, deserialize_with = "borrowed::string")]
     pub severity: Str<'a>,
+    #[serde(borrow, deserialize_with = "borrowed::string")]
     pub code: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub details: Option<CodeableConcept<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<Str<'a>>,
     /// FHIRPath of the fault.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, borrow, deserialize_with = "borrowed::list", skip_serializing_if = "Vec::is_empty")]
     pub expression: Vec<Str<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationOutcome<'a> {
+    #[serde(borrow)]
     pub issue: Vec<OperationOutcomeIssue<'a>>,
 }
 
@@ -325,38 +391,39 @@ pub struct OperationOutcome<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct BundleRequest<'a> {
     pub method: String,
+    #[serde(borrow, deserialize_with = "borrowed::string")]
     pub url: Str<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleEntry<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub full_url: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Resource<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub request: Option<BundleRequest<'a>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bundle<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub id: Option<Str<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta<'a>>,
-    #[serde(rename = "type")]
+    #[serde(borrow, deserialize_with = "borrowed::string", rename = "type")]
     pub type_: Str<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, borrow, deserialize_with = "borrowed::option", skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<Str<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub entry: Vec<BundleEntry<'a>>,
 }
 
 /// The resources we handle, tagged by `resourceType`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "resourceType")]
+#[serde(tag = "resourceType", bound(deserialize = "'de: 'a"))]
 pub enum Resource<'a> {
     Patient(Box<Patient<'a>>),
     Encounter(Box<Encounter<'a>>),

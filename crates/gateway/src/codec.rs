@@ -78,7 +78,10 @@ impl DecodeError {
         match self {
             Self::Hl7v2(e) => Issue::error("not-hl7v2", e.to_string()),
             Self::Cda(e) => Issue::error("not-cda", e.to_string()),
-            Self::Fhir(e) => Issue::error("not-fhir", e.to_string()),
+            Self::Fhir(e) => match e.path() {
+                Some(path) => Issue::error("not-fhir", e.to_string()).at_path(path.to_owned()),
+                None => Issue::error("not-fhir", e.to_string()),
+            },
         }
     }
 }

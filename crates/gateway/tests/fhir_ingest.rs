@@ -62,6 +62,21 @@ async fn a_fhir_patient_is_journaled_routed_and_rendered_like_any_message() {
     assert_eq!(status, 400, "{outcome}");
     assert_eq!(outcome["issue"][0]["severity"], "error");
     assert_eq!(gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search").len(), 1);
+    // Strict JSON: every fixtures/fhir/err case is refused with the FHIRPath of its fault, and kept.
+    let err_dir = workspace_root().join("fixtures/fhir/err");
+    let cases = files_with_ext(&err_dir, "json");
+    for case in &cases {
+        let expected = std::fs::read_to_string(case.with_extension("diagnostics")).expect("diagnostics");
+        let path = expected.lines().nth(1).and_then(|l| l.strip_prefix("error[not-fhir] ")).and_then(|l| l.split(':').next());
+        let (status, outcome) = post_fhir(&gw, std::fs::read(case).expect("case")).await;
+        assert_eq!(status, 400, "{}: {outcome}", case.display());
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        if let Some(path) = path {
+            assert_eq!(outcome["issue"][0]["expression"][0], path, "{}: {outcome}", case.display());
+        }
+    }
+    let rejected = gw.store.search(MessageQuery { status: Some(MessageStatus::Rejected), ..Default::default() }).await.expect("search");
+    assert_eq!(rejected.len(), 1 + cases.len(), "every refused body is kept");
     gw.shutdown().await;
 }
 

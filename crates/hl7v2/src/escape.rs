@@ -65,6 +65,13 @@ fn hex_value(c: u8) -> u8 {
 /// The text is assumed to be in the output charset already (see `Charset::encode`).
 pub fn escape_into(text: &[u8], d: &Delimiters, out: &mut Vec<u8>) {
     let esc = d.escape.unwrap_or(b'\\');
+    let special =
+        |b: u8| b == d.field || b == d.component || b == d.subcomponent || b == d.repetition || b == esc || Some(b) == d.truncation || b == b'\r' || b == b'\n';
+    // Most values hold no delimiter: one scan, one copy.
+    if !text.iter().any(|&b| special(b)) {
+        out.extend_from_slice(text);
+        return;
+    }
     for &b in text {
         let code: &[u8] = match b {
             _ if b == d.field => b"F",

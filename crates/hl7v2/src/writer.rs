@@ -41,6 +41,11 @@ impl Er7Writer {
     }
 
     fn put_text(&mut self, text: &str) {
+        if text.is_ascii() || self.charset == Charset::Utf8 {
+            // Already in the output charset: escaped straight into the message.
+            escape_into(text.as_bytes(), &self.d, &mut self.out);
+            return;
+        }
         self.scratch.clear();
         self.lossy |= self.charset.encode(text, &mut self.scratch);
         escape_into(&self.scratch, &self.d, &mut self.out);
@@ -71,7 +76,7 @@ impl Er7Writer {
     }
 
     /// A field of repetitions, each a list of components whose items are sub-component lists.
-    pub fn nested(&mut self, repetitions: &[Vec<Vec<String>>]) -> &mut Self {
+    pub fn nested<S: AsRef<str>>(&mut self, repetitions: &[Vec<Vec<S>>]) -> &mut Self {
         self.out.push(self.d.field);
         for (r, rep) in repetitions.iter().enumerate() {
             if r > 0 {
@@ -85,7 +90,7 @@ impl Er7Writer {
                     if s > 0 {
                         self.out.push(self.d.subcomponent);
                     }
-                    self.put_text(sub);
+                    self.put_text(sub.as_ref());
                 }
             }
         }

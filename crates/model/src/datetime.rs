@@ -193,12 +193,29 @@ impl PartialDateTime {
         s
     }
 
-    /// Parses a FHIR date or dateTime (`YYYY[-MM[-DD[Thh:mm:ss[.sss](Z|±hh:mm)]]]`).
+    /// Parses a FHIR date or dateTime (`YYYY[-MM[-DD[Thh:mm:ss[.sss](Z|±hh:mm)]]]`) exactly as
+    /// FHIR writes them: `19800102` (an HL7 v2 date) and a time without its offset are refused.
     pub fn parse_fhir(s: &str) -> Option<Self> {
         let (date, time) = match s.split_once('T') {
             Some((d, t)) => (d, Some(t)),
             None => (s, None),
         };
+        let b = date.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let date_shape = match b.len() {
+            4 => digits(0..4),
+            7 => digits(0..4) && b[4] == b'-' && digits(5..7),
+            10 => digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10),
+            _ => false,
+        };
+        let time_shape = time.is_none_or(|t| {
+            let t = t.as_bytes();
+            let offset_ok = t.last() == Some(&b'Z') || (t.len() > 6 && matches!(t[t.len() - 6], b'+' | b'-') && t[t.len() - 3] == b':');
+            b.len() == 10 && t.len() >= 9 && t[2] == b':' && t[5] == b':' && offset_ok
+        });
+        if !date_shape || !time_shape {
+            return None;
+        }
         let compact: String = date.split('-').collect();
         let mut dt = Self::parse_hl7(&compact)?;
         if let Some(t) = time {

@@ -43,7 +43,7 @@ pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Resul
     match trigger {
         "A40" | "A47" => {
             let merge = admin.merge.as_ref();
-            let prior: Vec<Vec<Vec<String>>> = merge.map(|m| m.prior_identifiers.iter().map(cx).collect()).unwrap_or_default();
+            let prior: Vec<Vec<Vec<&str>>> = merge.map(|m| m.prior_identifiers.iter().map(cx).collect()).unwrap_or_default();
             w.begin_segment("MRG").nested(&prior).end_segment();
         }
         _ => {
@@ -53,19 +53,10 @@ pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Resul
             let location = e.and_then(|e| e.location.as_ref());
             match location {
                 Some(l) => {
-                    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-                    let facility = text(&l.facility);
-                    w.nested(&[vec![
-                        vec![text(&l.point_of_care)],
-                        vec![text(&l.room)],
-                        vec![text(&l.bed)],
-                        vec![facility],
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![text(&l.description)],
-                    ]])
+                    fn text(v: &Option<String>) -> &str {
+                        v.as_deref().unwrap_or_default()
+                    }
+                    w.components(&[text(&l.point_of_care), text(&l.room), text(&l.bed), text(&l.facility), "", "", "", "", text(&l.description)])
                 }
                 None => w.field(""),
             };
@@ -89,13 +80,20 @@ pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Resul
     Ok(trim_empty_fields(w.finish()))
 }
 
-/// Drops the empty fields at the end of each segment (`PV1|1|N|||…|` → `PV1|1|N`).
-fn trim_empty_fields(er7: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(er7.len());
-    for segment in er7.split(|&b| b == b'\r').filter(|s| !s.is_empty()) {
-        let keep = segment.iter().rposition(|&b| b != b'|').map_or(0, |i| i + 1);
-        out.extend_from_slice(&segment[..keep]);
-        out.push(b'\r');
+/// Drops the empty fields at the end of each segment (`PV1|1|N|||…|` → `PV1|1|N`), in place.
+fn trim_empty_fields(mut er7: Vec<u8>) -> Vec<u8> {
+    let (mut read, mut write) = (0, 0);
+    while read < er7.len() {
+        let end = er7[read..].iter().position(|&b| b == b'\r').map_or(er7.len(), |i| read + i);
+        let keep = er7[read..end].iter().rposition(|&b| b != b'|').map_or(0, |i| i + 1);
+        if keep > 0 {
+            er7.copy_within(read..read + keep, write);
+            write += keep;
+            er7[write] = b'\r';
+            write += 1;
+        }
+        read = end + 1;
     }
-    out
+    er7.truncate(write);
+    er7
 }

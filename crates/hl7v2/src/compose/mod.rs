@@ -60,14 +60,14 @@ fn ins_namespace(kind: IdentifierKind) -> &'static str {
 }
 
 /// One PID-3 repetition: `value^^^namespace&oid&ISO^type`.
-pub(crate) fn cx(id: &Identifier) -> Vec<Vec<String>> {
+pub(crate) fn cx(id: &Identifier) -> Vec<Vec<&str>> {
     let ins = id.kind.is_ins();
-    let namespace = id.namespace.clone().unwrap_or_else(|| if ins { ins_namespace(id.kind).to_owned() } else { String::new() });
-    let oid = id.oid.clone().or_else(|| id.kind.ins_oid().map(str::to_owned)).unwrap_or_default();
-    let authority = if oid.is_empty() { vec![namespace] } else { vec![namespace, oid, "ISO".to_owned()] };
+    let namespace = id.namespace.as_deref().unwrap_or(if ins { ins_namespace(id.kind) } else { "" });
+    let oid = id.oid.as_deref().or(id.kind.ins_oid()).unwrap_or_default();
+    let authority = if oid.is_empty() { vec![namespace] } else { vec![namespace, oid, "ISO"] };
     // PAM-FR types every INS `INS` (FHIR's INS-NIR-TEST and the like are its slices, not v2 codes).
-    let type_code = if ins { "INS".into() } else { id.type_code.clone().unwrap_or_else(|| "PI".into()) };
-    vec![vec![id.value.clone()], vec![], vec![], authority, vec![type_code]]
+    let type_code = if ins { "INS" } else { id.type_code.as_deref().unwrap_or("PI") };
+    vec![vec![id.value.as_str()], vec![], vec![], authority, vec![type_code]]
 }
 
 /// PID from the model: the INS the identity rules kept (never one with a wrong key) and the
@@ -75,17 +75,15 @@ pub(crate) fn cx(id: &Identifier) -> Vec<Vec<String>> {
 /// (`D`), birth date, sex, birthplace COG (PID-11 `BDL`) and the PID-32 identity statuses.
 pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
     let ins = p.ins();
-    let ids: Vec<Vec<Vec<String>>> = ins.into_iter().chain(p.identifiers.iter().filter(|i| !i.kind.is_ins())).map(cx).collect();
+    let ids: Vec<Vec<Vec<&str>>> = ins.into_iter().chain(p.identifiers.iter().filter(|i| !i.kind.is_ins())).map(cx).collect();
     w.begin_segment("PID").field("1").field("").nested(&ids).field("");
     let traits = p.ins_traits.as_ref().filter(|_| ins.is_some());
-    let mut names: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut names: Vec<Vec<Vec<&str>>> = Vec::with_capacity(2);
     let birth = p.names.iter().find(|n| n.name_use == Some(NameUse::Birth)).or(p.names.first());
+    let rest = birth.filter(|_| traits.is_none()).map(|n| n.given.get(1..).unwrap_or_default().join(" ")).unwrap_or_default();
     match (traits, birth) {
         (Some(t), _) => names.push(name(&t.birth_family_name, &t.first_birth_given_name, &t.birth_given_names, "L")),
-        (None, Some(n)) => {
-            let rest = n.given.get(1..).unwrap_or_default().join(" ");
-            names.push(name(n.family.as_deref().unwrap_or_default(), n.given.first().map_or("", String::as_str), &rest, "L"));
-        }
+        (None, Some(n)) => names.push(name(n.family.as_deref().unwrap_or_default(), n.given.first().map_or("", String::as_str), &rest, "L")),
         (None, None) => {}
     }
     if let Some(used) = p.names.iter().find(|n| n.name_use == Some(NameUse::Used)) {
@@ -94,22 +92,23 @@ pub fn write_pid(w: &mut Er7Writer, p: &Patient) {
     w.nested(&names).field("");
     w.field(&p.birth_date.map(|d| d.hl7()).unwrap_or_default());
     w.field(p.sex.map(crate::tables::sex_code).unwrap_or_default()).field("").field("");
-    let cog =
-        traits.and_then(|t| t.birth_place_cog.clone()).or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.clone()));
+    let cog = traits
+        .and_then(|t| t.birth_place_cog.as_deref())
+        .or_else(|| p.addresses.iter().find(|a| a.kind.as_deref() == Some("BDL")).and_then(|a| a.cog.as_deref()));
     match cog {
-        Some(cog) => w.components(&["", "", "", "", "", "", "BDL", "", &cog]),
+        Some(cog) => w.components(&["", "", "", "", "", "", "BDL", "", cog]),
         None => w.field(""),
     };
     // PID-12 … PID-31 empty, then PID-32.
     for _ in 12..32 {
         w.field("");
     }
-    let statuses: Vec<Vec<Vec<String>>> = p.trust.statuses.iter().map(|s| vec![vec![s.code().to_owned()]]).collect();
+    let statuses: Vec<Vec<Vec<&str>>> = p.trust.statuses.iter().map(|s| vec![vec![s.code()]]).collect();
     w.nested(&statuses).end_segment();
 }
 
 /// An XPN: family, first given name, further given names (PAM-FR: for a birth name with an INS,
 /// PID-5.3 is the whole list of birth given names, the first included), name type.
-fn name(family: &str, first: &str, further: &str, type_code: &str) -> Vec<Vec<String>> {
-    vec![vec![family.to_owned()], vec![first.to_owned()], vec![further.to_owned()], vec![], vec![], vec![], vec![type_code.to_owned()]]
+fn name<'a>(family: &'a str, first: &'a str, further: &'a str, type_code: &'a str) -> Vec<Vec<&'a str>> {
+    vec![vec![family], vec![first], vec![further], vec![], vec![], vec![], vec![type_code]]
 }

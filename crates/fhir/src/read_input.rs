@@ -1,0 +1,206 @@
+//! A FHIR input (a Patient, or a Bundle of entries) parsed into the resources we read, checked
+//! strictly. Fast path: one serde pass that dispatches each resource on its leading
+//! `resourceType` (no buffered tree, other resources skipped). Anything unusual (a fault, a
+//! `resourceType` that is not first, an unknown type) takes the located path of `read_json`,
+//! which gives the same result or the FHIRPath of the fault.
+
+use crate::ReadError;
+use crate::read_json::{RawBundle, is_r4_resource_type, resource_type, typed};
+use crate::types::{Encounter, Patient, Str};
+use passerelle_model as m;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor, value::MapAccessDeserializer};
+use std::borrow::Cow;
+
+/// What the input holds for the model: the (first) Patient and how it was asked for, the
+/// (first) Encounter, the Bundle's timestamp.
+pub struct InputParts<'a> {
+    pub patient: Box<Patient<'a>>,
+    pub method: Option<String>,
+    pub timestamp: Option<Str<'a>>,
+    pub encounter: Option<Box<Encounter<'a>>>,
+    /// FHIRPath of the Patient and of the Encounter (`Patient`, `Bundle.entry[1].resource`).
+    patient_at: String,
+    encounter_at: String,
+}
+
+fn entry_at(i: usize) -> String {
+    format!("Bundle.entry[{i}].resource")
+}
+
+enum FastResource<'a> {
+    Patient(Box<Patient<'a>>),
+    Encounter(Box<Encounter<'a>>),
+    Bundle(FastBundle<'a>),
+    /// Another R4 resource, skipped.
+    Skipped,
+}
+
+#[derive(serde::Deserialize)]
+struct FastBundle<'a> {
+    #[serde(default, borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    entry: Vec<FastEntry<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastEntry<'a> {
+    #[serde(default, borrow)]
+    resource: Option<FastResource<'a>>,
+    #[serde(default, borrow)]
+    request: Option<crate::read_json::RawRequest<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FastResource<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Dispatch<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Dispatch<'a> {
+            type Value = FastResource<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a fhir resource starting with resourceType")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                if map.next_key::<Cow<'de, str>>()?.as_deref() != Some("resourceType") {
+                    return Err(de::Error::custom("resourceType is not the first member"));
+                }
+                let name: Cow<'de, str> = map.next_value()?;
+                let rest = MapAccessDeserializer::new(map);
+                Ok(match name.as_ref() {
+                    "Patient" => FastResource::Patient(Box::new(Patient::deserialize(rest)?)),
+                    "Encounter" => FastResource::Encounter(Box::new(Encounter::deserialize(rest)?)),
+                    "Bundle" => FastResource::Bundle(FastBundle::deserialize(rest)?),
+                    known if is_r4_resource_type(known) => {
+                        IgnoredAny::deserialize(rest)?;
+                        FastResource::Skipped
+                    }
+                    _ => return Err(de::Error::custom("unknown resource type")),
+                })
+            }
+        }
+        deserializer.deserialize_map(Dispatch(std::marker::PhantomData))
+    }
+}
+
+/// One pass; `None` when the located path must decide.
+fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
+    let parts = match serde_json::from_str::<FastResource<'_>>(text).ok()? {
+        FastResource::Patient(p) => InputParts::alone(p),
+        FastResource::Bundle(bundle) => {
+            let (mut patient, mut encounter) = (None, None);
+            for (i, entry) in bundle.entry.into_iter().enumerate() {
+                match entry.resource {
+                    Some(FastResource::Patient(p)) if patient.is_none() => patient = Some((p, entry.request.map(|r| r.method.into_owned()), i)),
+                    Some(FastResource::Encounter(e)) if encounter.is_none() => encounter = Some((e, i)),
+                    Some(FastResource::Bundle(_)) => return None,
+                    _ => {}
+                }
+            }
+            let Some((patient, method, p)) = patient else { return Some(Err(ReadError::NoPatient)) };
+            let encounter_at = encounter.as_ref().map(|(_, i)| entry_at(*i)).unwrap_or_default();
+            InputParts { patient, method, timestamp: bundle.timestamp, encounter: encounter.map(|(e, _)| e), patient_at: entry_at(p), encounter_at }
+        }
+        FastResource::Encounter(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
+    };
+    Some(Ok(parts))
+}
+
+/// Every resource typed one by one from its raw text, so that a fault is located.
+fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
+    match resource_type(text, "")?.as_ref() {
+        "Patient" => Ok(InputParts::alone(Box::new(typed(text, "Patient")?))),
+        "Bundle" => {
+            let bundle: RawBundle<'_> = typed(text, "Bundle")?;
+            let (mut patient, mut encounter) = (None, None);
+            for (i, entry) in bundle.entry.iter().enumerate() {
+                let Some(raw) = entry.resource else { continue };
+                let at = entry_at(i);
+                match resource_type(raw.get(), &at)?.as_ref() {
+                    "Patient" if patient.is_none() => {
+                        patient = Some((Box::new(typed::<Patient<'_>>(raw.get(), &at)?), entry.request.as_ref().map(|r| r.method.to_string()), at));
+                    }
+                    "Encounter" if encounter.is_none() => encounter = Some((Box::new(typed::<Encounter<'_>>(raw.get(), &at)?), at)),
+                    known if is_r4_resource_type(known) => {}
+                    unknown => return Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), format!("{at}.resourceType"))),
+                }
+            }
+            let (patient, method, patient_at) = patient.ok_or(ReadError::NoPatient)?;
+            let (encounter, encounter_at) = encounter.map_or((None, String::new()), |(e, at)| (Some(e), at));
+            Ok(InputParts { patient, method, timestamp: bundle.timestamp, encounter, patient_at, encounter_at })
+        }
+        other if is_r4_resource_type(other) => Err(ReadError::NoPatient),
+        unknown => Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), "resourceType".into())),
+    }
+}
+
+/// Parses and checks `text`: JSON types, then the values FHIR constrains beyond them.
+pub fn parse_input(text: &str) -> Result<InputParts<'_>, ReadError> {
+    let parts = match fast(text) {
+        Some(result) => result?,
+        None => located(text)?,
+    };
+    check_patient(&parts.patient, &parts.patient_at)?;
+    if let Some(period) = parts.encounter.as_ref().and_then(|e| e.period.as_ref()) {
+        let at = &parts.encounter_at;
+        check_temporal(period.start.as_deref(), Temporal::DateTime, &format!("{at}.period.start"))?;
+        check_temporal(period.end.as_deref(), Temporal::DateTime, &format!("{at}.period.end"))?;
+    }
+    check_temporal(parts.timestamp.as_deref(), Temporal::Instant, "Bundle.timestamp")?;
+    Ok(parts)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Temporal {
+    Date,
+    DateTime,
+    Instant,
+}
+
+/// A FHIR date, dateTime or instant exactly as FHIR writes it, or the fault at `at`.
+fn check_temporal(value: Option<&str>, kind: Temporal, at: &str) -> Result<(), ReadError> {
+    let Some(text) = value else { return Ok(()) };
+    let ok = match m::PartialDateTime::parse_fhir(text) {
+        None => false,
+        Some(t) => match kind {
+            Temporal::Date => t.hour.is_none(),
+            Temporal::DateTime => true,
+            Temporal::Instant => t.second.is_some() && t.offset_minutes.is_some(),
+        },
+    };
+    let name = match kind {
+        Temporal::Date => "date",
+        Temporal::DateTime => "dateTime",
+        Temporal::Instant => "instant",
+    };
+    if ok { Ok(()) } else { Err(ReadError::invalid(format!("{text:?} is not a fhir {name}"), at.to_owned())) }
+}
+
+/// The Patient's values FHIR constrains beyond their JSON type: dates and the gender code.
+fn check_patient(p: &Patient<'_>, at: &str) -> Result<(), ReadError> {
+    check_temporal(p.birth_date.as_deref(), Temporal::Date, &format!("{at}.birthDate"))?;
+    check_temporal(p.deceased_date_time.as_deref(), Temporal::DateTime, &format!("{at}.deceasedDateTime"))?;
+    check_temporal(p.meta.as_ref().and_then(|m| m.last_updated.as_deref()), Temporal::Instant, &format!("{at}.meta.lastUpdated"))?;
+    match p.gender.as_deref() {
+        None | Some("male" | "female" | "other" | "unknown") => Ok(()),
+        Some(g) => Err(ReadError::invalid(format!("{g:?} is not an administrative gender (male, female, other, unknown)"), format!("{at}.gender"))),
+    }
+}
+
+impl<'a> InputParts<'a> {
+    fn alone(patient: Box<Patient<'a>>) -> Self {
+        Self { patient, method: None, timestamp: None, encounter: None, patient_at: "Patient".into(), encounter_at: String::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_reads_our_own_bundles() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.fhir.json");
+        let text = std::fs::read_to_string(path).expect("fixture");
+        let err = serde_json::from_str::<FastResource<'_>>(&text).err();
+        assert!(err.is_none(), "{err:?}");
+        assert!(matches!(fast(&text), Some(Ok(InputParts { encounter: Some(_), .. }))));
+    }
+}
