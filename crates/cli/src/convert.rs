@@ -74,6 +74,14 @@ fn report(issues: &[Issue]) {
     }
 }
 
+/// Now, or `SOURCE_DATE_EPOCH` when set (the reproducible-builds convention), in Unix ms.
+fn conversion_time_ms() -> i64 {
+    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok());
+    epoch
+        .map(|s| s * 1000)
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default())
+}
+
 /// Converts bytes through the gateway's own decode dispatch and renderers; returns the output,
 /// the diagnostics and whether the input was usable.
 pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_url: Option<&str>) -> (Option<Vec<u8>>, Vec<Issue>, bool) {
@@ -85,7 +93,13 @@ pub fn convert_bytes(bytes: &[u8], from: From, to: To, profile: Profile, base_ur
     match codec::decode(format, bytes) {
         Err(e) => (None, vec![e.issue()], false),
         Ok(decoded) => {
-            let parsed = decoded.message;
+            let mut parsed = decoded.message;
+            // Without a time of its own (no Bundle.timestamp, no meta.lastUpdated), the message is
+            // dated by its conversion, as the gateway dates it by its receipt; SOURCE_DATE_EPOCH
+            // (seconds) makes the output reproducible.
+            if parsed.value.envelope.sent_at.is_none() {
+                parsed.value.envelope.received_at_ms = Some(conversion_time_ms());
+            }
             let usable = !parsed.has_errors();
             let mut issues = parsed.issues;
             let documents: Vec<_> = decoded.documents.iter().map(|d| d.as_fhir()).collect();

@@ -113,3 +113,23 @@ fn every_fhir_error_fixture_is_refused_at_the_fhirpath_of_its_fault() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// fixtures/fhir/ok: FHIR inputs beyond the HL7 v2 fixtures' own bundles (a message Bundle whose
+/// MessageHeader says the event, a batch, members in another order) become the ADT beside them
+/// (`<case>.adt.er7`), valid under `validate_hl7v2.py --strict`.
+#[test]
+fn every_fhir_fixture_becomes_the_strict_adt_beside_it() {
+    let root = workspace_root().join("fixtures/fhir/ok");
+    let inputs = files_with_ext(&root, "json");
+    assert!(inputs.len() >= 3, "fixtures missing: {}", inputs.len());
+    let (mut mismatches, mut outputs) = (Vec::new(), Vec::new());
+    for input in inputs {
+        let out = passerelle(&["convert", "--from", "fhir", "--to", "hl7v2", input.to_str().expect("utf8 path")]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
+        let adt = expected_path(&input, "adt.er7");
+        check(&adt, &String::from_utf8_lossy(&out.stdout), &mut mismatches);
+        outputs.push(adt);
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    run_validator("validate_hl7v2.py", &["--strict"], &outputs);
+}

@@ -198,3 +198,19 @@ fn fixtures_lacked_a_final_segment_terminator() {
         assert!(!bytes.contains(&b'\n'), "{} uses LF: fixtures are ER7 with CR terminators", input.display());
     }
 }
+
+/// Regression: a FHIR Patient without Bundle.timestamp or meta.lastUpdated became an ADT with an
+/// empty MSH-7 and EVN-2 (invalid HL7 v2); it is now dated by its conversion (the gateway dates it
+/// by its receipt), and the composer refuses to write an ADT without a time.
+#[test]
+fn fhir_without_a_timestamp_becomes_an_adt_dated_by_its_conversion() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = dir.path().join("patient.json");
+    std::fs::write(&input, br#"{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP-1"}],"name":[{"family":"TEST"}]}"#)
+        .expect("write");
+    let out = passerelle(&["convert", "--from", "fhir", "--to", "hl7v2", input.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let msh7 = text.split('\r').next().and_then(|msh| msh.split('|').nth(6)).unwrap_or_default();
+    assert_eq!(msh7, "20261120000000+0000", "{text}");
+}

@@ -57,7 +57,11 @@ struct Read {
     /// What the Patient says it replaces: records merged into it (`link` `replaces`, A40) or
     /// identifiers it no longer has (`use` `old`, A47).
     merge: Option<(m::MergeInfo, m::EventKind)>,
+    /// A message Bundle's event coded in HL7 table 0003 (`A04`), which then says the event.
+    hl7_event: Option<String>,
 }
+
+const V2_0003: &str = "http://terminology.hl7.org/CodeSystem/v2-0003";
 
 /// A model identifier from a FHIR one, classified by the model's identity rules.
 fn model_identifier(id: &crate::types::Identifier<'_>, issues: &mut Vec<m::Issue>) -> Option<m::Identifier> {
@@ -82,27 +86,36 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
-    let crate::read_input::InputParts { patient, method, timestamp, encounter, .. } = crate::read_input::parse_input(text)?;
+    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, .. } = crate::read_input::parse_input(text)?;
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
     let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
     let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
     let fr_core = patient.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
     let merge = merge_of(&patient);
-    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge })
+    let hl7_event = message_event.filter(|(system, code)| system == V2_0003 && !code.is_empty()).map(|(_, code)| code);
+    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event })
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let Read { patient, intent, sent_at, encounter, fr_core, merge } = read(json)?;
+    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
-    let (kind, structure) = match (&merge, &encounter) {
+    let (mut kind, structure) = match (&merge, &encounter) {
         (Some((_, kind)), _) => (*kind, "Patient"),
         (None, Some((_, kind))) => (*kind, "Encounter"),
         (None, None) => (m::EventKind::PatientUpdate, "Patient"),
     };
-    msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger: intent.into(), structure: structure.into() } };
+    // A message Bundle says its event in its MessageHeader: that, not the resources' state, decides.
+    let trigger = match hl7_event {
+        Some(code) if m::EventKind::of_hl7v2("", &code) != m::EventKind::Other => {
+            kind = m::EventKind::of_hl7v2("", &code);
+            code
+        }
+        _ => intent.to_owned(),
+    };
+    msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger, structure: structure.into() } };
     if encounter.is_some() || merge.is_some() {
         msg.content = m::Content::Administrative(m::Administrative { encounter: encounter.map(|(e, _)| e), merge: merge.map(|(m, _)| m) });
     }

@@ -18,9 +18,120 @@ pub struct InputParts<'a> {
     pub method: Option<String>,
     pub timestamp: Option<Str<'a>>,
     pub encounter: Option<Box<Encounter<'a>>>,
+    /// A message Bundle's MessageHeader.eventCoding (system, code).
+    pub message_event: Option<(String, String)>,
     /// FHIRPath of the Patient and of the Encounter (`Patient`, `Bundle.entry[1].resource`).
     patient_at: String,
     encounter_at: String,
+}
+
+/// MessageHeader.eventCoding, all a message Bundle needs to say which event it is.
+#[derive(serde::Deserialize)]
+struct MessageHeader<'a> {
+    #[serde(default, borrow, rename = "eventCoding")]
+    event_coding: Option<crate::types::Coding<'a>>,
+}
+
+/// The entries of a Bundle as they are read: the first Patient and Encounter, and any second one
+/// (refused: a Bundle is one message about one person, nothing in it is dropped silently).
+#[derive(Default)]
+struct Collector<'a> {
+    patient: Option<(Box<Patient<'a>>, Option<crate::read_json::RawRequest<'a>>, usize, Option<Cow<'a, str>>)>,
+    encounter: Option<(Box<Encounter<'a>>, usize)>,
+    second: Option<(usize, &'static str)>,
+    message_event: Option<(String, String)>,
+}
+
+impl<'a> Collector<'a> {
+    fn patient(&mut self, i: usize, p: Box<Patient<'a>>, request: Option<crate::read_json::RawRequest<'a>>, full_url: Option<Cow<'a, str>>) {
+        match self.patient {
+            None => self.patient = Some((p, request, i, full_url)),
+            Some(_) => {
+                self.second.get_or_insert((i, "Patient"));
+            }
+        }
+    }
+    fn encounter(&mut self, i: usize, e: Box<Encounter<'a>>) {
+        match self.encounter {
+            None => self.encounter = Some((e, i)),
+            Some(_) => {
+                self.second.get_or_insert((i, "Encounter"));
+            }
+        }
+    }
+    fn message_header(&mut self, h: MessageHeader<'_>) {
+        if let Some(c) = h.event_coding {
+            self.message_event = Some((c.system.unwrap_or_default().into_owned(), c.code.unwrap_or_default().into_owned()));
+        }
+    }
+
+    /// The parts, once the Bundle's entries are consistent: one Patient (and at most one
+    /// Encounter) whose conditional update and references all name that person.
+    fn finish(self, bundle_type: Option<&str>, timestamp: Option<Str<'a>>) -> Result<InputParts<'a>, ReadError> {
+        if let Some(t) = bundle_type.filter(|t| !matches!(*t, "transaction" | "batch" | "message" | "collection")) {
+            return Err(ReadError::invalid(format!("a {t} Bundle is not ingested: post a transaction, batch or message"), "Bundle.type".into()));
+        }
+        if let Some((i, what)) = self.second {
+            let why = match what {
+                "Patient" => {
+                    "a second Patient: a Bundle is about one person (two entries for one identity, or two people, are never merged or dropped); post one Patient per Bundle"
+                }
+                _ => "a second Encounter: a Bundle carries one visit event; post one Encounter per Bundle",
+            };
+            return Err(ReadError::invalid(why.into(), entry_at(i)));
+        }
+        let (patient, request, p, full_url) = self.patient.ok_or(ReadError::NoPatient)?;
+        let carries = |condition: &str| {
+            condition.strip_prefix("Patient?identifier=").and_then(|c| c.split_once('|')).is_some_and(|(system, value)| {
+                patient.identifier.iter().any(|id| id.system.as_deref() == Some(&unescape_query(system)) && id.value.as_deref() == Some(&unescape_query(value)))
+            })
+        };
+        if let Some(url) = request.as_ref().and_then(|r| r.url.as_deref()).filter(|u| u.starts_with("Patient?") && !carries(u)) {
+            return Err(ReadError::invalid(
+                format!("the Patient does not carry the identifier of its conditional update {url:?}"),
+                format!("Bundle.entry[{p}].request.url"),
+            ));
+        }
+        if let Some((e, i)) = &self.encounter
+            && let Some(reference) = e.subject.as_ref().and_then(|s| s.reference.as_deref())
+        {
+            let same = full_url.as_deref() == Some(reference) || carries(reference) || reference.starts_with("Patient/");
+            if !same {
+                return Err(ReadError::invalid("the Encounter's subject is not the Bundle's Patient".into(), format!("{}.subject.reference", entry_at(*i))));
+            }
+        }
+        let encounter_at = self.encounter.as_ref().map(|(_, i)| entry_at(*i)).unwrap_or_default();
+        Ok(InputParts {
+            patient,
+            method: request.map(|r| r.method.into_owned()),
+            timestamp,
+            encounter: self.encounter.map(|(e, _)| e),
+            message_event: self.message_event,
+            patient_at: entry_at(p),
+            encounter_at,
+        })
+    }
+}
+
+/// `%7C` and the like in a conditional URL, decoded.
+fn unescape_query(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn entry_at(i: usize) -> String {
@@ -31,12 +142,15 @@ enum FastResource<'a> {
     Patient(Box<Patient<'a>>),
     Encounter(Box<Encounter<'a>>),
     Bundle(FastBundle<'a>),
+    MessageHeader(MessageHeader<'a>),
     /// Another R4 resource, skipped.
     Skipped,
 }
 
 #[derive(serde::Deserialize)]
 struct FastBundle<'a> {
+    #[serde(default, borrow, rename = "type")]
+    bundle_type: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     timestamp: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -45,6 +159,8 @@ struct FastBundle<'a> {
 
 #[derive(serde::Deserialize)]
 struct FastEntry<'a> {
+    #[serde(default, borrow, rename = "fullUrl")]
+    full_url: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     resource: Option<FastResource<'a>>,
     #[serde(default, borrow)]
@@ -69,6 +185,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for FastResource<'a> {
                     "Patient" => FastResource::Patient(Box::new(Patient::deserialize(rest)?)),
                     "Encounter" => FastResource::Encounter(Box::new(Encounter::deserialize(rest)?)),
                     "Bundle" => FastResource::Bundle(FastBundle::deserialize(rest)?),
+                    "MessageHeader" => FastResource::MessageHeader(MessageHeader::deserialize(rest)?),
                     known if is_r4_resource_type(known) => {
                         IgnoredAny::deserialize(rest)?;
                         FastResource::Skipped
@@ -86,20 +203,19 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
     let parts = match serde_json::from_str::<FastResource<'_>>(text).ok()? {
         FastResource::Patient(p) => InputParts::alone(p),
         FastResource::Bundle(bundle) => {
-            let (mut patient, mut encounter) = (None, None);
+            let mut collected = Collector::default();
             for (i, entry) in bundle.entry.into_iter().enumerate() {
                 match entry.resource {
-                    Some(FastResource::Patient(p)) if patient.is_none() => patient = Some((p, entry.request.map(|r| r.method.into_owned()), i)),
-                    Some(FastResource::Encounter(e)) if encounter.is_none() => encounter = Some((e, i)),
+                    Some(FastResource::Patient(p)) => collected.patient(i, p, entry.request, entry.full_url),
+                    Some(FastResource::Encounter(e)) => collected.encounter(i, e),
+                    Some(FastResource::MessageHeader(h)) => collected.message_header(h),
                     Some(FastResource::Bundle(_)) => return None,
                     _ => {}
                 }
             }
-            let Some((patient, method, p)) = patient else { return Some(Err(ReadError::NoPatient)) };
-            let encounter_at = encounter.as_ref().map(|(_, i)| entry_at(*i)).unwrap_or_default();
-            InputParts { patient, method, timestamp: bundle.timestamp, encounter: encounter.map(|(e, _)| e), patient_at: entry_at(p), encounter_at }
+            return Some(collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp));
         }
-        FastResource::Encounter(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
+        FastResource::Encounter(_) | FastResource::MessageHeader(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
     };
     Some(Ok(parts))
 }
@@ -110,22 +226,19 @@ fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
         "Patient" => Ok(InputParts::alone(Box::new(typed(text, "Patient")?))),
         "Bundle" => {
             let bundle: RawBundle<'_> = typed(text, "Bundle")?;
-            let (mut patient, mut encounter) = (None, None);
-            for (i, entry) in bundle.entry.iter().enumerate() {
+            let mut collected = Collector::default();
+            for (i, entry) in bundle.entry.into_iter().enumerate() {
                 let Some(raw) = entry.resource else { continue };
                 let at = entry_at(i);
                 match resource_type(raw.get(), &at)?.as_ref() {
-                    "Patient" if patient.is_none() => {
-                        patient = Some((Box::new(typed::<Patient<'_>>(raw.get(), &at)?), entry.request.as_ref().map(|r| r.method.to_string()), at));
-                    }
-                    "Encounter" if encounter.is_none() => encounter = Some((Box::new(typed::<Encounter<'_>>(raw.get(), &at)?), at)),
+                    "Patient" => collected.patient(i, Box::new(typed(raw.get(), &at)?), entry.request, entry.full_url),
+                    "Encounter" => collected.encounter(i, Box::new(typed(raw.get(), &at)?)),
+                    "MessageHeader" => collected.message_header(typed(raw.get(), &at)?),
                     known if is_r4_resource_type(known) => {}
                     unknown => return Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), format!("{at}.resourceType"))),
                 }
             }
-            let (patient, method, patient_at) = patient.ok_or(ReadError::NoPatient)?;
-            let (encounter, encounter_at) = encounter.map_or((None, String::new()), |(e, at)| (Some(e), at));
-            Ok(InputParts { patient, method, timestamp: bundle.timestamp, encounter, patient_at, encounter_at })
+            collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp)
         }
         other if is_r4_resource_type(other) => Err(ReadError::NoPatient),
         unknown => Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), "resourceType".into())),
@@ -187,7 +300,7 @@ fn check_patient(p: &Patient<'_>, at: &str) -> Result<(), ReadError> {
 
 impl<'a> InputParts<'a> {
     fn alone(patient: Box<Patient<'a>>) -> Self {
-        Self { patient, method: None, timestamp: None, encounter: None, patient_at: "Patient".into(), encounter_at: String::new() }
+        Self { patient, method: None, timestamp: None, encounter: None, message_event: None, patient_at: "Patient".into(), encounter_at: String::new() }
     }
 }
 

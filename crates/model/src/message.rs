@@ -66,6 +66,31 @@ pub enum EventKind {
     Other,
 }
 
+impl EventKind {
+    /// The neutral event of an HL7 v2 message type and trigger (HL7 table 0003 as PAM-FR uses
+    /// it); a FHIR message Bundle whose MessageHeader codes its event in v2-0003 gives the same.
+    pub fn of_hl7v2(message_type: &str, trigger: &str) -> Self {
+        match (message_type, trigger) {
+            ("ADT" | "", "A01") => Self::Admit,
+            ("ADT" | "", "A04") => Self::Register,
+            ("ADT" | "", "A05") => Self::PreAdmit,
+            ("ADT" | "", "A02" | "A06" | "A07") => Self::Transfer,
+            ("ADT" | "", "A03") => Self::Discharge,
+            ("ADT" | "", "A21" | "A22") => Self::LeaveOfAbsence,
+            ("ADT" | "", "A11" | "A12" | "A13") => Self::Cancel,
+            ("ADT" | "", "A08" | "A28" | "A31") => Self::PatientUpdate,
+            ("ADT" | "", "A40") => Self::Merge,
+            ("ADT" | "", "A47") => Self::IdentifierChange,
+            ("MDM", _) => Self::Document,
+            ("ORU", _) | ("", "R01") => Self::Results,
+            ("ORM" | "OML", _) | ("", "O01" | "O21") => Self::Order,
+            ("SIU", _) => Self::Appointment,
+            ("VXU", _) | ("", "V04") => Self::Immunization,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// The event as the source coded it (HL7 v2 MSH-9), kept beside the neutral kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

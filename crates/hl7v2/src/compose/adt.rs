@@ -33,6 +33,9 @@ pub fn adt_event(msg: &Message, french: bool) -> (&'static str, &'static str) {
 pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Result<Vec<u8>, ComposeError> {
     let Content::Administrative(admin) = &msg.content else { return Err(ComposeError::NotAdministrative) };
     let patient = msg.patient.as_ref().ok_or(ComposeError::NoPatient)?;
+    if o.timestamp.is_none() {
+        return Err(ComposeError::NoTimestamp);
+    }
     let (trigger, structure) = adt_event(msg, french);
     let mut w = Er7Writer::new(Delimiters::default(), o.charset);
     write_msh(&mut w, o, &["ADT", trigger, structure], "2.5", french, None);

@@ -28,6 +28,8 @@ pub enum ComposeError {
     NoTypeCode,
     #[error("an adt message needs an administrative message (a patient, an encounter, a merge)")]
     NotAdministrative,
+    #[error("msh-7 needs a time: the message says none and none was given")]
+    NoTimestamp,
 }
 
 /// The flow of the document: trigger, ORC-1, OBX-11.

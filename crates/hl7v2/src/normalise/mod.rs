@@ -132,24 +132,7 @@ fn read_msh(msh: &Segment<'_, '_>, msg: &mut Message, options: &NormaliseOptions
 
 /// The neutral event of an HL7 v2 message type and trigger (HL7 table 0003 as PAM-FR uses it).
 pub fn event_kind(source: &SourceEvent) -> EventKind {
-    match (source.message_type.as_str(), source.trigger.as_str()) {
-        ("ADT", "A01") => EventKind::Admit,
-        ("ADT", "A04") => EventKind::Register,
-        ("ADT", "A05") => EventKind::PreAdmit,
-        ("ADT", "A02" | "A06" | "A07") => EventKind::Transfer,
-        ("ADT", "A03") => EventKind::Discharge,
-        ("ADT", "A21" | "A22") => EventKind::LeaveOfAbsence,
-        ("ADT", "A11" | "A12" | "A13") => EventKind::Cancel,
-        ("ADT", "A08" | "A28" | "A31") => EventKind::PatientUpdate,
-        ("ADT", "A40") => EventKind::Merge,
-        ("ADT", "A47") => EventKind::IdentifierChange,
-        ("MDM", _) => EventKind::Document,
-        ("ORU", _) => EventKind::Results,
-        ("ORM" | "OML", _) => EventKind::Order,
-        ("SIU", _) => EventKind::Appointment,
-        ("VXU", _) => EventKind::Immunization,
-        _ => EventKind::Other,
-    }
+    EventKind::of_hl7v2(&source.message_type, &source.trigger)
 }
 
 fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
