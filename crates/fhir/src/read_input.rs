@@ -34,9 +34,12 @@ struct MessageHeader<'a> {
 
 /// The entries of a Bundle as they are read: the first Patient and Encounter, and any second one
 /// (refused: a Bundle is one message about one person, nothing in it is dropped silently).
+/// A Bundle's Patient entry: the resource, its request, its index and fullUrl.
+type PatientEntry<'a> = (Box<Patient<'a>>, Option<crate::read_json::RawRequest<'a>>, usize, Option<Cow<'a, str>>);
+
 #[derive(Default)]
 struct Collector<'a> {
-    patient: Option<(Box<Patient<'a>>, Option<crate::read_json::RawRequest<'a>>, usize, Option<Cow<'a, str>>)>,
+    patient: Option<PatientEntry<'a>>,
     encounter: Option<(Box<Encounter<'a>>, usize)>,
     second: Option<(usize, &'static str)>,
     message_event: Option<(String, String)>,
