@@ -86,10 +86,16 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
-    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, .. } = crate::read_input::parse_input(text)?;
+    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, .. } =
+        crate::read_input::parse_input(text)?;
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
     let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
-    let intent = if method.as_deref() == Some("PUT") { "update" } else { "create" };
+    // An Encounter alone refers to a person who must exist (`reference`); a Patient is created or updated.
+    let intent = match (patient_by_reference, method.as_deref()) {
+        (true, _) => "reference",
+        (false, Some("PUT")) => "update",
+        (false, _) => "create",
+    };
     let fr_core = patient.meta.iter().flat_map(|m| m.profile.iter()).any(|url| url.starts_with("https://hl7.fr/ig/fhir/core/"));
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
     let merge = merge_of(&patient);

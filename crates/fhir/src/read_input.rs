@@ -20,6 +20,9 @@ pub struct InputParts<'a> {
     pub encounter: Option<Box<Encounter<'a>>>,
     /// A message Bundle's MessageHeader.eventCoding (system, code).
     pub message_event: Option<(String, String)>,
+    /// An Encounter posted alone: the Patient stands for its subject reference (an identifier,
+    /// or Passerelle's identity id under [`IDENTITY_SYSTEM`]) and must name a known person.
+    pub patient_by_reference: bool,
     /// FHIRPath of the Patient and of the Encounter (`Patient`, `Bundle.entry[1].resource`).
     patient_at: String,
     encounter_at: String,
@@ -110,6 +113,7 @@ impl<'a> Collector<'a> {
             timestamp,
             encounter: self.encounter.map(|(e, _)| e),
             message_event: self.message_event,
+            patient_by_reference: false,
             patient_at: entry_at(p),
             encounter_at,
         })
@@ -135,6 +139,35 @@ fn unescape_query(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The identifier system of Passerelle's own identity ids (`Patient/<id>` references).
+pub const IDENTITY_SYSTEM: &str = "urn:passerelle:identity";
+
+/// An Encounter posted alone, its subject as the Patient: `Patient?identifier=system|value` or
+/// `Patient/<identity id>` (the Location Passerelle answered).
+fn referenced(encounter: Box<Encounter<'_>>) -> Result<InputParts<'_>, ReadError> {
+    let reference = encounter.subject.as_ref().and_then(|s| s.reference.as_deref()).unwrap_or_default();
+    let (system, value) = if let Some((system, value)) = reference.strip_prefix("Patient?identifier=").and_then(|c| c.split_once('|')) {
+        (unescape_query(system), unescape_query(value))
+    } else if let Some(id) = reference.strip_prefix("Patient/").filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())) {
+        (IDENTITY_SYSTEM.to_owned(), id.to_owned())
+    } else {
+        let why = "an Encounter posted alone names its patient as Patient?identifier=system|value or Patient/<id>";
+        return Err(ReadError::invalid(why.into(), "Encounter.subject.reference".into()));
+    };
+    let identifier = crate::types::Identifier { system: Some(system.into()), value: Some(value.into()), ..Default::default() };
+    let patient = Box::new(Patient { identifier: vec![identifier], ..Patient::default() });
+    Ok(InputParts {
+        patient,
+        method: None,
+        timestamp: None,
+        encounter: Some(encounter),
+        message_event: None,
+        patient_by_reference: true,
+        patient_at: "Patient".into(),
+        encounter_at: "Encounter".into(),
+    })
 }
 
 fn entry_at(i: usize) -> String {
@@ -218,7 +251,8 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
             }
             return Some(collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp));
         }
-        FastResource::Encounter(_) | FastResource::MessageHeader(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
+        FastResource::Encounter(e) => return Some(referenced(e)),
+        FastResource::MessageHeader(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
     };
     Some(Ok(parts))
 }
@@ -243,6 +277,7 @@ fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
             }
             collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp)
         }
+        "Encounter" => referenced(Box::new(typed(text, "Encounter")?)),
         other if is_r4_resource_type(other) => Err(ReadError::NoPatient),
         unknown => Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), "resourceType".into())),
     }
@@ -303,7 +338,16 @@ fn check_patient(p: &Patient<'_>, at: &str) -> Result<(), ReadError> {
 
 impl<'a> InputParts<'a> {
     fn alone(patient: Box<Patient<'a>>) -> Self {
-        Self { patient, method: None, timestamp: None, encounter: None, message_event: None, patient_at: "Patient".into(), encounter_at: String::new() }
+        Self {
+            patient,
+            method: None,
+            timestamp: None,
+            encounter: None,
+            message_event: None,
+            patient_by_reference: false,
+            patient_at: "Patient".into(),
+            encounter_at: String::new(),
+        }
     }
 }
 

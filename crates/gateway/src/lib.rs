@@ -10,6 +10,7 @@ pub mod consent;
 pub mod delivery;
 pub mod embedded;
 pub mod file_listener;
+pub mod identity;
 pub mod listeners;
 pub mod metrics;
 pub mod pipeline;

@@ -91,7 +91,8 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
 
 /// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out), `POST /fhir` (a FHIR Patient
 /// or a Bundle holding one), `POST /fhir/Patient`, `PUT /fhir/Patient?identifier=system|value`
-/// (conditional update) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 (200
+/// (conditional update), `POST /fhir/Encounter` (a visit of a known patient, its subject
+/// `Patient/<identity>` or `Patient?identifier=system|value`) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 (200
 /// for a PUT of a known person) when journaled and deliverable, with `Location:
 /// /fhir/Patient/<identity>` for a patient and `/api/messages/{id}` for a document.
 /// Bodies over `max_body_bytes` (the listener's `max_frame_bytes`) are refused with 413.
@@ -100,6 +101,7 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize)
         .route("/hl7v2", post(post_hl7v2))
         .route("/fhir", post(post_fhir))
         .route("/fhir/Patient", post(post_fhir_patient).put(put_fhir_patient))
+        .route("/fhir/Encounter", post(post_fhir_encounter))
         .route("/cda", post(post_cda))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state((name, pipeline))
@@ -196,14 +198,29 @@ fn transaction_response(bundle: &BundleShape, result: &IngestResult) -> Response
 }
 
 async fn post_fhir_patient(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
-    if !is_patient(&body) {
+    if !is_resource(&body, "Patient") {
         return bad_request("POST /fhir/Patient takes a Patient resource");
     }
     outcome_response(pipeline.ingest(&name, InputFormat::Fhir, body).await)
 }
 
-fn is_patient(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| v.get("resourceType").and_then(|t| t.as_str()).map(|t| t == "Patient")).unwrap_or(false)
+fn is_resource(body: &[u8], resource_type: &str) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("resourceType").and_then(|t| t.as_str()).map(|t| t == resource_type))
+        .unwrap_or(false)
+}
+
+/// `POST /fhir/Encounter`: 201 with `Location: /api/messages/<id>` (the journaled visit event),
+/// 422 when the subject names no patient known here.
+async fn post_fhir_encounter(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> Response {
+    if !is_resource(&body, "Encounter") {
+        return bad_request("POST /fhir/Encounter takes an Encounter resource");
+    }
+    let mut result = pipeline.ingest(&name, InputFormat::Fhir, body).await;
+    // The Location is the visit event's, not the patient's.
+    result.identity_id = None;
+    outcome_response(result)
 }
 
 fn bad_request(text: &str) -> Response {

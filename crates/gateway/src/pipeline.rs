@@ -11,7 +11,7 @@ use crate::routing::{RouteConfig, route};
 use bytes::Bytes;
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
-use passerelle_store::{AppendOutcome, IdentityResolution, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
+use passerelle_store::{AppendOutcome, MessageStatus, NewDelivery, NewIdentifier, NewMessage, PatientKeys, Store};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -206,7 +206,7 @@ impl Pipeline {
         if let Ok(d) = &mut decoded {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
             if format == InputFormat::Fhir {
-                identity = self.resolve_identity(&mut d.message, received_at_ms).await;
+                identity = crate::identity::resolve(self.store.as_ref(), &mut d.message, received_at_ms).await;
             }
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -287,36 +287,6 @@ impl Pipeline {
             (result.identity_id, result.identity_created) = (Some(id), created);
         }
         result
-    }
-
-    /// The patient's stable identity, by its identifiers (created on first sight, atomically):
-    /// it decides whether a FHIR post is a new person (`create`, HL7 v2 A28) or an update
-    /// (`update`, A31). Identifiers of two different identities refuse the message.
-    async fn resolve_identity(&self, message: &mut passerelle_model::Parsed<Message>, now_ms: i64) -> Option<(i64, bool)> {
-        let keys: Vec<(String, String)> = identifier_rows(&message.value).into_iter().map(|i| (i.system, i.value)).collect();
-        if keys.is_empty() {
-            return None;
-        }
-        let source = &mut message.value.envelope.event.source;
-        match self.store.resolve_identity(keys, now_ms).await {
-            Ok(IdentityResolution::Created(id)) => {
-                source.trigger = "create".into();
-                Some((id, true))
-            }
-            Ok(IdentityResolution::Known(id)) => {
-                source.trigger = "update".into();
-                Some((id, false))
-            }
-            Ok(IdentityResolution::Conflict(ids)) => {
-                let text = format!("the identifiers belong to {} different identities; they are never merged silently", ids.len());
-                message.issues.push(Issue::error("identity-conflict", text).at_path("Patient.identifier"));
-                None
-            }
-            Err(e) => {
-                message.issues.push(Issue::error("identity-unavailable", format!("the identity table cannot be read: {e}")).at_path("Patient.identifier"));
-                None
-            }
-        }
     }
 
     /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose

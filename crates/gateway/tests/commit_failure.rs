@@ -27,6 +27,12 @@ impl Journal for BrokenStore {
     fn resolve_identity(&self, _: Vec<(String, String)>, _: i64) -> BoxFuture<'_, Result<IdentityResolution>> {
         fail()
     }
+    fn find_identities(&self, _: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
+        fail()
+    }
+    fn identity_keys(&self, _: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
+        fail()
+    }
     fn message(&self, _: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         fail()
     }

@@ -210,3 +210,57 @@ async fn patient_endpoints_create_then_update_one_identity() {
     assert_eq!(r.status().as_u16(), 201);
     gw.shutdown().await;
 }
+
+/// `POST /fhir/Encounter`: a visit of a patient Passerelle knows, named by the Location it answered
+/// (`Patient/<identity>`) or by a conditional reference, reaches the hospital as ADT^A01 with that
+/// patient's identifiers; a subject nobody posted is refused (422) at `Encounter.subject.reference`,
+/// and no identity is created for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encounter_posted_alone_is_the_visit_of_a_known_patient() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hl7_out = tmp.path().join("hl7");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"visits\"\nmatch = {{ resource_type = [\"Encounter\"] }}\nto = [\"ehr\"]\n",
+        hl7_out.display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let base = format!("http://{}/fhir", gw.address("http-in").expect("http"));
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: String| {
+        let (client, url) = (client.clone(), format!("{base}/{path}"));
+        async move {
+            let r = client.post(url).header("content-type", "application/fhir+json").body(body).send().await.expect("post");
+            let (status, location) = (r.status().as_u16(), r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned));
+            (status, location, r.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    let patient = r#"{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP-ENC-1"}],"name":[{"family":"VISITE","given":["ANNE"]}],"meta":{"lastUpdated":"2026-11-20T10:00:00+01:00"}}"#;
+    let (status, location, _) = post("Patient", patient.into()).await;
+    assert_eq!(status, 201);
+    let identity = location.expect("Location").trim_start_matches("/fhir/").to_owned();
+    let encounter = |subject: &str| {
+        format!(
+            r#"{{"resourceType":"Encounter","status":"in-progress","class":{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"}},"subject":{{"reference":"{subject}"}},"period":{{"start":"2026-11-20T10:30:00+01:00"}}}}"#
+        )
+    };
+    for subject in [identity.as_str(), "Patient?identifier=urn:oid:1.2.250.1.999.1.1|IPP-ENC-1"] {
+        let (status, location, outcome) = post("Encounter", encounter(subject)).await;
+        assert_eq!(status, 201, "{subject}: {outcome}");
+        assert!(location.is_some_and(|l| l.starts_with("/api/messages/")), "the visit event is located in the journal");
+    }
+    let (status, _, outcome) = post("Encounter", encounter("Patient?identifier=urn:oid:1.2.250.1.999.1.1|IPP-NOBODY")).await;
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Encounter.subject.reference", "{outcome}");
+    let (status, _, _) = post("Encounter", encounter("Patient/999999")).await;
+    assert_eq!(status, 422, "an unknown identity id");
+    assert!(gw.store.find_identities(vec![("urn:oid:1.2.250.1.999.1.1".into(), "IPP-NOBODY".into())]).await.expect("find").is_empty(), "no identity created");
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 2, Duration::from_secs(10)).await;
+    let adts = files_with_ext(&hl7_out, "hl7");
+    assert_eq!(adts.len(), 2);
+    for adt in adts {
+        let text = String::from_utf8(std::fs::read(&adt).expect("read")).expect("utf8");
+        assert!(text.contains("|ADT^A01^ADT_A01|") && text.contains("IPP-ENC-1^^^"), "{text}");
+    }
+    gw.shutdown().await;
+}

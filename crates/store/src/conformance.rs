@@ -83,8 +83,17 @@ async fn one_person_is_one_identity_even_when_twenty_clients_race(store: &impl S
         IdentityResolution::Created(id) => id,
         other => panic!("a new person is created: {other:?}"),
     };
-    let conflict = store.resolve_identity(vec![ipp, ("urn:oid:1.2.250.1.999.1.1".into(), "IPP-OTHER".into())], 2_003).await.expect("resolve");
+    let conflict = store.resolve_identity(vec![ipp.clone(), ("urn:oid:1.2.250.1.999.1.1".into(), "IPP-OTHER".into())], 2_003).await.expect("resolve");
     assert_eq!(conflict, IdentityResolution::Conflict(vec![ids[0], other]));
+    // Looking up never creates: a reference to a patient finds it, or finds nothing.
+    assert_eq!(store.find_identities(vec![ipp.clone()]).await.expect("find"), vec![ids[0]]);
+    let unknown = ("urn:oid:1.2.250.1.999.1.1".to_owned(), "IPP-NOBODY".to_owned());
+    assert!(store.find_identities(vec![unknown.clone()]).await.expect("find").is_empty());
+    assert!(store.find_identities(vec![unknown]).await.expect("find").is_empty(), "a lookup does not create");
+    let mut keys = vec![ins, ipp];
+    keys.sort();
+    assert_eq!(store.identity_keys(ids[0]).await.expect("keys"), keys);
+    assert!(store.identity_keys(i64::MAX).await.expect("keys").is_empty());
 }
 
 /// A document of several MB (raw bytes and renderings) comes back exactly, claimed and read.

@@ -55,6 +55,11 @@ pub trait Journal: Send + Sync {
     /// The stable identity the (system, value) identifiers name, created if none does: atomic,
     /// so concurrent first messages about one person find one identity.
     fn resolve_identity(&self, identifiers: Vec<(String, String)>, now_ms: i64) -> BoxFuture<'_, Result<IdentityResolution>>;
+    /// The identities these identifiers already name, without creating one (a reference to a
+    /// patient must find it): empty when none does, several when they conflict.
+    fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>>;
+    /// Every (system, value) identifier an identity holds, empty for an unknown identity.
+    fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.

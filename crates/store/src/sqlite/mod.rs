@@ -174,6 +174,12 @@ impl Journal for SqliteStore {
     fn resolve_identity(&self, identifiers: Vec<(String, String)>, now_ms: i64) -> BoxFuture<'_, Result<IdentityResolution>> {
         self.write(move |c| ops::resolve_identity(c, &identifiers, now_ms))
     }
+    fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
+        self.read(move |c| ops::find_identities(c, &identifiers))
+    }
+    fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
+        self.read(move |c| ops::identity_keys(c, identity))
+    }
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         self.read(move |c| ops::message(c, id))
     }

@@ -263,7 +263,8 @@ fn stored_status(status: MessageStatus) -> &'static str {
     }
 }
 
-pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now_ms: i64) -> Result<IdentityResolution> {
+/// The distinct identities the identifiers name, in ascending order.
+pub fn find_identities(conn: &Connection, identifiers: &[(String, String)]) -> Result<Vec<i64>> {
     let mut find = conn.prepare_cached("SELECT identity_id FROM identity_keys WHERE system = ?1 AND value = ?2")?;
     let mut known: Vec<i64> = Vec::new();
     for (system, value) in identifiers {
@@ -273,16 +274,25 @@ pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now
             known.push(id);
         }
     }
+    known.sort_unstable();
+    Ok(known)
+}
+
+pub fn identity_keys(conn: &Connection, identity: i64) -> Result<Vec<(String, String)>> {
+    let mut select = conn.prepare_cached("SELECT system, value FROM identity_keys WHERE identity_id = ?1 ORDER BY system, value")?;
+    let rows = select.query_map(params![identity], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now_ms: i64) -> Result<IdentityResolution> {
+    let known = find_identities(conn, identifiers)?;
     let (id, created) = match known.as_slice() {
         [] => {
             conn.prepare_cached("INSERT INTO identities (created_ms) VALUES (?1)")?.execute(params![now_ms])?;
             (conn.last_insert_rowid(), true)
         }
         [one] => (*one, false),
-        _ => {
-            known.sort_unstable();
-            return Ok(IdentityResolution::Conflict(known));
-        }
+        _ => return Ok(IdentityResolution::Conflict(known)),
     };
     let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO identity_keys (system, value, identity_id) VALUES (?1, ?2, ?3)")?;
     for (system, value) in identifiers {
