@@ -3,17 +3,12 @@
 //! is IO (informed and opposed), from this message or, failing that, from an earlier one.
 
 use crate::pipeline::identifier_rows;
-use passerelle_model::{FeedingChoice, Message};
+use passerelle_model::Message;
 use passerelle_store::{Store, StoreError};
 
 /// The ZFA-9 code this message states, remembered per patient identifier by the journal.
 pub fn feeding_code(msg: &Message) -> Option<&'static str> {
-    let feeding = msg.patient.as_ref()?.dmp_consent.as_ref()?.feeding?;
-    Some(match feeding {
-        FeedingChoice::NotCollected => "NA",
-        FeedingChoice::Opposed => "IO",
-        FeedingChoice::NotOpposed => "INO",
-    })
+    Some(msg.patient.as_ref()?.dmp_consent.as_ref()?.feeding?.code())
 }
 
 /// Why `msg` must not go to a DMP-class destination, or `None` when it may.

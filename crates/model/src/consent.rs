@@ -34,6 +34,9 @@ pub struct DmpConsent {
     /// ZFA-1: `ACTIF`, `FERME`, `INEXISTANT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// ZFA-2, as received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feeding: Option<FeedingChoice>,
     /// ZFA-10, as received.
@@ -55,6 +58,14 @@ impl FeedingChoice {
             _ => None,
         }
     }
+    /// The ZFA-9 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotCollected => "NA",
+            Self::Opposed => "IO",
+            Self::NotOpposed => "INO",
+        }
+    }
 }
 
 impl ConsultationChoice {
@@ -64,6 +75,14 @@ impl ConsultationChoice {
             "INC" => Some(Self::Refuses),
             "IC" => Some(Self::Consents),
             _ => None,
+        }
+    }
+    /// The ZFA-11 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotCollected => "NA",
+            Self::Refuses => "INC",
+            Self::Consents => "IC",
         }
     }
 }

@@ -78,6 +78,18 @@ pub fn compose_adt(msg: &Message, french: bool, o: &ComposeOptions<'_>) -> Resul
             w.field(&e.and_then(|e| e.admit_time).map(|t| t.hl7()).unwrap_or_default());
             w.field(&e.and_then(|e| e.discharge_time).map(|t| t.hl7()).unwrap_or_default());
             w.end_segment();
+            if let Some(movement) = e.and_then(|e| e.movement.as_ref()).filter(|_| french) {
+                super::french::write_zbe(&mut w, movement);
+            }
+        }
+    }
+    // PAM-FR §6.14 and §6.18 place ZFA and ZFD on these events only.
+    if french && matches!(trigger, "A01" | "A04" | "A05" | "A14" | "A28" | "A31") {
+        if let Some(consent) = &patient.dmp_consent {
+            super::french::write_zfa(&mut w, consent);
+        }
+        if super::french::has_zfd(&patient.trust) {
+            super::french::write_zfd(&mut w, &patient.trust);
         }
     }
     Ok(trim_empty_fields(w.finish()))

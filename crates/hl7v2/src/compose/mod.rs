@@ -3,6 +3,7 @@
 
 pub mod adt;
 pub mod document;
+pub mod french;
 
 use crate::charset::Charset;
 use crate::writer::Er7Writer;

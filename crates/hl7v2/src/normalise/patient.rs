@@ -48,6 +48,7 @@ pub fn read_zfa(zfa: &Segment<'_, '_>, issues: &mut Vec<Issue>) -> DmpConsent {
     let consultation = choice(11);
     let consent = DmpConsent {
         status: choice(1),
+        status_date: zfa.field(2).component(1).string(),
         feeding: feeding.as_deref().and_then(FeedingChoice::from_code),
         feeding_date: zfa.field(10).component(1).string(),
         consultation: consultation.as_deref().and_then(ConsultationChoice::from_code),
