@@ -66,15 +66,12 @@ async fn handle(listener: &str, dir: &Path, path: &Path, pipeline: &Pipeline) {
     let bytes = Bytes::from(bytes);
     let mut outcomes = Vec::new();
     let mut problems: Vec<String> = Vec::new();
+    let mut batch_ack = None;
     match format_of(&bytes) {
         None => problems.push("neither HL7 v2, CDA XML nor FHIR JSON".into()),
         Some(InputFormat::Hl7v2) if passerelle_hl7v2::batch::is_batch(&bytes) => {
-            let batch = passerelle_hl7v2::batch::split(&bytes);
-            problems.extend(batch.issues.iter().map(ToString::to_string));
-            let spans: Vec<(usize, usize)> = batch.messages.iter().map(|m| (m.as_ptr() as usize - bytes.as_ptr() as usize, m.len())).collect();
-            for (start, len) in spans {
-                outcomes.push(pipeline.ingest(listener, InputFormat::Hl7v2, bytes.slice(start..start + len)).await);
-            }
+            let batch = crate::batch_ingest::ingest_batch(pipeline, listener, bytes.clone()).await;
+            (outcomes, problems, batch_ack) = (batch.outcomes, batch.problems, batch.ack);
         }
         Some(format) => outcomes.push(pipeline.ingest(listener, format, bytes.clone()).await),
     }
@@ -96,6 +93,10 @@ async fn handle(listener: &str, dir: &Path, path: &Path, pipeline: &Pipeline) {
     if tokio::fs::create_dir_all(&target).await.is_ok() {
         let report_path = target.join(format!("{}.report.json", name.to_string_lossy()));
         let _ = tokio::fs::write(&report_path, serde_json::to_vec_pretty(&report).unwrap_or_default()).await;
+        // The batch acknowledgement the messages asked for, beside the report.
+        if let Some(ack) = &batch_ack {
+            let _ = tokio::fs::write(target.join(format!("{}.ack.hl7", name.to_string_lossy())), ack).await;
+        }
         if let Err(e) = tokio::fs::rename(path, target.join(name)).await {
             tracing::error!(listener, error = %e, "cannot move a handled file out of the watched directory");
         }

@@ -80,8 +80,17 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             // Frames on one connection are answered strictly in order: the next frame is read
             // only once this one's ACK is written.
             Ok(Some(Ok(frame))) => {
-                let result = pipeline.ingest(&config.name, InputFormat::Hl7v2, frame).await;
-                if framed.send(result.reply).await.is_err() {
+                // A batch in one frame gets one batch acknowledgement (possibly of no ACK: an
+                // MLLP sender always waits for a reply).
+                let reply = if passerelle_hl7v2::batch::is_batch(&frame) {
+                    let batch = crate::batch_ingest::ingest_batch(pipeline, &config.name, frame).await;
+                    batch.ack.unwrap_or_else(|| {
+                        passerelle_hl7v2::batch::ack_batch(&pipeline.application, &pipeline.facility, &crate::pipeline::hl7_now(), "", "", &[])
+                    })
+                } else {
+                    pipeline.ingest(&config.name, InputFormat::Hl7v2, frame).await.reply
+                };
+                if framed.send(reply).await.is_err() {
                     break;
                 }
             }
@@ -108,6 +117,12 @@ pub fn http_router(name: String, pipeline: Arc<Pipeline>, max_body_bytes: usize)
 }
 
 async fn post_hl7v2(State((name, pipeline)): State<(String, Arc<Pipeline>)>, body: Bytes) -> impl IntoResponse {
+    if passerelle_hl7v2::batch::is_batch(&body) {
+        // A batch: 200 with the batch acknowledgement, 204 when no message asked for its ACK.
+        let batch = crate::batch_ingest::ingest_batch(&pipeline, &name, body).await;
+        let status = if batch.ack.is_some() { StatusCode::OK } else { StatusCode::NO_CONTENT };
+        return (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], batch.ack.unwrap_or_default());
+    }
     let result = pipeline.ingest(&name, InputFormat::Hl7v2, body).await;
     let status = http_status(result.verdict, StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], result.reply)

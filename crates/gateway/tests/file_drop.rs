@@ -1,4 +1,4 @@
-//! File drops: a batch file dropped in a watched directory comes out as its messages (each
+//! Batches and file drops: a batch file dropped in a watched directory comes out as its messages (each
 //! journaled and routed on its own), a FHIR file as its patient, and an unreadable file goes to
 //! `error/` with a report saying why; files are only taken once they stopped growing.
 
@@ -47,6 +47,10 @@ async fn a_dropped_batch_file_comes_out_as_its_messages() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(inbox.join("done/lab-20261201.hl7.report.json")).expect("read")).expect("json");
     assert_eq!((report["messages"].as_u64(), report["accepted"].as_u64()), (Some(3), Some(3)), "{report}");
     assert!(inbox.join("done/lab-20261201.hl7").exists() && !inbox.join("lab-20261201.hl7").exists(), "moved, not copied");
+    // The messages are in original acknowledgement mode (MSH-15/16 empty): a batch of three ACKs.
+    let ack = String::from_utf8(std::fs::read(inbox.join("done/lab-20261201.hl7.ack.hl7")).expect("batch ack")).expect("utf8");
+    assert!(ack.starts_with("FHS|") && ack.ends_with("BTS|3\rFTS|1\r"), "{ack}");
+    assert_eq!(ack.matches("\rMSA|AA|").count(), 3, "{ack}");
     let garbage: serde_json::Value = serde_json::from_slice(&std::fs::read(inbox.join("error/garbage.bin.report.json")).expect("read")).expect("json");
     assert!(garbage["problems"][0].as_str().is_some_and(|p| p.contains("neither")), "{garbage}");
 
@@ -73,5 +77,39 @@ async fn a_batch_whose_trailer_miscounts_goes_to_error_with_its_messages_still_j
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(inbox.join("error/short.hl7.report.json")).expect("read")).expect("json");
     assert_eq!(report["accepted"].as_u64(), Some(1), "{report}");
     assert!(report["problems"][0].as_str().is_some_and(|p| p.contains("BTS-1 declares 2")), "{report}");
+    gw.shutdown().await;
+}
+
+/// A batch over MLLP (one frame) or HTTP gets one batch acknowledgement holding the ACKs its
+/// messages ask for (MSH-15/16): `AL` answered, `NE` not; over HTTP, no ACK asked is a 204.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_over_mllp_and_http_get_one_batch_acknowledgement() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), "")).await.expect("start");
+    let message = |control: &str, accept: &str| {
+        format!(
+            "MSH|^~\\&|LAB|LABO-TEST|PSR|HUB|20261201100000||ADT^A28^ADT_A05|{control}|P|2.5|||{accept}|{accept}\rEVN||20261201100000\rPID|1||{control}^^^LABO-TEST&1.2.250.1.999.7&ISO^PI||BATCH^TEST||19800101|F\r"
+        )
+    };
+    let batch =
+        |messages: &[String]| format!("FHS|^~\\&|LAB\rBHS|^~\\&|LAB|LABO-TEST|||20261201||||LAB-B1\r{}BTS|{}\rFTS|1\r", messages.concat(), messages.len());
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let framed = client.framed();
+    futures_util::SinkExt::send(framed, bytes::Bytes::from(batch(&[message("B-1", "AL"), message("B-2", "NE")]))).await.expect("send");
+    let reply = futures_util::StreamExt::next(framed).await.expect("reply").expect("frame");
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    assert!(text.starts_with("FHS|") && text.contains("|LAB-B1\r") && text.ends_with("BTS|1\rFTS|1\r"), "{text}");
+    assert!(text.contains("MSA|AA|B-1") && !text.contains("B-2"), "only the ACK asked for: {text}");
+    let url = format!("http://{}/hl7v2", gw.address("http-in").expect("http"));
+    let http = reqwest::Client::new();
+    let r = http.post(&url).body(batch(&[message("H-1", "AL"), message("H-2", "AL")])).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.expect("body");
+    assert!(text.contains("MSA|AA|H-1") && text.contains("MSA|AA|H-2") && text.ends_with("BTS|2\rFTS|1\r"), "{text}");
+    let r = http.post(&url).body(batch(&[message("N-1", "NE")])).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 204, "no ACK asked for");
+    let journaled = gw.store.search(MessageQuery { limit: 100, ..Default::default() }).await.expect("search");
+    assert_eq!(journaled.len(), 5, "every message of every batch is journaled");
     gw.shutdown().await;
 }

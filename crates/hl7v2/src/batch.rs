@@ -64,6 +64,51 @@ pub fn split(input: &[u8]) -> Batch<'_> {
     batch
 }
 
+/// Whether the sender of `message` asks for its acknowledgement, given whether it was accepted:
+/// MSH-15 and MSH-16 (HL7 table 0155) `AL` always, `ER` on error, `SU` on success, `NE` never; both
+/// empty is the original acknowledgement mode, which always answers.
+pub fn wants_ack(message: &[u8], accepted: bool) -> bool {
+    let Some(msh) = message.split(|&b| b == b'\r' || b == b'\n').next().filter(|m| m.starts_with(b"MSH")) else { return true };
+    let Some(&separator) = msh.get(3) else { return true };
+    // MSH-1 is the separator itself: MSH-15 is the 14th piece after the segment name.
+    let fields: Vec<&[u8]> = msh.split(|&b| b == separator).collect();
+    let code = |n: usize| fields.get(n - 1).copied().unwrap_or_default().trim_ascii();
+    let (accept, application) = (code(15), code(16));
+    if accept.is_empty() && application.is_empty() {
+        return true;
+    }
+    [accept, application].iter().any(|c| match *c {
+        b"AL" => true,
+        b"ER" => !accepted,
+        b"SU" => accepted,
+        _ => false,
+    })
+}
+
+/// The batch acknowledgement of a batch: `FHS`/`BHS`, the acknowledgements the sender asked for,
+/// then `BTS`/`FTS` with their counts. `reference` is the original batch's control id (BHS-11),
+/// named in BHS-12.
+pub fn ack_batch(application: &str, facility: &str, timestamp: &str, control_id: &str, reference: &str, acks: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + acks.iter().map(|a| a.len()).sum::<usize>());
+    for header in ["FHS", "BHS"] {
+        out.extend_from_slice(format!("{header}|^~\\&|{application}|{facility}|||{timestamp}||||{control_id}|{reference}\r").as_bytes());
+    }
+    for ack in acks {
+        out.extend_from_slice(ack);
+        if !ack.ends_with(b"\r") {
+            out.push(b'\r');
+        }
+    }
+    out.extend_from_slice(format!("BTS|{}\rFTS|1\r", acks.len()).as_bytes());
+    out
+}
+
+/// BHS-11 (batch control id) of a batch, when it has one.
+pub fn batch_control_id(input: &[u8]) -> String {
+    let bhs = input.split(|&b| b == b'\r' || b == b'\n').find(|l| l.trim_ascii_start().starts_with(b"BHS"));
+    bhs.and_then(|l| l.trim_ascii_start().split(|&b| b == b'|').nth(10)).map(|f| String::from_utf8_lossy(f).into_owned()).unwrap_or_default()
+}
+
 /// Field 1 of a trailer segment as a count.
 fn count(segment: &[u8]) -> Option<usize> {
     let field = segment.get(4..)?.split(|&b| b == b'|').next()?;
@@ -88,5 +133,25 @@ mod tests {
         assert_eq!(split(&wrong).issues.len(), 1, "BTS-1 says 3, there are 2");
         let lf = String::from_utf8_lossy(TWO).replace('\r', "\n");
         assert_eq!(split(lf.as_bytes()).messages.len(), 2, "LF separators too");
+    }
+
+    #[test]
+    fn the_sender_says_which_acknowledgements_it_wants() {
+        let msh = |accept: &str, application: &str| format!("MSH|^~\\&|A|B|C|D|20261201||ADT^A28|1|P|2.5|||{accept}|{application}\r");
+        assert!(wants_ack(msh("", "").as_bytes(), true), "original mode always answers");
+        assert!(wants_ack(msh("AL", "NE").as_bytes(), true));
+        assert!(!wants_ack(msh("NE", "NE").as_bytes(), false));
+        assert!(wants_ack(msh("NE", "ER").as_bytes(), false) && !wants_ack(msh("NE", "ER").as_bytes(), true));
+        assert!(wants_ack(msh("SU", "").as_bytes(), true) && !wants_ack(msh("SU", "").as_bytes(), false));
+    }
+
+    #[test]
+    fn a_batch_acknowledgement_counts_what_it_holds() {
+        let ack = ack_batch("PSR", "HUB", "20261201120000", "B1", "LAB-7", &[b"MSH|^~\\&|x\rMSA|AA|1\r", b"MSH|^~\\&|x\rMSA|AE|2"]);
+        let text = String::from_utf8(ack).expect("utf8");
+        assert!(text.starts_with("FHS|^~\\&|PSR|HUB|||20261201120000||||B1|LAB-7\rBHS|"), "{text}");
+        assert!(text.ends_with("MSA|AE|2\rBTS|2\rFTS|1\r"), "{text}");
+        assert_eq!(split(text.as_bytes()).messages.len(), 2);
+        assert_eq!(batch_control_id(b"FHS|^~\\&|L\rBHS|^~\\&|LAB|F|||20261201||||LAB-7\r"), "LAB-7");
     }
 }
