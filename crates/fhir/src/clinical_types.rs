@@ -14,10 +14,15 @@ impl Serialize for FhirDecimal<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for FhirDecimal<'_> {
+/// Read from serde_json as the number's own text (`13.50` stays `13.50`); a string is refused.
+impl<'de: 'a, 'a> Deserialize<'de> for FhirDecimal<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let n = serde_json::Number::deserialize(deserializer)?;
-        Ok(Self(n.to_string().into()))
+        let raw: &'de serde_json::value::RawValue = Deserialize::deserialize(deserializer)?;
+        let text = raw.get();
+        if text.parse::<f64>().is_err() {
+            return Err(serde::de::Error::custom(format!("a decimal must be a JSON number, got {text}")));
+        }
+        Ok(Self(std::borrow::Cow::Borrowed(text)))
     }
 }
 

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod outcome;
 pub mod patient;
 pub mod read;
+pub mod read_clinical;
 pub mod read_encounter;
 pub mod read_input;
 pub mod read_json;

@@ -59,6 +59,8 @@ struct Read {
     merge: Option<(m::MergeInfo, m::EventKind)>,
     /// A message Bundle's event coded in HL7 table 0003 (`A04`), which then says the event.
     hl7_event: Option<String>,
+    /// The Bundle's results (DiagnosticReports with their Observations).
+    reports: Vec<m::Report>,
 }
 
 const V2_0003: &str = "http://terminology.hl7.org/CodeSystem/v2-0003";
@@ -86,8 +88,9 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
-    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, .. } =
+    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, results, .. } =
         crate::read_input::parse_input(text)?;
+    let reports = if results.is_empty() { Vec::new() } else { crate::read_clinical::to_model(&results)? };
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
     let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
     // An Encounter alone refers to a person who must exist (`reference`); a Patient is created or updated.
@@ -100,15 +103,16 @@ fn read(json: &[u8]) -> Result<Read, ReadError> {
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
     let merge = merge_of(&patient);
     let hl7_event = message_event.filter(|(system, code)| system == V2_0003 && !code.is_empty()).map(|(_, code)| code);
-    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event })
+    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event, reports })
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event } = read(json)?;
+    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event, reports } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
     let (mut kind, structure) = match (&merge, &encounter) {
+        _ if !reports.is_empty() => (m::EventKind::Results, "DiagnosticReport"),
         (Some((_, kind)), _) => (*kind, "Patient"),
         (None, Some((_, kind))) => (*kind, "Encounter"),
         (None, None) => (m::EventKind::PatientUpdate, "Patient"),
@@ -122,7 +126,9 @@ pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
         _ => intent.to_owned(),
     };
     msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger, structure: structure.into() } };
-    if encounter.is_some() || merge.is_some() {
+    if !reports.is_empty() {
+        msg.content = m::Content::Clinical(m::Clinical { encounter: encounter.map(|(e, _)| e), reports, ..m::Clinical::default() });
+    } else if encounter.is_some() || merge.is_some() {
         msg.content = m::Content::Administrative(m::Administrative { encounter: encounter.map(|(e, _)| e), merge: merge.map(|(m, _)| m) });
     }
     msg.envelope.sent_at = sent_at;

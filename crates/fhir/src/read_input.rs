@@ -20,6 +20,8 @@ pub struct InputParts<'a> {
     pub encounter: Option<Box<Encounter<'a>>>,
     /// A message Bundle's MessageHeader.eventCoding (system, code).
     pub message_event: Option<(String, String)>,
+    /// Observations, DiagnosticReports and Specimens of the Bundle.
+    pub results: crate::read_clinical::Results<'a>,
     /// An Encounter posted alone: the Patient stands for its subject reference (an identifier,
     /// or Passerelle's identity id under [`IDENTITY_SYSTEM`]) and must name a known person.
     pub patient_by_reference: bool,
@@ -46,6 +48,7 @@ struct Collector<'a> {
     encounter: Option<(Box<Encounter<'a>>, usize)>,
     second: Option<(usize, &'static str)>,
     message_event: Option<(String, String)>,
+    results: crate::read_clinical::Results<'a>,
 }
 
 impl<'a> Collector<'a> {
@@ -64,6 +67,15 @@ impl<'a> Collector<'a> {
                 self.second.get_or_insert((i, "Encounter"));
             }
         }
+    }
+    fn observation(&mut self, i: usize, full_url: Option<Cow<'a, str>>, o: Box<crate::clinical_types::Observation<'a>>) {
+        self.results.observations.push((i, full_url, o));
+    }
+    fn report(&mut self, i: usize, r: Box<crate::clinical_types::DiagnosticReport<'a>>) {
+        self.results.reports.push((i, r));
+    }
+    fn specimen(&mut self, i: usize, full_url: Option<Cow<'a, str>>, s: Box<crate::clinical_types::Specimen<'a>>) {
+        self.results.specimens.push((i, full_url, s));
     }
     fn message_header(&mut self, h: MessageHeader<'_>) {
         if let Some(c) = h.event_coding {
@@ -113,6 +125,7 @@ impl<'a> Collector<'a> {
             timestamp,
             encounter: self.encounter.map(|(e, _)| e),
             message_event: self.message_event,
+            results: self.results,
             patient_by_reference: false,
             patient_at: entry_at(p),
             encounter_at,
@@ -164,6 +177,7 @@ fn referenced(encounter: Box<Encounter<'_>>) -> Result<InputParts<'_>, ReadError
         timestamp: None,
         encounter: Some(encounter),
         message_event: None,
+        results: Default::default(),
         patient_by_reference: true,
         patient_at: "Patient".into(),
         encounter_at: "Encounter".into(),
@@ -179,6 +193,9 @@ enum FastResource<'a> {
     Encounter(Box<Encounter<'a>>),
     Bundle(FastBundle<'a>),
     MessageHeader(MessageHeader<'a>),
+    Observation(Box<crate::clinical_types::Observation<'a>>),
+    DiagnosticReport(Box<crate::clinical_types::DiagnosticReport<'a>>),
+    Specimen(Box<crate::clinical_types::Specimen<'a>>),
     /// Another R4 resource, skipped.
     Skipped,
 }
@@ -222,6 +239,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for FastResource<'a> {
                     "Encounter" => FastResource::Encounter(Box::new(Encounter::deserialize(rest)?)),
                     "Bundle" => FastResource::Bundle(FastBundle::deserialize(rest)?),
                     "MessageHeader" => FastResource::MessageHeader(MessageHeader::deserialize(rest)?),
+                    "Observation" => FastResource::Observation(Box::new(Deserialize::deserialize(rest)?)),
+                    "DiagnosticReport" => FastResource::DiagnosticReport(Box::new(Deserialize::deserialize(rest)?)),
+                    "Specimen" => FastResource::Specimen(Box::new(Deserialize::deserialize(rest)?)),
                     known if is_r4_resource_type(known) => {
                         IgnoredAny::deserialize(rest)?;
                         FastResource::Skipped
@@ -245,6 +265,9 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
                     Some(FastResource::Patient(p)) => collected.patient(i, p, entry.request, entry.full_url),
                     Some(FastResource::Encounter(e)) => collected.encounter(i, e),
                     Some(FastResource::MessageHeader(h)) => collected.message_header(h),
+                    Some(FastResource::Observation(o)) => collected.observation(i, entry.full_url, o),
+                    Some(FastResource::DiagnosticReport(r)) => collected.report(i, r),
+                    Some(FastResource::Specimen(sp)) => collected.specimen(i, entry.full_url, sp),
                     Some(FastResource::Bundle(_)) => return None,
                     _ => {}
                 }
@@ -252,7 +275,7 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
             return Some(collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp));
         }
         FastResource::Encounter(e) => return Some(referenced(e)),
-        FastResource::MessageHeader(_) | FastResource::Skipped => return Some(Err(ReadError::NoPatient)),
+        _ => return Some(Err(ReadError::NoPatient)),
     };
     Some(Ok(parts))
 }
@@ -271,6 +294,9 @@ fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
                     "Patient" => collected.patient(i, Box::new(typed(raw.get(), &at)?), entry.request, entry.full_url),
                     "Encounter" => collected.encounter(i, Box::new(typed(raw.get(), &at)?)),
                     "MessageHeader" => collected.message_header(typed(raw.get(), &at)?),
+                    "Observation" => collected.observation(i, entry.full_url, Box::new(typed(raw.get(), &at)?)),
+                    "DiagnosticReport" => collected.report(i, Box::new(typed(raw.get(), &at)?)),
+                    "Specimen" => collected.specimen(i, entry.full_url, Box::new(typed(raw.get(), &at)?)),
                     known if is_r4_resource_type(known) => {}
                     unknown => return Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), format!("{at}.resourceType"))),
                 }
@@ -344,6 +370,7 @@ impl<'a> InputParts<'a> {
             timestamp: None,
             encounter: None,
             message_event: None,
+            results: Default::default(),
             patient_by_reference: false,
             patient_at: "Patient".into(),
             encounter_at: String::new(),

@@ -38,12 +38,18 @@ async fn results_go_to_the_lab_system_and_appointments_and_vaccinations_to_city_
         let (code, _, _) = client.send(&std::fs::read(fixtures.join(f)).expect("fixture")).await;
         assert_eq!(code, "AA", "{f}");
     }
-    // Two results to the lab system, the appointment and the vaccination to city software; the
+    // Results posted as FHIR (a transaction of Patient, Observations, DiagnosticReport) route the same way.
+    passerelle_gateway::delivery::install_tls_provider();
+    let url = format!("http://{}/fhir", gw.address("http-in").expect("http"));
+    let bundle = std::fs::read(fixtures.join("fr_oru_r01_lab_results.fhir.json")).expect("fixture");
+    let r = reqwest::Client::new().post(url).header("content-type", "application/fhir+json").body(bundle).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
+    // Three results to the lab system, the appointment and the vaccination to city software; the
     // discharge matches no route.
-    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 4, Duration::from_secs(30)).await;
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 5, Duration::from_secs(30)).await;
     let lis: Vec<_> = files_with_ext(&lis_out, "json");
     let city: Vec<_> = files_with_ext(&city_out, "json");
-    assert_eq!((lis.len(), city.len()), (2, 2));
+    assert_eq!((lis.len(), city.len()), (3, 2));
     for body in &lis {
         let types = resource_types(&std::fs::read(body).expect("read"));
         assert!(types.contains(&"DiagnosticReport".to_owned()) && types.iter().filter(|t| *t == "Observation").count() >= 6, "{types:?}");
@@ -53,8 +59,9 @@ async fn results_go_to_the_lab_system_and_appointments_and_vaccinations_to_city_
     city_types.sort();
     assert_eq!(city_types, ["Appointment", "Immunization", "Immunization"]);
     // The lab values keep the precision they were reported with.
-    let lab = lis.iter().map(|b| std::fs::read_to_string(b).expect("read")).find(|b| b.contains("718-7")).expect("lab results");
-    assert!(lab.contains(r#""value":13.50"#), "decimal precision kept");
+    let labs: Vec<String> = lis.iter().map(|b| std::fs::read_to_string(b).expect("read")).filter(|b| b.contains("718-7")).collect();
+    assert_eq!(labs.len(), 2, "from HL7 v2 and from FHIR");
+    assert!(labs.iter().all(|lab| lab.contains(r#""value":13.50"#)), "decimal precision kept both ways");
     let python = verify.join(".venv/bin/python");
     let out = Command::new(python).arg(verify.join("validate_fhir.py")).arg("--type").arg("Bundle").args(&lis).args(&city).output().expect("validator");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
