@@ -18,11 +18,13 @@ fn model(from: &str, path: &std::path::Path) -> passerelle_model::Message {
 #[test]
 fn every_fixture_bundle_becomes_a_strict_adt_that_keeps_the_identity() {
     let dir = workspace_root().join("fixtures/hl7v2/ok");
-    // Results, orders, appointments and immunizations go HL7 v2 → FHIR only: their bundles are not
+    // Documents come back as MDM (below); results, orders, appointments and immunizations are not
     // patient or visit events to send back as ADT.
     let clinical = |p: &std::path::Path| {
         let text = std::fs::read_to_string(p).unwrap_or_default();
-        ["DiagnosticReport", "ServiceRequest", "Appointment", "Immunization"].iter().any(|t| text.contains(&format!("\"resourceType\": \"{t}\"")))
+        ["DiagnosticReport", "ServiceRequest", "Appointment", "Immunization", "DocumentReference"]
+            .iter()
+            .any(|t| text.contains(&format!("\"resourceType\": \"{t}\"")))
     };
     let bundles: Vec<_> = files_with_ext(&dir, "json").into_iter().filter(|p| p.to_string_lossy().ends_with(".fhir.json") && !clinical(p)).collect();
     assert!(bundles.len() >= 10);
@@ -55,4 +57,38 @@ fn every_fixture_bundle_becomes_a_strict_adt_that_keeps_the_identity() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     run_validator("validate_hl7v2.py", &["--strict"], &outputs);
+}
+
+/// FHIR documents in: every fixture's DocumentReference bundle (its CDA inline) converts to an MDM
+/// that passes `validate_hl7v2.py --strict --version 2.6` (a bundle of two documents, which one
+/// MDM cannot carry, to an ORU^R01 valid as v2.5), carrying the same document (id, type, replaced
+/// document, deletion) as the HL7 v2 source.
+#[test]
+fn every_fixture_document_bundle_becomes_a_strict_mdm_with_the_same_document() {
+    let dir = workspace_root().join("fixtures/hl7v2/ok");
+    let bundles: Vec<_> = files_with_ext(&dir, "json")
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".fhir.json") && std::fs::read_to_string(p).is_ok_and(|t| t.contains("\"DocumentReference\"")))
+        .collect();
+    assert!(bundles.len() >= 3, "document fixtures: {}", bundles.len());
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let (mut outputs, mut orus) = (Vec::new(), Vec::new());
+    for bundle in &bundles {
+        let two = std::fs::read_to_string(bundle).expect("read").matches("\"DocumentReference\"").count() > 1;
+        let out = passerelle(&["convert", "--from", "fhir", "--to", if two { "oru" } else { "hl7v2" }, bundle.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", bundle.display(), String::from_utf8_lossy(&out.stderr));
+        let case = bundle.to_string_lossy().trim_end_matches(".fhir.json").to_owned();
+        let mdm = out_dir.path().join(format!("{}.{}.er7", outputs.len() + orus.len(), if two { "oru" } else { "mdm" }));
+        std::fs::write(&mdm, &out.stdout).expect("write");
+        let (source, back) = (model("hl7v2", std::path::Path::new(&format!("{case}.hl7"))), model("hl7v2", &mdm));
+        let (Some(a), Some(b)) = (source.document(), back.document()) else { panic!("{case}: no document") };
+        assert_eq!(
+            (&b.id, &b.type_code.as_ref().map(|c| &c.code), &b.replaces, b.deleted),
+            (&a.id, &a.type_code.as_ref().map(|c| &c.code), &a.replaces, a.deleted),
+            "{case}"
+        );
+        if two { orus.push(mdm) } else { outputs.push(mdm) }
+    }
+    run_validator("validate_hl7v2.py", &["--strict", "--version", "2.6"], &outputs);
+    run_validator("validate_hl7v2.py", &["--strict"], &orus);
 }

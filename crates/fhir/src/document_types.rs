@@ -21,9 +21,10 @@ impl Serialize for Base64Data<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for Base64Data<'_> {
+/// Read borrowed from the input when it holds no JSON escape (a document is never copied then).
+impl<'de: 'a, 'a> Deserialize<'de> for Base64Data<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self::Text(Str::Owned(String::deserialize(d)?)))
+        crate::types::borrowed::string(d).map(Self::Text)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod read_clinical;
+pub mod read_document;
 pub mod read_encounter;
 pub mod read_input;
 pub mod read_json;

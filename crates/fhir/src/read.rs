@@ -61,6 +61,8 @@ struct Read {
     hl7_event: Option<String>,
     /// The Bundle's results (DiagnosticReports with their Observations).
     reports: Vec<m::Report>,
+    /// The Bundle's document (its DocumentReferences: the first, the others its companions).
+    document: Option<m::Document>,
 }
 
 const V2_0003: &str = "http://terminology.hl7.org/CodeSystem/v2-0003";
@@ -88,9 +90,10 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
-    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, results, .. } =
+    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, results, documents, .. } =
         crate::read_input::parse_input(text)?;
     let reports = if results.is_empty() { Vec::new() } else { crate::read_clinical::to_model(&results)? };
+    let document = read_documents(&documents, json, text)?;
     // When it was sent: Bundle.timestamp, else the resource's meta.lastUpdated.
     let sent_at = timestamp.or_else(|| patient.meta.as_ref().and_then(|m| m.last_updated.clone())).as_deref().and_then(m::PartialDateTime::parse_fhir);
     // An Encounter alone refers to a person who must exist (`reference`); a Patient is created or updated.
@@ -103,15 +106,35 @@ fn read(json: &[u8]) -> Result<Read, ReadError> {
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
     let merge = merge_of(&patient);
     let hl7_event = message_event.filter(|(system, code)| system == V2_0003 && !code.is_empty()).map(|(_, code)| code);
-    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event, reports })
+    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event, reports, document })
+}
+
+/// The DocumentReferences as one model document (the first) and its companions, their content
+/// located in `json` (the input as received, BOM included).
+fn read_documents(documents: &crate::read_input::Documents<'_>, json: &[u8], text: &str) -> Result<Option<m::Document>, ReadError> {
+    let shift = text.as_ptr() as usize - json.as_ptr() as usize;
+    let mut all = Vec::with_capacity(documents.references.len());
+    for (i, d) in &documents.references {
+        let mut doc = crate::read_document::to_model(d, &format!("Bundle.entry[{i}].resource"), text, &documents.binaries)?;
+        if let Some(content) = doc.content.as_mut() {
+            content.offset += shift;
+        }
+        all.push(doc);
+    }
+    let mut all = all.into_iter();
+    Ok(all.next().map(|mut first| {
+        first.companions = all.collect();
+        first
+    }))
 }
 
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event, reports } = read(json)?;
+    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event, reports, document } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
     let (mut kind, structure) = match (&merge, &encounter) {
+        _ if document.is_some() => (m::EventKind::Document, "DocumentReference"),
         _ if !reports.is_empty() => (m::EventKind::Results, "DiagnosticReport"),
         (Some((_, kind)), _) => (*kind, "Patient"),
         (None, Some((_, kind))) => (*kind, "Encounter"),
@@ -126,7 +149,9 @@ pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
         _ => intent.to_owned(),
     };
     msg.envelope.event = m::Event { kind, source: m::SourceEvent { message_type: "FHIR".into(), trigger, structure: structure.into() } };
-    if !reports.is_empty() {
+    if let Some(document) = document {
+        msg.content = m::Content::Document(document);
+    } else if !reports.is_empty() {
         msg.content = m::Content::Clinical(m::Clinical { encounter: encounter.map(|(e, _)| e), reports, ..m::Clinical::default() });
     } else if encounter.is_some() || merge.is_some() {
         msg.content = m::Content::Administrative(m::Administrative { encounter: encounter.map(|(e, _)| e), merge: merge.map(|(m, _)| m) });

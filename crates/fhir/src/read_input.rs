@@ -22,12 +22,21 @@ pub struct InputParts<'a> {
     pub message_event: Option<(String, String)>,
     /// Observations, DiagnosticReports and Specimens of the Bundle.
     pub results: crate::read_clinical::Results<'a>,
+    /// DocumentReferences (with their entry index) and the Binaries they may point at.
+    pub documents: Documents<'a>,
     /// An Encounter posted alone: the Patient stands for its subject reference (an identifier,
     /// or Passerelle's identity id under [`IDENTITY_SYSTEM`]) and must name a known person.
     pub patient_by_reference: bool,
     /// FHIRPath of the Patient and of the Encounter (`Patient`, `Bundle.entry[1].resource`).
     patient_at: String,
     encounter_at: String,
+}
+
+/// The document resources of a Bundle.
+#[derive(Default)]
+pub struct Documents<'a> {
+    pub references: Vec<(usize, Box<crate::document_types::DocumentReference<'a>>)>,
+    pub binaries: Vec<(Option<Cow<'a, str>>, Box<crate::document_types::Binary<'a>>)>,
 }
 
 /// MessageHeader.eventCoding, all a message Bundle needs to say which event it is.
@@ -49,6 +58,7 @@ struct Collector<'a> {
     second: Option<(usize, &'static str)>,
     message_event: Option<(String, String)>,
     results: crate::read_clinical::Results<'a>,
+    documents: Documents<'a>,
 }
 
 impl<'a> Collector<'a> {
@@ -76,6 +86,12 @@ impl<'a> Collector<'a> {
     }
     fn specimen(&mut self, i: usize, full_url: Option<Cow<'a, str>>, s: Box<crate::clinical_types::Specimen<'a>>) {
         self.results.specimens.push((i, full_url, s));
+    }
+    fn document(&mut self, i: usize, d: Box<crate::document_types::DocumentReference<'a>>) {
+        self.documents.references.push((i, d));
+    }
+    fn binary(&mut self, full_url: Option<Cow<'a, str>>, b: Box<crate::document_types::Binary<'a>>) {
+        self.documents.binaries.push((full_url, b));
     }
     fn message_header(&mut self, h: MessageHeader<'_>) {
         if let Some(c) = h.event_coding {
@@ -126,6 +142,7 @@ impl<'a> Collector<'a> {
             encounter: self.encounter.map(|(e, _)| e),
             message_event: self.message_event,
             results: self.results,
+            documents: self.documents,
             patient_by_reference: false,
             patient_at: entry_at(p),
             encounter_at,
@@ -178,6 +195,7 @@ fn referenced(encounter: Box<Encounter<'_>>) -> Result<InputParts<'_>, ReadError
         encounter: Some(encounter),
         message_event: None,
         results: Default::default(),
+        documents: Default::default(),
         patient_by_reference: true,
         patient_at: "Patient".into(),
         encounter_at: "Encounter".into(),
@@ -196,6 +214,8 @@ enum FastResource<'a> {
     Observation(Box<crate::clinical_types::Observation<'a>>),
     DiagnosticReport(Box<crate::clinical_types::DiagnosticReport<'a>>),
     Specimen(Box<crate::clinical_types::Specimen<'a>>),
+    DocumentReference(Box<crate::document_types::DocumentReference<'a>>),
+    Binary(Box<crate::document_types::Binary<'a>>),
     /// Another R4 resource, skipped.
     Skipped,
 }
@@ -242,6 +262,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for FastResource<'a> {
                     "Observation" => FastResource::Observation(Box::new(Deserialize::deserialize(rest)?)),
                     "DiagnosticReport" => FastResource::DiagnosticReport(Box::new(Deserialize::deserialize(rest)?)),
                     "Specimen" => FastResource::Specimen(Box::new(Deserialize::deserialize(rest)?)),
+                    "DocumentReference" => FastResource::DocumentReference(Box::new(Deserialize::deserialize(rest)?)),
+                    "Binary" => FastResource::Binary(Box::new(Deserialize::deserialize(rest)?)),
                     known if is_r4_resource_type(known) => {
                         IgnoredAny::deserialize(rest)?;
                         FastResource::Skipped
@@ -268,6 +290,8 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
                     Some(FastResource::Observation(o)) => collected.observation(i, entry.full_url, o),
                     Some(FastResource::DiagnosticReport(r)) => collected.report(i, r),
                     Some(FastResource::Specimen(sp)) => collected.specimen(i, entry.full_url, sp),
+                    Some(FastResource::DocumentReference(d)) => collected.document(i, d),
+                    Some(FastResource::Binary(b)) => collected.binary(entry.full_url, b),
                     Some(FastResource::Bundle(_)) => return None,
                     _ => {}
                 }
@@ -297,6 +321,8 @@ fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
                     "Observation" => collected.observation(i, entry.full_url, Box::new(typed(raw.get(), &at)?)),
                     "DiagnosticReport" => collected.report(i, Box::new(typed(raw.get(), &at)?)),
                     "Specimen" => collected.specimen(i, entry.full_url, Box::new(typed(raw.get(), &at)?)),
+                    "DocumentReference" => collected.document(i, Box::new(typed(raw.get(), &at)?)),
+                    "Binary" => collected.binary(entry.full_url, Box::new(typed(raw.get(), &at)?)),
                     known if is_r4_resource_type(known) => {}
                     unknown => return Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), format!("{at}.resourceType"))),
                 }
@@ -371,6 +397,7 @@ impl<'a> InputParts<'a> {
             encounter: None,
             message_event: None,
             results: Default::default(),
+            documents: Default::default(),
             patient_by_reference: false,
             patient_at: "Patient".into(),
             encounter_at: String::new(),

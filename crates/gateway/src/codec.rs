@@ -92,7 +92,7 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
         InputFormat::Hl7v2 => {
             let (mut message, tokens) = passerelle_hl7v2::decode(raw, &passerelle_hl7v2::ParseOptions::default(), &Default::default())?;
             let pid_ins = pid_ins_values(&tokens);
-            let documents = crate::embedded::embedded_documents(&mut message, raw, &pid_ins);
+            let documents = crate::embedded::embedded_documents(&mut message, raw, &pid_ins, "OBX-5.5");
             Ok(Decoded { message, hl7v2: Some(tokens), documents })
         }
         InputFormat::Cda => {
@@ -100,7 +100,14 @@ pub fn decode(format: InputFormat, raw: &[u8]) -> Result<Decoded<'_>, DecodeErro
             let document = DocumentPayload { bytes: Cow::Borrowed(raw), is_cda: true, media_type: "text/xml".into() };
             Ok(Decoded { message, hl7v2: None, documents: vec![document] })
         }
-        InputFormat::Fhir => Ok(Decoded { message: passerelle_fhir::decode(raw)?, hl7v2: None, documents: Vec::new() }),
+        InputFormat::Fhir => {
+            let mut message = passerelle_fhir::decode(raw)?;
+            // A DocumentReference's bytes are decoded (and a CDA's header read and checked against
+            // the Patient) exactly as an MDM's document OBX.
+            let ins: Vec<String> = message.value.patient.as_ref().and_then(|p| p.ins()).map(|i| vec![i.value.clone()]).unwrap_or_default();
+            let documents = crate::embedded::embedded_documents(&mut message, raw, &ins, "DocumentReference.content.attachment");
+            Ok(Decoded { message, hl7v2: None, documents })
+        }
     }
 }
 

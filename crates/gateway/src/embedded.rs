@@ -1,4 +1,5 @@
-//! The documents an ORU/MDM carries in its document OBX: each decoded from base64, read with the
+//! The documents an ORU/MDM carries in its document OBX (or a FHIR DocumentReference in its
+//! attachment): each decoded from base64, read with the
 //! CDA reader and merged into the model. The CDA header is authoritative for a document's
 //! metadata; the patient of PID and of every CDA recordTarget must have the same INS, or the
 //! message is refused (`identity-mismatch`: never delivered under either identity).
@@ -9,16 +10,17 @@ use std::borrow::Cow;
 
 /// Decodes every document of `message` (the document, then its companions) from `raw`, merging
 /// what each CDA header says; returns their bytes in the same order.
-pub fn embedded_documents(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String]) -> Vec<DocumentPayload<'static>> {
+/// `at` names where the documents are (`OBX-5.5`, `DocumentReference.content.attachment`).
+pub fn embedded_documents(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[String], at: &'static str) -> Vec<DocumentPayload<'static>> {
     let Content::Document(doc) = &mut message.value.content else { return Vec::new() };
     let issues = &mut message.issues;
     // The INS every CDA must name: PID-3's, or else the first CDA's.
     let mut known_ins = pid_ins.to_vec();
     let mut payloads = Vec::new();
-    let Some(payload) = embedded(doc, raw, &mut known_ins, issues) else { return payloads };
+    let Some(payload) = embedded(doc, raw, &mut known_ins, issues, at) else { return payloads };
     payloads.push(payload);
     for companion in &mut doc.companions {
-        match embedded(companion, raw, &mut known_ins, issues) {
+        match embedded(companion, raw, &mut known_ins, issues, at) {
             Some(payload) => payloads.push(payload),
             None => return Vec::new(),
         }
@@ -27,13 +29,12 @@ pub fn embedded_documents(message: &mut Parsed<Message>, raw: &[u8], pid_ins: &[
 }
 
 /// One document: its bytes, and its CDA header merged into `ours` when it is a CDA.
-fn embedded(ours: &mut Document, raw: &[u8], known_ins: &mut Vec<String>, issues: &mut Vec<Issue>) -> Option<DocumentPayload<'static>> {
+fn embedded(ours: &mut Document, raw: &[u8], known_ins: &mut Vec<String>, issues: &mut Vec<Issue>, at: &'static str) -> Option<DocumentPayload<'static>> {
     let content: ContentRef = ours.content.clone()?;
-    let at = "OBX-5.5";
     let span = raw.get(content.offset..content.offset + content.length)?;
     let bytes = if content.base64 { passerelle_hl7v2::decode_base64(span) } else { Some(span.to_vec()) };
     let Some(bytes) = bytes else {
-        issues.push(Issue::error("document-not-base64", "the document OBX-5.5 is not valid base64").at_path(at));
+        issues.push(Issue::error("document-not-base64", format!("the document ({at}) is not valid base64")).at_path(at));
         return None;
     };
     let opaque = |bytes: Vec<u8>| DocumentPayload { bytes: Cow::Owned(bytes), is_cda: false, media_type: content.media_type.clone() };
@@ -43,7 +44,7 @@ fn embedded(ours: &mut Document, raw: &[u8], known_ins: &mut Vec<String>, issues
     let cda = match passerelle_cda::decode(&bytes, &passerelle_cda::DecodeOptions::default()) {
         Ok(cda) => cda,
         Err(e) => {
-            issues.push(Issue::error("document-unreadable", format!("the CDA in the document OBX cannot be read: {e}")).at_path(at));
+            issues.push(Issue::error("document-unreadable", format!("the CDA of the document ({at}) cannot be read: {e}")).at_path(at));
             return Some(opaque(bytes));
         }
     };

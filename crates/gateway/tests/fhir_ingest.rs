@@ -264,3 +264,29 @@ async fn an_encounter_posted_alone_is_the_visit_of_a_known_patient() {
     }
     gw.shutdown().await;
 }
+
+/// A FHIR DocumentReference (its CDA inline) posted by city software reaches a hospital as an MDM
+/// whose OBX carries the very CDA, read and checked against the Patient like an MDM's document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fhir_document_reaches_a_hospital_as_mdm_with_the_same_cda() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hl7_out = tmp.path().join("hl7");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"], format = \"fhir\" }}\nto = [\"ehr\"]\n",
+        hl7_out.display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let fixtures = workspace_root().join("fixtures/hl7v2/ok");
+    let (status, response) = post_fhir(&gw, std::fs::read(fixtures.join("fr_mdm_t02_cda.fhir.json")).expect("fixture")).await;
+    assert_eq!(status, 200, "{response}");
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, 1, Duration::from_secs(10)).await;
+    let mdm = files_with_ext(&hl7_out, "hl7");
+    assert_eq!(mdm.len(), 1);
+    let text = String::from_utf8(std::fs::read(&mdm[0]).expect("read")).expect("utf8");
+    assert!(text.contains("|MDM^T02^MDM_T02|"), "{text}");
+    let source = String::from_utf8(std::fs::read(fixtures.join("fr_mdm_t02_cda.hl7")).expect("fixture")).expect("utf8");
+    let cda_b64 =
+        |er7: &str| er7.split('\r').find(|s| s.starts_with("OBX|1|ED|")).and_then(|s| s.split('|').nth(5)).and_then(|f| f.split('^').nth(4)).map(str::to_owned);
+    assert_eq!(cda_b64(&text), cda_b64(&source), "the same CDA, byte for byte");
+    gw.shutdown().await;
+}
