@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod routing;
 pub mod runtime;
 pub mod store;
+pub mod visit;
 
 pub use config::Config;
 pub use runtime::{RunningGateway, StartError, start};

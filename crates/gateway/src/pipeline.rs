@@ -137,13 +137,12 @@ pub(crate) fn outcome_json(issues: &[Issue]) -> Vec<u8> {
 /// BE SSIN naming system) or, for a local identifier without an OID, its authority's namespace.
 pub fn identifier_rows(msg: &Message) -> Vec<NewIdentifier> {
     let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
-    ids.iter()
-        .filter_map(|i| {
-            // The system exactly as the FHIR renderings carry it, else the authority's namespace.
-            let system = passerelle_fhir::patient::system_of(i).map(|s| s.into_owned()).or_else(|| i.namespace.clone())?;
-            Some(NewIdentifier { kind: i.kind.as_str().to_owned(), system, value: i.value.clone() })
-        })
-        .collect()
+    ids.iter().filter_map(|i| Some(NewIdentifier { kind: i.kind.as_str().to_owned(), system: identifier_system(i)?, value: i.value.clone() })).collect()
+}
+
+/// The system exactly as the FHIR renderings carry it, else the authority's namespace.
+pub fn identifier_system(i: &passerelle_model::Identifier) -> Option<String> {
+    passerelle_fhir::patient::system_of(i).map(|s| s.into_owned()).or_else(|| i.namespace.clone())
 }
 
 impl Pipeline {
@@ -207,6 +206,7 @@ impl Pipeline {
             d.message.value.envelope.received_at_ms = Some(received_at_ms);
             if format == InputFormat::Fhir {
                 identity = crate::identity::resolve(self.store.as_ref(), &mut d.message, received_at_ms).await;
+                crate::visit::apply_transition(self.store.as_ref(), &mut d.message).await;
             }
         }
         self.metrics.parse_duration.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -271,6 +271,7 @@ impl Pipeline {
                 let mut record = self.record(listener, format, received_at_ms, raw_bytes.clone(), Some(msg), status, &reply, diagnostics, deliveries);
                 record.withheld = withheld.filter(|_| !refused);
                 record.consent = consent::feeding_code(msg).map(str::to_owned);
+                record.visit_state = crate::visit::state(msg);
                 (reply, verdict, record)
             }
         };
@@ -392,6 +393,7 @@ impl Pipeline {
             identifiers: msg.map(identifier_rows).unwrap_or_default(),
             withheld: None,
             consent: None,
+            visit_state: None,
             raw,
             normalised: msg.filter(|_| self.keep_normalised).and_then(|m| serde_json::to_vec(m).ok()),
             ack: ack.to_vec(),

@@ -30,6 +30,9 @@ impl Journal for BrokenStore {
     fn find_identities(&self, _: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
         fail()
     }
+    fn visit_state(&self, _: String, _: String) -> BoxFuture<'_, Result<Option<String>>> {
+        fail()
+    }
     fn identity_keys(&self, _: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
         fail()
     }

@@ -290,3 +290,42 @@ async fn a_fhir_document_reaches_a_hospital_as_mdm_with_the_same_cda() {
     assert_eq!(cda_b64(&text), cda_b64(&source), "the same CDA, byte for byte");
     gw.shutdown().await;
 }
+
+/// Encounter status transitions: a visit in progress (A01), then finished (A03), then in progress
+/// again is the cancellation of the discharge (A13), not a second admission; every ADT is strict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encounter_back_in_progress_after_its_discharge_is_an_a13() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hl7_out = tmp.path().join("hl7");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"visits\"\nmatch = {{ resource_type = [\"Encounter\"] }}\nto = [\"ehr\"]\n",
+        hl7_out.display()
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let fixture = std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture");
+    let base: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
+    let mut triggers = Vec::new();
+    for (i, status) in ["in-progress", "finished", "in-progress"].into_iter().enumerate() {
+        let mut bundle = base.clone();
+        bundle["entry"][1]["resource"]["status"] = status.into();
+        bundle["timestamp"] = format!("2026-11-20T10:0{i}:00+01:00").into();
+        let (code, response) = post_fhir(&gw, serde_json::to_vec(&bundle).expect("json")).await;
+        assert_eq!(code, 200, "{status}: {response}");
+        wait_for_outbox(gw.store.as_ref(), OutboxStatus::Delivered, i + 1, Duration::from_secs(10)).await;
+        let mut files = files_with_ext(&hl7_out, "hl7");
+        files.sort_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok());
+        let text = String::from_utf8(std::fs::read(files.last().expect("adt")).expect("read")).expect("utf8");
+        triggers.push(text.split('|').nth(8).unwrap_or_default().to_owned());
+    }
+    assert_eq!(triggers, ["ADT^A01^ADT_A01", "ADT^A03^ADT_A03", "ADT^A13^ADT_A01"]);
+    if let Some(verify) = verify_dir() {
+        let out = std::process::Command::new(verify.join(".venv/bin/python"))
+            .arg(verify.join("validate_hl7v2.py"))
+            .arg("--strict")
+            .args(files_with_ext(&hl7_out, "hl7"))
+            .output()
+            .expect("validator");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    gw.shutdown().await;
+}

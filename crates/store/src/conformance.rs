@@ -19,6 +19,7 @@ fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage
         identifiers: vec![NewIdentifier { kind: "ipp".into(), system: "CHU-TEST".into(), value: patient.into() }],
         withheld: None,
         consent: None,
+        visit_state: None,
         raw: format!("MSH|{control_id}").into_bytes().into(),
         normalised: Some(b"{}".to_vec()),
         ack: format!("ACK {control_id}").into_bytes(),
@@ -61,6 +62,25 @@ pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
     purge_keeps_undelivered_messages(store).await;
     large_documents_round_trip_byte_for_byte(store).await;
     one_person_is_one_identity_even_when_twenty_clients_race(store).await;
+    a_visit_keeps_the_state_its_last_accepted_message_left(store).await;
+}
+
+/// A visit's state is the one its latest accepted message left; a rejected message changes nothing.
+async fn a_visit_keeps_the_state_its_last_accepted_message_left(store: &impl Store) {
+    let visit = ("urn:oid:1.2.250.1.999.1.3".to_owned(), "VN-STATE-1".to_owned());
+    assert_eq!(store.visit_state(visit.0.clone(), visit.1.clone()).await.expect("state"), None);
+    let moved = |control: &str, at: i64, state: &str| {
+        let mut m = message(control, "P-VISIT", &[]);
+        m.received_at_ms = at;
+        m.visit_state = Some((visit.0.clone(), visit.1.clone(), state.into()));
+        m
+    };
+    stored(store, moved("visit-1", 5_000, "admit")).await;
+    stored(store, moved("visit-2", 5_001, "discharge")).await;
+    let mut refused = moved("visit-3", 5_002, "admit");
+    refused.status = MessageStatus::Rejected;
+    store.append(refused).await.expect("append");
+    assert_eq!(store.visit_state(visit.0.clone(), visit.1.clone()).await.expect("state").as_deref(), Some("discharge"));
 }
 
 /// Twenty concurrent first messages about one new person find one identity; a later message

@@ -58,6 +58,8 @@ pub trait Journal: Send + Sync {
     /// The identities these identifiers already name, without creating one (a reference to a
     /// patient must find it): empty when none does, several when they conflict.
     fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>>;
+    /// The state an accepted message last left the visit (system, value) in, if any.
+    fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>>;
     /// Every (system, value) identifier an identity holds, empty for an unknown identity.
     fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>>;
     /// One message in full, with the outbox rows made from it.

@@ -109,4 +109,13 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (system, value)
     ) WITHOUT ROWID;
     CREATE INDEX identity_keys_identity ON identity_keys (identity_id);",
+    // 7 → 8: the last state each visit was left in by an accepted message, so that a FHIR Encounter
+    // back in progress after its discharge is the discharge's cancellation (A13).
+    "CREATE TABLE visit_states (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (system, value)
+    ) WITHOUT ROWID;",
 ];

@@ -103,6 +103,9 @@ pub struct NewMessage {
     pub withheld: Option<String>,
     /// The patient's DMP feeding choice this message states (ZFA-9 code), remembered per identifier.
     pub consent: Option<String>,
+    /// The visit this message moves, by its identifier (system, value), and the state it leaves
+    /// it in (the neutral event: `admit`, `discharge`…), remembered when the message is accepted.
+    pub visit_state: Option<(String, String, String)>,
     /// Shared with the listener's buffer, not copied (a document can be tens of MB).
     pub raw: bytes::Bytes,
     /// The normalised message (compact JSON of the model), absent for undecodable input.

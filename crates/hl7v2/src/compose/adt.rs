@@ -20,6 +20,8 @@ pub fn adt_event(msg: &Message, french: bool) -> (&'static str, &'static str) {
         EventKind::Transfer => ("A02", "ADT_A02"),
         EventKind::Discharge => ("A03", "ADT_A03"),
         EventKind::LeaveOfAbsence => ("A21", "ADT_A21"),
+        // A visit back in progress after its discharge (the gateway knows the visit's history).
+        EventKind::Cancel if source.trigger == "A13" => ("A13", "ADT_A01"),
         EventKind::Cancel => ("A11", "ADT_A09"),
         EventKind::Merge => ("A40", "ADT_A39"),
         EventKind::IdentifierChange => ("A47", "ADT_A30"),

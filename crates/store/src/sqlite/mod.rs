@@ -177,6 +177,9 @@ impl Journal for SqliteStore {
     fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
         self.read(move |c| ops::find_identities(c, &identifiers))
     }
+    fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>> {
+        self.read(move |c| ops::visit_state(c, &system, &value))
+    }
     fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
         self.read(move |c| ops::identity_keys(c, identity))
     }

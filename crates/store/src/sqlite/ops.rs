@@ -74,6 +74,14 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
             consent.execute(params![i.system, i.value, feeding, m.received_at_ms])?;
         }
     }
+    if let Some((system, value, state)) = m.visit_state.as_ref().filter(|_| accepted) {
+        conn.prepare_cached(
+            "INSERT INTO visit_states (system, value, state, updated_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (system, value) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms
+             WHERE excluded.updated_ms >= visit_states.updated_ms",
+        )?
+        .execute(params![system, value, state, m.received_at_ms])?;
+    }
     let mut insert = conn.prepare_cached(
         "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
          VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6, ?7)",
@@ -299,6 +307,10 @@ pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now
         insert.execute(params![system, value, id])?;
     }
     Ok(if created { IdentityResolution::Created(id) } else { IdentityResolution::Known(id) })
+}
+
+pub fn visit_state(conn: &Connection, system: &str, value: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT state FROM visit_states WHERE system = ?1 AND value = ?2")?.query_row(params![system, value], |r| r.get(0)).optional()?)
 }
 
 pub fn latest_consent(conn: &Connection, identifiers: &[(String, String)]) -> Result<Option<String>> {
