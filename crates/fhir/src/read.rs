@@ -68,22 +68,29 @@ struct Read {
 const V2_0003: &str = "http://terminology.hl7.org/CodeSystem/v2-0003";
 
 /// A model identifier from a FHIR one, classified by the model's identity rules.
-fn model_identifier(id: &crate::types::Identifier<'_>, issues: &mut Vec<m::Issue>) -> Option<m::Identifier> {
+/// `at` is the identifier's FHIRPath (`Patient.identifier[1]`), named by a classification issue.
+fn model_identifier(id: &crate::types::Identifier<'_>, at: &str, issues: &mut Vec<m::Issue>) -> Option<m::Identifier> {
     let value = os(&id.value)?;
     let type_code = id.type_.as_ref().and_then(|t| t.coding.first()).and_then(|c| os(&c.code));
     let (mid, issue) = m::classify(&value, m::Authority::from_fhir_system(id.system.as_deref(), type_code.as_deref()));
-    issues.extend(issue.map(|i| i.at_path("Patient.identifier")));
+    issues.extend(issue.map(|i| i.at_path(at.to_owned())));
     Some(mid)
 }
 
 fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
     let mut ignored = Vec::new();
-    let merged: Vec<m::Identifier> =
-        p.link.iter().filter(|l| l.type_ == "replaces").filter_map(|l| l.other.identifier.as_ref()).filter_map(|i| model_identifier(i, &mut ignored)).collect();
+    let merged: Vec<m::Identifier> = p
+        .link
+        .iter()
+        .filter(|l| l.type_ == "replaces")
+        .filter_map(|l| l.other.identifier.as_ref())
+        .filter_map(|i| model_identifier(i, "Patient.link.other.identifier", &mut ignored))
+        .collect();
     if !merged.is_empty() {
         return Some((m::MergeInfo { prior_identifiers: merged, ..m::MergeInfo::default() }, m::EventKind::Merge));
     }
-    let old: Vec<m::Identifier> = p.identifier.iter().filter(|i| i.use_.as_deref() == Some("old")).filter_map(|i| model_identifier(i, &mut ignored)).collect();
+    let old: Vec<m::Identifier> =
+        p.identifier.iter().filter(|i| i.use_.as_deref() == Some("old")).filter_map(|i| model_identifier(i, "Patient.identifier", &mut ignored)).collect();
     (!old.is_empty()).then(|| (m::MergeInfo { prior_identifiers: old, ..m::MergeInfo::default() }, m::EventKind::IdentifierChange))
 }
 
@@ -191,8 +198,8 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
         }
     }
     // An `old` identifier is one the patient no longer has (an A47): not a current identifier.
-    for id in p.identifier.iter().filter(|i| i.use_.as_deref() != Some("old")) {
-        out.identifiers.extend(model_identifier(id, &mut issues));
+    for (i, id) in p.identifier.iter().enumerate().filter(|(_, i)| i.use_.as_deref() != Some("old")) {
+        out.identifiers.extend(model_identifier(id, &format!("Patient.identifier[{i}]"), &mut issues));
     }
     issues.extend(m::apply_identity_rules(&mut out).into_iter().map(|i| i.at_path("Patient.identifier")));
     for n in &p.name {
