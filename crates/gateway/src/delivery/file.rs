@@ -1,5 +1,7 @@
 //! `file` destination: one file per delivery, written to a temporary name then renamed, so a
-//! file-drop consumer never reads half a message.
+//! file-drop consumer never reads half a message. Outputs hold patient data: created 0600 in a
+//! directory created 0700, and the file and then the directory are fsync'd before the delivery
+//! counts as done (a crash never loses a delivered message).
 
 use super::{Outcome, Transport};
 use crate::config::DestinationConfig;
@@ -37,13 +39,17 @@ impl Transport for FileTransport {
             let name = format!("{:012}-{:012}.{}", item.message_id, item.id, extension_for(&payload.content_type));
             let tmp = self.dir.join(format!(".{name}.tmp"));
             let result = async {
-                tokio::fs::create_dir_all(&self.dir).await?;
+                if !tokio::fs::try_exists(&self.dir).await.unwrap_or(false) {
+                    tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).await?;
+                }
                 // Written from the stored bytes in bounded chunks (`fs::write` would copy them whole).
-                let mut file = tokio::fs::File::create(&tmp).await?;
+                let mut file = tokio::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).await?;
                 file.write_all(&payload.bytes).await?;
                 file.flush().await?;
+                file.sync_all().await?;
                 drop(file);
-                tokio::fs::rename(&tmp, self.dir.join(&name)).await
+                tokio::fs::rename(&tmp, self.dir.join(&name)).await?;
+                tokio::fs::File::open(&self.dir).await?.sync_all().await
             }
             .await;
             match result {

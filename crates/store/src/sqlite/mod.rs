@@ -29,6 +29,30 @@ pub struct SqliteStore {
     _alive: Arc<()>,
 }
 
+/// The journal holds patient data: its directory is created 0700, the database file 0600 before
+/// SQLite opens it (SQLite gives its WAL and shared-memory files the database file's mode), and an
+/// existing journal readable by others is made private.
+fn private_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let fail = |what: &Path, e: std::io::Error| StoreError::Database(format!("cannot secure {}: {e}", what.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| fail(dir, e))?;
+    }
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(|e| fail(path, e))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| fail(&file, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(
@@ -51,9 +75,7 @@ impl SqliteStore {
     /// Opens the database for the node that `lease` names.
     pub fn open_as(path: impl AsRef<Path>, lease: Lease) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        private_files(&path)?;
         let writer = open_connection(&path)?;
         ops::migrate(&writer)?;
         // Checkpoints run on their own connection and thread (PASSIVE: they never block the
