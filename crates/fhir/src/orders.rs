@@ -108,19 +108,10 @@ pub fn appointment<'m>(a: &'m m::Appointment, trigger: &str, subject: &Subject<'
 /// `t` plus `minutes`, when `t` has a time to the minute; carried through days with the civil
 /// calendar (a 30-minute slot at 23:45 ends the next day).
 pub fn plus_minutes(t: m::PartialDateTime, minutes: u32) -> Option<m::PartialDateTime> {
-    let (month, day, hour) = (t.month?, t.day?, t.hour?);
-    let days_from_civil = |y: i64, m: i64, d: i64| {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    };
-    let days = days_from_civil(i64::from(t.year), i64::from(month), i64::from(day));
-    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(t.minute.unwrap_or(0)) * 60 + i64::from(t.second.unwrap_or(0)) + i64::from(minutes) * 60;
-    let mut out = m::PartialDateTime::from_unix_ms(secs * 1000)?;
+    // Computed in the local time the value was given in (its offset applied back afterwards).
+    let local = m::PartialDateTime { offset_minutes: None, millis: None, ..t };
+    let mut out = m::PartialDateTime::from_unix_ms(local.to_unix_ms()? + i64::from(minutes) * 60_000)?;
     out.offset_minutes = t.offset_minutes;
-    out.millis = None;
     Some(out)
 }
 

@@ -1,14 +1,17 @@
 //! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` (by `patient=`,
-//! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`) and `/api/outbox` (JSON for operators and
-//! the admin page to come).
+//! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`), `/api/outbox` and `/api/audit` (JSON for
+//! operators and the admin page to come), behind [`crate::admin_auth`]: an `operator` sees
+//! messages without their patient, a `phi` reader sees them whole, each read audited first.
 
+use crate::admin_auth::{AdminAuth, Caller, Role};
 use crate::metrics::Metrics;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use passerelle_store::{MessageQuery, MessageStatus, OutboxFilter, OutboxStatus, Store};
+use passerelle_store::{AuditEntry, MessageQuery, MessageStatus, OutboxFilter, OutboxStatus, PatientKeys, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -26,7 +29,7 @@ pub struct DestinationInfo {
     pub kind: &'static str,
 }
 
-pub fn router(state: AdminState) -> Router {
+pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -36,7 +39,51 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/destinations", get(destinations))
         .route("/api/outbox", get(outbox))
         .route("/api/outbox/{id}/rendering", get(rendering))
+        .route("/api/audit", get(audit_trail))
+        .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
         .with_state(state)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+}
+
+/// Writes the read of patient data to the audit trail; the data is returned only once it is.
+async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
+    let entry =
+        AuditEntry { at_ms: crate::pipeline::now_ms(), role: caller.role.as_str().into(), remote: caller.remote.clone(), action: action.into(), target };
+    s.store.audit(entry).await.map_err(|e| unavailable(format!("audit trail unavailable, nothing returned: {e}")))
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    /// RFC 3339 (`2026-12-01T10:00:00Z`).
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/audit?since=<RFC 3339>` (role `phi`): `{at, role, remote, action, target}`.
+async fn audit_trail(State(s): State<AdminState>, Query(p): Query<AuditParams>) -> Response {
+    let since = match p.since.as_deref() {
+        None => 0,
+        Some(t) => match passerelle_model::PartialDateTime::parse_fhir(t).and_then(|d| d.to_unix_ms()) {
+            Some(ms) => ms,
+            None => return bad_request(format!("since must be an RFC 3339 time with its offset, got {t}")),
+        },
+    };
+    match s.store.audit_since(since, p.limit.unwrap_or(1000).min(10_000)).await {
+        Ok(entries) => {
+            let rows: Vec<serde_json::Value> = entries
+                .into_iter()
+                .map(|e| {
+                    let at = passerelle_model::PartialDateTime::from_unix_ms(e.at_ms).and_then(|t| t.fhir_instant(passerelle_model::TimeZoneRule::Utc));
+                    serde_json::json!({ "at": at, "role": e.role, "remote": e.remote, "action": e.action, "target": e.target })
+                })
+                .collect();
+            Json(rows).into_response()
+        }
+        Err(e) => unavailable(e),
+    }
 }
 
 async fn metrics(State(s): State<AdminState>) -> Response {
@@ -72,7 +119,7 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-async fn messages(State(s): State<AdminState>, Query(p): Query<MessagesParams>) -> Response {
+async fn messages(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<MessagesParams>) -> Response {
     let status = match p.status.as_deref() {
         None => None,
         Some("accepted") => Some(MessageStatus::Accepted),
@@ -85,10 +132,20 @@ async fn messages(State(s): State<AdminState>, Query(p): Query<MessagesParams>) 
         Some(Some((system, value))) if !system.is_empty() && !value.is_empty() => Some((system.to_owned(), value.to_owned())),
         Some(_) => return bad_request("identifier must be SYSTEM|VALUE, e.g. urn:oid:1.2.250.1.213.1.4.10|279035121518989".into()),
     };
+    let by_patient = p.patient.is_some() || identifier.is_some();
     let query = MessageQuery { patient: p.patient, identifier, control_id: p.control_id, status, limit: p.limit.unwrap_or(100).min(1000) };
+    let target = if by_patient { "messages by patient".to_owned() } else { "messages".to_owned() };
     match s.store.search(query).await {
-        Ok(rows) => Json(rows).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+        Ok(mut rows) if caller.role < Role::Phi => {
+            // Message metadata without the patient.
+            rows.iter_mut().for_each(|r| r.patient = PatientKeys::default());
+            Json(rows).into_response()
+        }
+        Ok(rows) => match audited(&s, &caller, "search", format!("{target} ({} found)", rows.len())).await {
+            Ok(()) => Json(rows).into_response(),
+            Err(refused) => refused,
+        },
+        Err(e) => unavailable(e),
     }
 }
 
@@ -114,7 +171,10 @@ async fn outbox(State(s): State<AdminState>, Query(p): Query<OutboxParams>) -> R
 
 /// The bytes a destination receives for one outbox row, with their content type: the lineage
 /// raw → model → rendering an operator inspects.
-async fn rendering(State(s): State<AdminState>, Path(id): Path<i64>) -> Response {
+async fn rendering(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Response {
+    if let Err(refused) = audited(&s, &caller, "read rendering", format!("outbox/{id}")).await {
+        return refused;
+    }
     match s.store.rendering(id).await {
         Ok(Some(r)) => ([(header::CONTENT_TYPE, r.content_type)], r.bytes).into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": format!("no outbox row {id}") }))).into_response(),
@@ -124,7 +184,10 @@ async fn rendering(State(s): State<AdminState>, Path(id): Path<i64>) -> Response
 
 /// One message in full: summary, the model read back from the journal, the deliveries made from it.
 /// The raw bytes are in `raw` as text (lossy for non-UTF-8 input) for inspection.
-async fn message(State(s): State<AdminState>, Path(id): Path<i64>) -> Response {
+async fn message(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Response {
+    if let Err(refused) = audited(&s, &caller, "read message", format!("message/{id}")).await {
+        return refused;
+    }
     match s.store.message(id).await {
         Ok(Some(m)) => {
             let model = match m.normalised.as_deref().map(serde_json::from_slice::<passerelle_model::Message>) {

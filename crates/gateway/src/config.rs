@@ -51,22 +51,7 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    #[serde(default = "default_admin_bind")]
-    pub bind: String,
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        Self { bind: default_admin_bind() }
-    }
-}
-
-fn default_admin_bind() -> String {
-    "127.0.0.1:9090".into()
-}
+pub use crate::admin_auth::AdminConfig;
 
 /// Identity the gateway uses in ACKs to unreadable input, and logging switches.
 #[derive(Debug, Clone, Deserialize)]
@@ -348,6 +333,7 @@ impl Config {
         if self.store.lease_secs == 0 {
             return Err("store: lease_secs must be at least 1".to_owned());
         }
+        self.admin.validate().map_err(|e| format!("admin: {e}"))?;
         let mut listener_names = std::collections::HashSet::new();
         for (i, l) in self.listeners.iter().enumerate() {
             let name = &l.name;

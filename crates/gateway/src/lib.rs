@@ -4,6 +4,7 @@
 //! This is the only crate that opens sockets, reads config or the environment, or emits metrics.
 
 pub mod admin;
+pub mod admin_auth;
 pub mod batch_ingest;
 pub mod codec;
 pub mod config;

@@ -109,10 +109,12 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let admin = bind("admin", &config.admin.bind).await?;
     addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
     let destinations = config.destinations.iter().map(|d| DestinationInfo { name: d.name.clone(), kind: d.kind.as_str() }).collect();
-    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations) });
+    let auth = Arc::new(crate::admin_auth::AdminAuth::new(&config.admin, addresses["admin"]));
+    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations) }, auth);
     let token = workers.clone();
     worker_tasks.spawn(async move {
-        let _ = axum::serve(admin, app).with_graceful_shutdown(token.cancelled_owned()).await;
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(admin, service).with_graceful_shutdown(token.cancelled_owned()).await;
     });
     if config.store.retention_days > 0 {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));

@@ -30,6 +30,12 @@ impl Journal for BrokenStore {
     fn find_identities(&self, _: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
         fail()
     }
+    fn audit(&self, _: AuditEntry) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn audit_since(&self, _: i64, _: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>> {
+        fail()
+    }
     fn visit_state(&self, _: String, _: String) -> BoxFuture<'_, Result<Option<String>>> {
         fail()
     }

@@ -150,6 +150,21 @@ impl PartialDateTime {
         (self.month.is_some() && self.day.is_some() && self.hour.is_some()).then(|| self.fhir_date_time(rule))
     }
 
+    /// Milliseconds since 1970-01-01 UTC of a time given to the hour at least (its offset, else
+    /// UTC; missing minutes and seconds are 0); `None` for a date alone.
+    pub fn to_unix_ms(&self) -> Option<i64> {
+        let (month, day, hour) = (i64::from(self.month?), i64::from(self.day?), i64::from(self.hour?));
+        // Days from civil (Howard Hinnant's algorithm), the inverse of `from_unix_ms`.
+        let y = i64::from(self.year) - i64::from(month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+        let secs = days * 86_400 + hour * 3600 + i64::from(self.minute.unwrap_or(0)) * 60 + i64::from(self.second.unwrap_or(0));
+        let offset = i64::from(self.offset_minutes.unwrap_or(0)) * 60;
+        Some((secs - offset) * 1000 + i64::from(self.millis.unwrap_or(0)))
+    }
+
     /// HL7 v2 DTM rendering at the precision received.
     /// The UTC time `ms` milliseconds after 1970-01-01, to the second, offset +0000; `None`
     /// outside years 0–9999.
@@ -307,6 +322,17 @@ impl TimeZoneRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_milliseconds_round_trip_and_honour_the_offset() {
+        for ms in [0_i64, 1_795_132_800_000, 951_782_400_000, -86_400_000, 4_102_444_800_123] {
+            let t = PartialDateTime::from_unix_ms(ms).expect("in range");
+            assert_eq!(PartialDateTime { millis: Some((ms.rem_euclid(1000)) as u16), ..t }.to_unix_ms(), Some(ms), "{ms}");
+        }
+        let paris = PartialDateTime::parse_fhir("2026-11-20T01:00:00+01:00").expect("fhir");
+        assert_eq!(paris.to_unix_ms(), Some(1_795_132_800_000));
+        assert_eq!(PartialDateTime::parse_hl7("20261120").and_then(|d| d.to_unix_ms()), None, "a date alone is no instant");
+    }
 
     #[test]
     fn parses_every_precision_and_offsets() {

@@ -63,6 +63,17 @@ pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
     large_documents_round_trip_byte_for_byte(store).await;
     one_person_is_one_identity_even_when_twenty_clients_race(store).await;
     a_visit_keeps_the_state_its_last_accepted_message_left(store).await;
+    the_audit_trail_keeps_every_read_in_order(store).await;
+}
+
+async fn the_audit_trail_keeps_every_read_in_order(store: &impl Store) {
+    let entry =
+        |at_ms: i64, target: &str| AuditEntry { at_ms, role: "phi".into(), remote: "127.0.0.1:5000".into(), action: "read".into(), target: target.into() };
+    for (at, target) in [(9_000, "message/1"), (9_002, "message/3"), (9_001, "message/2")] {
+        store.audit(entry(at, target)).await.expect("audit");
+    }
+    let trail = store.audit_since(9_001, 10).await.expect("audit");
+    assert_eq!(trail.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), ["message/2", "message/3"], "from `since` on, oldest first");
 }
 
 /// A visit's state is the one its latest accepted message left; a rejected message changes nothing.

@@ -62,6 +62,10 @@ pub trait Journal: Send + Sync {
     fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>>;
     /// Every (system, value) identifier an identity holds, empty for an unknown identity.
     fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>>;
+    /// Records one read of patient data (durably, before the data is returned).
+    fn audit(&self, entry: AuditEntry) -> BoxFuture<'_, Result<()>>;
+    /// The audit trail from `since_ms` on, oldest first (at most `limit` entries).
+    fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.

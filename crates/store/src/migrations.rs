@@ -118,4 +118,14 @@ pub const SQLITE: &[&str] = &[
         updated_ms INTEGER NOT NULL,
         PRIMARY KEY (system, value)
     ) WITHOUT ROWID;",
+    // 8 → 9: the audit trail of reads of patient data through the admin API.
+    "CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at_ms);",
 ];

@@ -117,6 +117,18 @@ pub struct NewMessage {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// One read of patient data through the admin API: who (the token's role), when, from where,
+/// what and which message or query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Unix ms.
+    pub at_ms: i64,
+    pub role: String,
+    pub remote: String,
+    pub action: String,
+    pub target: String,
+}
+
 /// Which person a set of identifiers names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityResolution {

@@ -199,6 +199,12 @@ impl Journal for SqliteStore {
     fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
         self.read(move |c| ops::find_identities(c, &identifiers))
     }
+    fn audit(&self, entry: AuditEntry) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| ops::audit(c, &entry))
+    }
+    fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>> {
+        self.read(move |c| ops::audit_since(c, since_ms, limit))
+    }
     fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>> {
         self.read(move |c| ops::visit_state(c, &system, &value))
     }

@@ -309,6 +309,20 @@ pub fn resolve_identity(conn: &Connection, identifiers: &[(String, String)], now
     Ok(if created { IdentityResolution::Created(id) } else { IdentityResolution::Known(id) })
 }
 
+pub fn audit(conn: &Connection, e: &AuditEntry) -> Result<()> {
+    conn.prepare_cached("INSERT INTO audit (at_ms, role, remote, action, target) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![e.at_ms, e.role, e.remote, e.action, e.target])?;
+    Ok(())
+}
+
+pub fn audit_since(conn: &Connection, since_ms: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+    let mut select = conn.prepare_cached("SELECT at_ms, role, remote, action, target FROM audit WHERE at_ms >= ?1 ORDER BY at_ms, id LIMIT ?2")?;
+    let rows = select.query_map(params![since_ms, limit as i64], |r| {
+        Ok(AuditEntry { at_ms: r.get(0)?, role: r.get(1)?, remote: r.get(2)?, action: r.get(3)?, target: r.get(4)? })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 pub fn visit_state(conn: &Connection, system: &str, value: &str) -> Result<Option<String>> {
     Ok(conn.prepare_cached("SELECT state FROM visit_states WHERE system = ?1 AND value = ?2")?.query_row(params![system, value], |r| r.get(0)).optional()?)
 }

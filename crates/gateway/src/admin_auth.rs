@@ -1,0 +1,169 @@
+//! Who may use the admin port, and for what: `[admin]` `allowed_hosts` (the Host header is
+//! checked, against DNS rebinding) and `[[admin.token]]` bearer tokens, stored as their SHA-256,
+//! each with a role. `metrics` reads /metrics, /healthz and /readyz; `operator` also reads message
+//! metadata and the outbox, without patient data; `phi` also reads patient identifiers and message
+//! bodies, every such read written to the audit trail first. Without tokens the port is open, which
+//! the configuration allows only on a loopback address.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What a caller may read, each role including the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Metrics,
+    Operator,
+    Phi,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Metrics => "metrics",
+            Self::Operator => "operator",
+            Self::Phi => "phi",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    pub role: Role,
+    /// Hex SHA-256 of the token (`${ENV}` allowed): the token itself is never in the file.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default = "default_admin_bind")]
+    pub bind: String,
+    /// Host header values (without port) the admin port answers; default: the loopback names and
+    /// the bound address.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub token: Vec<AdminToken>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { bind: default_admin_bind(), allowed_hosts: Vec::new(), token: Vec::new() }
+    }
+}
+
+fn default_admin_bind() -> String {
+    "127.0.0.1:9090".into()
+}
+
+fn is_loopback(bind: &str) -> bool {
+    bind.parse::<SocketAddr>().is_ok_and(|a| a.ip().is_loopback()) || bind.starts_with("localhost:")
+}
+
+impl AdminConfig {
+    /// A reachable admin port needs tokens; token hashes are 64 hex digits.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.token.is_empty() && !is_loopback(&self.bind) {
+            return Err(format!("admin bind {} is reachable beyond this machine: configure [[admin.token]] (roles metrics, operator, phi)", self.bind));
+        }
+        for t in &self.token {
+            if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("admin token sha256 must be 64 hex digits (sha256sum of the token)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The admin port's access rules, ready to check requests.
+#[derive(Debug, Clone)]
+pub struct AdminAuth {
+    tokens: Vec<(Role, String)>,
+    hosts: Vec<String>,
+}
+
+/// The caller of a request that passed: its role and where it came from (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub role: Role,
+    pub remote: String,
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    passerelle_model::hex::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+impl AdminAuth {
+    pub fn new(config: &AdminConfig, bound: SocketAddr) -> Self {
+        let mut hosts: Vec<String> = config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        if hosts.is_empty() {
+            hosts = vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into(), bound.ip().to_string()];
+        }
+        Self { tokens: config.token.iter().map(|t| (t.role, t.sha256.to_ascii_lowercase())).collect(), hosts }
+    }
+
+    fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return false };
+        let name = if host.starts_with('[') { host.split_inclusive(']').next().unwrap_or(host) } else { host.split(':').next().unwrap_or(host) };
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// The caller's role: its token's, or every role when no token is configured (loopback only).
+    fn role(&self, authorization: Option<&str>) -> Option<Role> {
+        if self.tokens.is_empty() {
+            return Some(Role::Phi);
+        }
+        let token = authorization?.strip_prefix("Bearer ")?.trim();
+        let digest = sha256_hex(token.as_bytes());
+        // Every configured hash is compared, so timing does not tell which matched.
+        self.tokens.iter().fold(None, |found, (role, hash)| if constant_time_eq(hash.as_bytes(), digest.as_bytes()) { Some(*role) } else { found })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The role a request needs: patient data (a message, a rendering, the audit trail, a search by
+/// patient) is `phi`, the rest of the API `operator`, the probes `metrics`.
+fn required(path: &str, query: Option<&str>) -> Role {
+    let by_patient = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("patient=") || kv.starts_with("identifier=")));
+    match path {
+        "/metrics" | "/healthz" | "/readyz" => Role::Metrics,
+        "/api/audit" => Role::Phi,
+        "/api/messages" if by_patient => Role::Phi,
+        p if p.starts_with("/api/messages/") || p.ends_with("/rendering") => Role::Phi,
+        _ => Role::Operator,
+    }
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], format!("{{\"error\":\"{why}\"}}")).into_response()
+}
+
+/// The middleware: Host, then token and role; the caller goes to the handler as an extension.
+pub async fn check(State(auth): State<Arc<AdminAuth>>, ConnectInfo(remote): ConnectInfo<SocketAddr>, mut request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if !auth.host_allowed(headers.get(header::HOST).and_then(|h| h.to_str().ok())) {
+        return refuse(StatusCode::MISDIRECTED_REQUEST, "host not allowed on the admin port");
+    }
+    let Some(role) = auth.role(headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok())) else {
+        let mut response = refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    let needed = required(request.uri().path(), request.uri().query());
+    if role < needed {
+        return refuse(StatusCode::FORBIDDEN, &format!("role {} cannot read this: it needs {}", role.as_str(), needed.as_str()));
+    }
+    request.extensions_mut().insert(Caller { role, remote: remote.to_string() });
+    next.run(request).await
+}

@@ -1,0 +1,87 @@
+//! The admin port's roles and audit trail: without a token nothing but a 401; `metrics` reads the
+//! probes only; `operator` reads message metadata without the patient; `phi` reads patient data,
+//! each read in `/api/audit`; a foreign Host header is refused (DNS rebinding); a reachable admin
+//! port without tokens is a configuration error.
+
+mod support;
+
+use support::*;
+
+fn token_table() -> String {
+    let sha = passerelle_gateway::admin_auth::sha256_hex;
+    format!(
+        "[[admin.token]]\nrole = \"metrics\"\nsha256 = \"{}\"\n[[admin.token]]\nrole = \"operator\"\nsha256 = \"{}\"\n[[admin.token]]\nrole = \"phi\"\nsha256 = \"{}\"\n",
+        sha(b"metrics-secret"),
+        sha(b"operator-secret"),
+        sha(b"phi-secret")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reads_only_what_it_may_and_patient_data_reads_are_audited() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    // `config` writes an [admin] table; the tokens join it, as `[[admin.token]]` would.
+    let mut config = config(&tmp.path().join("j.db"), "");
+    let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
+        .expect("tokens");
+    config.admin.token = tokens.admin.token;
+    let gw = passerelle_gateway::start(config).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA");
+    let admin = gw.address("admin").expect("admin");
+    let http = reqwest::Client::new();
+    let get = |path: &str, token: Option<&str>, host: Option<&str>| {
+        let mut request = http.get(format!("http://{admin}{path}"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(h) = host {
+            request = request.header("host", h);
+        }
+        async move {
+            let r = request.send().await.expect("get");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(get("/metrics", None, None).await.0, 401, "no token");
+    assert_eq!(get("/metrics", Some("wrong"), None).await.0, 401, "unknown token");
+    assert_eq!(get("/metrics", Some("metrics-secret"), None).await.0, 200);
+    assert_eq!(get("/api/outbox", Some("metrics-secret"), None).await.0, 403, "metrics reads the probes only");
+    let (status, body) = get("/api/messages", Some("operator-secret"), None).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ADT^A01") && !body.contains("279035121518989") && !body.contains("IPP100234"), "metadata without the patient: {body}");
+    assert_eq!(get("/api/messages?patient=IPP100234", Some("operator-secret"), None).await.0, 403, "a search by patient is patient data");
+    assert_eq!(get("/api/messages/1", Some("operator-secret"), None).await.0, 403);
+    assert_eq!(get("/api/audit", Some("operator-secret"), None).await.0, 403);
+    let (status, body) = get("/api/messages/1", Some("phi-secret"), None).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("279035121518989"), "phi reads the patient");
+    assert_eq!(get("/api/messages?patient=IPP100234", Some("phi-secret"), None).await.0, 200);
+    let (status, trail) = get("/api/audit?since=2020-01-01T00:00:00Z", Some("phi-secret"), None).await;
+    assert_eq!(status, 200);
+    let trail: serde_json::Value = serde_json::from_str(&trail).expect("json");
+    let actions: Vec<(&str, &str, &str)> = trail
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| (e["role"].as_str().unwrap_or(""), e["action"].as_str().unwrap_or(""), e["target"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(actions, [("phi", "read message", "message/1"), ("phi", "search", "messages by patient (1 found)")], "{trail}");
+    assert!(
+        trail[0]["remote"].as_str().is_some_and(|r| r.starts_with("127.0.0.1:"))
+            && trail[0]["at"].as_str().and_then(passerelle_model::PartialDateTime::parse_fhir).is_some_and(|t| t.offset_minutes == Some(0)),
+        "{trail}"
+    );
+    assert_eq!(get("/metrics", Some("phi-secret"), Some("evil.example")).await.0, 421, "DNS rebinding: a foreign Host is refused");
+    gw.shutdown().await;
+}
+
+#[test]
+fn a_reachable_admin_port_without_tokens_is_refused_at_load() {
+    let err = passerelle_gateway::config::Config::parse("[store]\npath = \"t.db\"\n[admin]\nbind = \"0.0.0.0:9090\"\n", "open.toml").expect_err("must refuse");
+    assert!(err.to_string().contains("[[admin.token]]"), "{err}");
+    let ok = format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"0.0.0.0:9090\"\n{}", token_table());
+    assert!(passerelle_gateway::config::Config::parse(&ok, "tokens.toml").is_ok());
+}
