@@ -111,6 +111,25 @@ pub struct ListenerConfig {
     pub max_connections: usize,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// Connections one remote address may hold on this listener.
+    #[serde(default = "default_max_per_remote")]
+    pub max_connections_per_remote: usize,
+    /// Time allowed for a new connection's first frame (MLLP) or a request's headers (HTTP).
+    #[serde(default = "default_first_read_timeout")]
+    pub first_read_timeout_secs: u64,
+    /// Time allowed to receive a whole HTTP body.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_secs: u64,
+}
+
+fn default_max_per_remote() -> usize {
+    32
+}
+fn default_first_read_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    30
 }
 
 fn default_poll_ms() -> u64 {

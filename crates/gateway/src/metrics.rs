@@ -15,6 +15,8 @@ pub struct Metrics {
     pub end_to_end_latency: HistogramVec,
     pub parse_duration: HistogramVec,
     pub mllp_discarded_bytes: IntCounterVec,
+    /// A limit that fired: connections refused, timeouts, bodies too large, rejects not stored.
+    pub limits_hit: IntCounterVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -68,6 +70,7 @@ impl Metrics {
                 vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
             )?,
             mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"])?,
+            limits_hit: counter(&registry, "passerelle_limits_hit_total", "Times a resource limit fired, by listener and limit", &["listener", "limit"])?,
             outbox_depth,
             registry,
         })

@@ -3,7 +3,7 @@
 use crate::admin::{AdminState, DestinationInfo, router};
 use crate::config::{Config, DestinationClass, ListenerKind};
 use crate::delivery::{Worker, render::Renderer, transport_for};
-use crate::listeners::{http_router, serve_mllp};
+use crate::listeners::serve_mllp;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, now_ms};
 use crate::store::open_store;
@@ -98,11 +98,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             }
             ListenerKind::File => {}
             ListenerKind::Http => {
-                let app = http_router(l.name.clone(), Arc::clone(&pipeline), l.max_frame_bytes);
-                let token = ingress.clone();
-                ingress_tasks.spawn(async move {
-                    let _ = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await;
-                });
+                let app = crate::http_ingest::http_router(l.clone(), Arc::clone(&pipeline));
+                let (token, config, metrics) = (ingress.clone(), l.clone(), Arc::clone(&metrics));
+                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, token));
             }
         }
     }

@@ -64,6 +64,10 @@ impl MllpClient {
     pub async fn connect(addr: SocketAddr) -> Self {
         Self(Framed::new(TcpStream::connect(addr).await.expect("connect"), MllpCodec::default()))
     }
+    /// Over a connection already made (from a chosen local address, say).
+    pub fn connect_stream(stream: TcpStream) -> Self {
+        Self(Framed::new(stream, MllpCodec::default()))
+    }
     /// Sends one message and returns (MSA-1, MSA-2, raw ACK).
     pub async fn send(&mut self, msg: &[u8]) -> (String, String, Vec<u8>) {
         self.0.send(msg).await.expect("send");

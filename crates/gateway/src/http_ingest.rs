@@ -1,0 +1,303 @@
+//! HTTP ingest: `POST /hl7v2`, `/fhir`, `/fhir/Patient` (and `PUT` conditional update),
+//! `/fhir/Encounter` and `/cda`. Each body is read within the listener's `max_frame_bytes` and
+//! `body_timeout_secs`, with its Content-Type checked, and a refusal answers in the endpoint's own
+//! protocol (an HL7 v2 AR with ERR for `/hl7v2`, an OperationOutcome for the others), counted and
+//! journaled as rejected.
+
+use crate::codec::InputFormat;
+use crate::config::ListenerConfig;
+use crate::pipeline::{IngestResult, Pipeline, Verdict};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the HTTP handlers share: the listener's name and limits, and the pipeline.
+pub struct HttpIngest {
+    name: String,
+    pipeline: Arc<Pipeline>,
+    max_body_bytes: usize,
+    body_timeout: Duration,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    Hl7v2,
+    Fhir,
+    Cda,
+}
+
+impl Protocol {
+    fn accepts(self, content_type: &str) -> bool {
+        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match self {
+            Self::Hl7v2 => matches!(
+                media.as_str(),
+                "x-application/hl7-v2+er7" | "application/hl7-v2" | "application/hl7-v2+er7" | "text/plain" | "application/octet-stream"
+            ),
+            Self::Fhir => matches!(media.as_str(), "application/fhir+json" | "application/json"),
+            Self::Cda => matches!(media.as_str(), "application/xml" | "text/xml" | "application/hl7-cda+xml" | "application/hl7-v3+xml"),
+        }
+    }
+}
+
+impl HttpIngest {
+    /// The body, or the refusal in this endpoint's protocol: a Content-Type it does not take (415),
+    /// a body over the limit (413) or not received in time (408).
+    async fn read(&self, headers: &HeaderMap, body: Body, protocol: Protocol) -> Result<Bytes, Response> {
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if let Some(ct) = content_type.filter(|ct| !protocol.accepts(ct)) {
+            return Err(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
+        }
+        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) {
+            return Err(self.too_large(protocol).await);
+        }
+        match tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, self.max_body_bytes)).await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(_)) => Err(self.too_large(protocol).await),
+            Err(_) => Err(self.refuse(protocol, StatusCode::REQUEST_TIMEOUT, "body_timeout", "the body was not received within body_timeout_secs").await),
+        }
+    }
+
+    async fn too_large(&self, protocol: Protocol) -> Response {
+        let why = format!("the body exceeds max_frame_bytes ({})", self.max_body_bytes);
+        self.refuse(protocol, StatusCode::PAYLOAD_TOO_LARGE, "max_body_bytes", &why).await
+    }
+
+    /// Counted, journaled as rejected (the reason, not the unread body), answered in `protocol`.
+    async fn refuse(&self, protocol: Protocol, status: StatusCode, limit: &str, why: &str) -> Response {
+        self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, limit]).inc();
+        let result = self.pipeline.reject_unframed(&self.name, why).await;
+        match protocol {
+            Protocol::Hl7v2 => (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response(),
+            Protocol::Fhir | Protocol::Cda => {
+                let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("body-refused", why.to_owned())]);
+                (status, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
+            }
+        }
+    }
+}
+
+const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7; charset=utf-8";
+
+/// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out), `POST /fhir` (a FHIR Patient
+/// or a Bundle holding one), `POST /fhir/Patient`, `PUT /fhir/Patient?identifier=system|value`
+/// (conditional update), `POST /fhir/Encounter` (a visit of a known patient, its subject
+/// `Patient/<identity>` or `Patient?identifier=system|value`) and `POST /cda` (a CDA R2 document): an OperationOutcome out, 201 (200
+/// for a PUT of a known person) when journaled and deliverable, with `Location:
+/// /fhir/Patient/<identity>` for a patient and `/api/messages/{id}` for a document.
+/// Bodies over the listener's `max_frame_bytes` are refused with 413 in the endpoint's protocol.
+pub fn http_router(config: ListenerConfig, pipeline: Arc<Pipeline>) -> Router {
+    let ingest = Arc::new(HttpIngest {
+        name: config.name.clone(),
+        pipeline,
+        max_body_bytes: config.max_frame_bytes,
+        body_timeout: Duration::from_secs(config.body_timeout_secs.max(1)),
+    });
+    Router::new()
+        .route("/hl7v2", post(post_hl7v2))
+        .route("/fhir", post(post_fhir))
+        .route("/fhir/Patient", post(post_fhir_patient).put(put_fhir_patient))
+        .route("/fhir/Encounter", post(post_fhir_encounter))
+        .route("/cda", post(post_cda))
+        // Bodies are read by `HttpIngest::read`, which answers in the endpoint's protocol.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(ingest)
+}
+
+async fn post_hl7v2(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Hl7v2).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    if passerelle_hl7v2::batch::is_batch(&body) {
+        // A batch: 200 with the batch acknowledgement, 204 when no message asked for its ACK.
+        let batch = crate::batch_ingest::ingest_batch(pipeline, name, body).await;
+        let status = if batch.ack.is_some() { StatusCode::OK } else { StatusCode::NO_CONTENT };
+        return (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], batch.ack.unwrap_or_default()).into_response();
+    }
+    let result = pipeline.ingest(name, InputFormat::Hl7v2, body).await;
+    let status = http_status(result.verdict, StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response()
+}
+
+/// The HTTP status of a verdict; `accepted` is what an accepted message gets (200 for the
+/// HL7 v2 endpoint, whose ACK says the rest, 201 for the resource-style ones).
+fn http_status(verdict: Verdict, accepted: StatusCode) -> StatusCode {
+    match verdict {
+        Verdict::Accepted => accepted,
+        Verdict::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Verdict::Rejected => StatusCode::BAD_REQUEST,
+        Verdict::NotStored => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The reply of the resource-style endpoints: status from the verdict, the OperationOutcome, and
+/// where the journaled message can be read.
+fn outcome_response(result: IngestResult) -> Response {
+    let status = http_status(result.verdict, StatusCode::CREATED);
+    let mut response = (status, [(header::CONTENT_TYPE, "application/fhir+json")], result.reply).into_response();
+    // A FHIR patient is located by its stable identity; the journal entry by Content-Location
+    // (and by Location for a CDA document, which has no identity of its own here).
+    let journal = result.message_id.map(|id| format!("/api/messages/{id}"));
+    let location = result.identity_id.map(|id| format!("/fhir/Patient/{id}")).or_else(|| journal.clone());
+    for (name, value) in [(header::LOCATION, location), (header::CONTENT_LOCATION, journal)] {
+        if let Some(value) = value.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+async fn post_fhir(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    let shape = serde_json::from_slice::<BundleShape>(&body).ok().filter(|b| b.resource_type == "Bundle" && b.type_.as_deref() == Some("transaction"));
+    let result = pipeline.ingest(name, InputFormat::Fhir, body).await;
+    match shape {
+        Some(bundle) if result.verdict == Verdict::Accepted => transaction_response(&bundle, &result),
+        _ => outcome_response(result),
+    }
+}
+
+/// Just enough of a posted Bundle to answer it entry by entry.
+#[derive(serde::Deserialize)]
+struct BundleShape {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    #[serde(default)]
+    entry: Vec<EntryShape>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryShape {
+    resource: Option<ResourceShape>,
+}
+
+#[derive(serde::Deserialize)]
+struct ResourceShape {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+}
+
+/// A transaction answers a transaction-response Bundle, one entry per entry posted: the Patient
+/// at its stable identity (201 for a new person, 200 for a known one), the other entries at the
+/// journaled message that carries them.
+fn transaction_response(bundle: &BundleShape, result: &IngestResult) -> Response {
+    let journal = result.message_id.map(|id| format!("/api/messages/{id}"));
+    let entries: Vec<serde_json::Value> = bundle
+        .entry
+        .iter()
+        .map(|e| {
+            let patient = e.resource.as_ref().is_some_and(|r| r.resource_type == "Patient");
+            let (status, location) = match (patient, result.identity_id) {
+                (true, Some(id)) => (if result.identity_created { "201 Created" } else { "200 OK" }, Some(format!("Patient/{id}"))),
+                _ => ("201 Created", journal.clone()),
+            };
+            serde_json::json!({ "response": { "status": status, "location": location } })
+        })
+        .collect();
+    let body = serde_json::json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": entries });
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/fhir+json")], serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    if let Some(value) = journal.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::CONTENT_LOCATION, value);
+    }
+    response
+}
+
+async fn post_fhir_patient(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    if !is_resource(&body, "Patient") {
+        return bad_request("POST /fhir/Patient takes a Patient resource");
+    }
+    outcome_response(pipeline.ingest(name, InputFormat::Fhir, body).await)
+}
+
+fn is_resource(body: &[u8], resource_type: &str) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("resourceType").and_then(|t| t.as_str()).map(|t| t == resource_type))
+        .unwrap_or(false)
+}
+
+/// `POST /fhir/Encounter`: 201 with `Location: /api/messages/<id>` (the journaled visit event),
+/// 422 when the subject names no patient known here.
+async fn post_fhir_encounter(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    if !is_resource(&body, "Encounter") {
+        return bad_request("POST /fhir/Encounter takes an Encounter resource");
+    }
+    let mut result = pipeline.ingest(name, InputFormat::Fhir, body).await;
+    // The Location is the visit event's, not the patient's.
+    result.identity_id = None;
+    outcome_response(result)
+}
+
+fn bad_request(text: &str) -> Response {
+    let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("bad-request", text)]);
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ConditionalQuery {
+    identifier: Option<String>,
+}
+
+/// `PUT /fhir/Patient?identifier=system|value`: the Patient must carry that identifier (the
+/// condition names the person the body describes); 200 for a known person, 201 for a new one.
+async fn put_fhir_patient(
+    State(ingest): State<Arc<HttpIngest>>,
+    axum::extract::Query(query): axum::extract::Query<ConditionalQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    let Some((system, value)) = query.identifier.as_deref().and_then(|i| i.split_once('|')) else {
+        return bad_request("a conditional update needs ?identifier=system|value");
+    };
+    let carries = passerelle_fhir::read_patient(&body)
+        .map(|p| p.value.identifiers.iter().any(|i| i.value == value && passerelle_fhir::patient::system_of(i).as_deref() == Some(system)))
+        .unwrap_or(false);
+    if !carries {
+        return bad_request("the Patient does not carry the identifier of the condition");
+    }
+    let result = pipeline.ingest(name, InputFormat::Fhir, body).await;
+    let known = result.identity_id.is_some() && !result.identity_created;
+    let mut response = outcome_response(result);
+    if known && response.status() == StatusCode::CREATED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
+}
+
+async fn post_cda(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match ingest.read(&headers, body, Protocol::Cda).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let (name, pipeline) = (&ingest.name, &ingest.pipeline);
+    outcome_response(pipeline.ingest(name, InputFormat::Cda, body).await)
+}

@@ -1,0 +1,52 @@
+//! The HTTP listener's server loop (instead of `axum::serve`, which bounds nothing): connections
+//! admitted per listener and per remote address, request headers due within
+//! `first_read_timeout_secs` (also between keep-alive requests, so an idle connection gives its
+//! slot back), graceful shutdown of every connection. Bodies are read by the handlers, within
+//! `max_frame_bytes` and `body_timeout_secs` (see `listeners::read_body`).
+
+use crate::config::ListenerConfig;
+use crate::limits::Admission;
+use crate::metrics::Metrics;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub async fn serve_http(listener: TcpListener, config: ListenerConfig, app: Router, metrics: Arc<Metrics>, shutdown: CancellationToken) {
+    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, metrics);
+    let header_timeout = Duration::from_secs(config.first_read_timeout_secs.max(1));
+    let tracker = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            a = admission.accept(&listener) => a,
+            () = shutdown.cancelled() => break,
+        };
+        let Some(admitted) = admission.admit(peer) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            let service = TowerToHyperService::new(app);
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(admitted);
+        });
+    }
+    tracker.close();
+    tracker.wait().await;
+}

@@ -1,0 +1,106 @@
+//! Connection admission, so that no client can stop intake: a cap per listener and per remote
+//! address (a misbehaving sender fills its own allowance, not the listener's), each refusal
+//! counted; accept errors (EMFILE when descriptors run out) back off instead of spinning.
+
+use crate::metrics::Metrics;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The admission rules of one listener.
+pub struct Admission {
+    listener: String,
+    permits: Arc<Semaphore>,
+    per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_remote: usize,
+    metrics: Arc<Metrics>,
+}
+
+/// An admitted connection: its slots are given back when it is dropped.
+pub struct Admitted {
+    _permit: OwnedSemaphorePermit,
+    remote: IpAddr,
+    per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.per_remote.lock()
+            && let Some(n) = map.get_mut(&self.remote)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.remote);
+            }
+        }
+    }
+}
+
+impl Admission {
+    pub fn new(listener: &str, max_connections: usize, max_per_remote: usize, metrics: Arc<Metrics>) -> Self {
+        Self {
+            listener: listener.to_owned(),
+            permits: Arc::new(Semaphore::new(max_connections)),
+            per_remote: Arc::default(),
+            max_per_remote: max_per_remote.max(1),
+            metrics,
+        }
+    }
+
+    /// Admits `peer` when both its listener's and its address's caps allow.
+    pub fn admit(&self, peer: SocketAddr) -> Option<Admitted> {
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            self.refused("max_connections");
+            return None;
+        };
+        let Ok(mut map) = self.per_remote.lock() else { return None };
+        let n = map.entry(peer.ip()).or_insert(0);
+        if *n >= self.max_per_remote {
+            drop(map);
+            self.refused("max_connections_per_remote");
+            return None;
+        }
+        *n += 1;
+        Some(Admitted { _permit: permit, remote: peer.ip(), per_remote: Arc::clone(&self.per_remote) })
+    }
+
+    fn refused(&self, limit: &str) {
+        tracing::warn!(listener = %self.listener, limit, "connection refused");
+        self.metrics.limits_hit.with_label_values(&[&self.listener, limit]).inc();
+    }
+
+    /// The next connection; an accept error (descriptors exhausted…) is counted and waited out.
+    pub async fn accept(&self, listener: &TcpListener) -> (TcpStream, SocketAddr) {
+        loop {
+            match listener.accept().await {
+                Ok(accepted) => return accepted,
+                Err(e) => {
+                    tracing::warn!(listener = %self.listener, error = %e, "accept failed; backing off");
+                    self.metrics.limits_hit.with_label_values(&[&self.listener, "accept_error"]).inc();
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_fills_its_own_allowance_and_gets_it_back() {
+        let admission = Admission::new("t", 10, 2, Arc::new(Metrics::new().expect("metrics")));
+        let (a, b): (SocketAddr, SocketAddr) = ("10.0.0.1:1000".parse().expect("addr"), "10.0.0.2:1000".parse().expect("addr"));
+        let first = admission.admit(a);
+        let second = admission.admit(a);
+        assert!(first.is_some() && second.is_some());
+        assert!(admission.admit(a).is_none(), "a third from the same address is refused");
+        assert!(admission.admit(b).is_some(), "another sender still gets in");
+        drop(first);
+        assert!(admission.admit(a).is_some(), "a slot comes back when its connection ends");
+    }
+}
