@@ -72,7 +72,7 @@ impl HttpIngest {
     /// Counted, journaled as rejected (the reason, not the unread body), answered in `protocol`.
     async fn refuse(&self, protocol: Protocol, status: StatusCode, limit: &str, why: &str) -> Response {
         self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, limit]).inc();
-        let result = self.pipeline.reject_unframed(&self.name, why).await;
+        let result = self.pipeline.reject_unframed(&self.name, why, Bytes::new()).await;
         match protocol {
             Protocol::Hl7v2 => (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response(),
             Protocol::Fhir | Protocol::Cda => {

@@ -63,7 +63,16 @@ async fn handle_connection(stream: TcpStream, config: &ListenerConfig, pipeline:
             Ok(None) => break, // peer closed
             Ok(Some(Err(MllpError::FrameTooLarge { max }))) => {
                 tracing::warn!(listener = %config.name, max, "frame over max_frame_bytes; connection closed");
-                let result = pipeline.reject_unframed(&config.name, &format!("mllp frame exceeds max_frame_bytes ({max})")).await;
+                let result = pipeline.reject_unframed(&config.name, &format!("mllp frame exceeds max_frame_bytes ({max})"), bytes::Bytes::new()).await;
+                let _ = framed.send(result.reply).await;
+                break;
+            }
+            // The sender closed its side in the middle of a frame: what came is kept, and an AR
+            // still goes back (a half-closed peer can read it).
+            Ok(Some(Err(MllpError::Unterminated { partial }))) => {
+                pipeline.metrics.limits_hit.with_label_values(&[&config.name, "unterminated_frame"]).inc();
+                let reason = "mllp frame unterminated when the sender closed the connection";
+                let result = pipeline.reject_unframed(&config.name, reason, partial).await;
                 let _ = framed.send(result.reply).await;
                 break;
             }

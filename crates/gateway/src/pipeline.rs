@@ -292,12 +292,14 @@ impl Pipeline {
 
     /// Answers input that could not even be framed (an MLLP frame over `max_frame_bytes`, whose
     /// bytes the codec had to drop): AR with an ERR, journaled as rejected with the reason.
-    pub async fn reject_unframed(&self, listener: &str, reason: &str) -> IngestResult {
+    /// `kept`: what could be kept of the input (an unterminated frame's bytes; empty when the
+    /// input was too large to hold).
+    pub async fn reject_unframed(&self, listener: &str, reason: &str, kept: Bytes) -> IngestResult {
         let started = Instant::now();
         let (ts, control) = (hl7_now(), self.ack_control_id());
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
         let ack = build_ack(None, AckCode::Ar, &[ErrorCondition::new("100", reason)], &ack_options);
-        let record = self.record(listener, InputFormat::Hl7v2, now_ms(), Bytes::new(), None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
+        let record = self.record(listener, InputFormat::Hl7v2, now_ms(), kept, None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
         let retry_ack = ack.clone();
         self.journal_and_answer(listener, started, ack, Verdict::Rejected, record, move || retry_ack).await
     }

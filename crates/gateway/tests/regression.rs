@@ -173,3 +173,26 @@ fn route_enums_were_strings_checked_by_hand() {
     let ok = Config::parse(&format!("{base}match = {{ event = [\"admit\", \"discharge\"], format = \"hl7v2\", national_id = \"fr-ins\" }}\n"), "site.toml");
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
+
+/// Regression: a frame still unterminated when the sender half-closed its side was dropped
+/// silently; it is now answered AR (the peer can still read) and kept as rejected with its bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unterminated_frame_at_half_close_was_dropped_silently() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), "")).await.expect("start");
+    let mut stream = tokio::net::TcpStream::connect(gw.address("mllp-in").expect("mllp")).await.expect("connect");
+    let mut frame = vec![0x0b];
+    frame.extend(adt("HALF-1", "IPP-HALF", 1));
+    stream.write_all(&frame).await.expect("write");
+    stream.shutdown().await.expect("half-close");
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await.expect("answered in time").expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.contains("MSA|AR|"), "{answer}");
+    let rejected = gw.store.search(MessageQuery { status: Some(passerelle_store::MessageStatus::Rejected), ..Default::default() }).await.expect("search");
+    assert_eq!(rejected.len(), 1);
+    let kept = gw.store.message(rejected[0].id).await.expect("message").expect("found");
+    assert!(kept.raw.starts_with(b"MSH|") && kept.raw.windows(6).any(|w| w == b"HALF-1"), "the partial frame is kept");
+    gw.shutdown().await;
+}

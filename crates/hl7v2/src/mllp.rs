@@ -12,6 +12,8 @@ pub const CARRIAGE_RETURN: u8 = 0x0D;
 pub enum MllpError {
     #[error("mllp frame exceeds the maximum of {max} bytes")]
     FrameTooLarge { max: usize },
+    #[error("mllp frame unterminated when the connection closed ({} bytes)", partial.len())]
+    Unterminated { partial: Bytes },
     #[error("mllp i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -44,6 +46,13 @@ impl Default for MllpCodec {
 impl Decoder for MllpCodec {
     type Item = Bytes;
     type Error = MllpError;
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MllpError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None => self.unterminated(src),
+        }
+    }
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MllpError> {
         loop {
@@ -93,6 +102,20 @@ impl Decoder for MllpCodec {
 }
 
 impl MllpCodec {
+    /// At the end of the input: a started frame without its end block is an error carrying what
+    /// came (never dropped silently); garbage after the last frame is only counted.
+    fn unterminated(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MllpError> {
+        if src.first() == Some(&START_BLOCK) && src.len() > 1 {
+            let mut partial = src.split();
+            partial.advance(1);
+            self.scanned = 0;
+            return Err(MllpError::Unterminated { partial: partial.freeze() });
+        }
+        self.discarded_bytes += src.len() as u64;
+        src.clear();
+        Ok(None)
+    }
+
     fn check_size(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MllpError> {
         if src.len() > self.max_frame_len + 3 {
             self.discarded_bytes += src.len() as u64;
