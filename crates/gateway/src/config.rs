@@ -120,6 +120,8 @@ pub struct ListenerConfig {
     /// Time allowed to receive a whole HTTP body.
     #[serde(default = "default_body_timeout")]
     pub body_timeout_secs: u64,
+    /// TLS (and mutual TLS with `client_ca`) for an `mllp` or `http` listener.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 fn default_max_per_remote() -> usize {

@@ -7,17 +7,26 @@
 use crate::config::ListenerConfig;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
+use crate::tls::ListenerTls;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub async fn serve_http(listener: TcpListener, config: ListenerConfig, app: Router, metrics: Arc<Metrics>, shutdown: CancellationToken) {
-    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, metrics);
+pub async fn serve_http(
+    listener: TcpListener,
+    config: ListenerConfig,
+    app: Router,
+    metrics: Arc<Metrics>,
+    tls: Option<Arc<ListenerTls>>,
+    shutdown: CancellationToken,
+) {
+    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics));
     let header_timeout = Duration::from_secs(config.first_read_timeout_secs.max(1));
     let tracker = TaskTracker::new();
     loop {
@@ -30,18 +39,14 @@ pub async fn serve_http(listener: TcpListener, config: ListenerConfig, app: Rout
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (app, shutdown) = (app.clone(), shutdown.clone());
+        let (app, shutdown, tls, config, metrics) = (app.clone(), shutdown.clone(), tls.clone(), config.clone(), Arc::clone(&metrics));
         tracker.spawn(async move {
-            let service = TowerToHyperService::new(app);
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+            match tls {
+                None => serve_connection(stream, app, header_timeout, &shutdown).await,
+                Some(tls) => {
+                    if let Some(stream) = crate::listeners::handshake(&tls, stream, &config, &metrics).await {
+                        serve_connection(stream, app, header_timeout, &shutdown).await;
+                    }
                 }
             }
             drop(admitted);
@@ -49,4 +54,20 @@ pub async fn serve_http(listener: TcpListener, config: ListenerConfig, app: Rout
     }
     tracker.close();
     tracker.wait().await;
+}
+
+/// HTTP/1.1 on one connection (plain or TLS), shut down gracefully with the listener.
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, app: Router, header_timeout: Duration, shutdown: &CancellationToken) {
+    let service = TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod routing;
 pub mod runtime;
 pub mod store;
+pub mod tls;
 pub mod visit;
 
 pub use config::Config;

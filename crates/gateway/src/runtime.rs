@@ -25,6 +25,8 @@ pub enum StartError {
     Bind { name: String, bind: String, source: std::io::Error },
     #[error("{0}")]
     Destination(String),
+    #[error("listener {name}: tls: {reason}")]
+    Tls { name: String, reason: String },
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -90,17 +92,26 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             ingress_tasks.spawn(crate::file_listener::serve_files(l.clone(), Arc::clone(&pipeline), ingress.clone()));
             continue;
         }
+        let tls = match &l.tls {
+            Some(t) => {
+                let tls = crate::tls::ListenerTls::new(t).map_err(|reason| StartError::Tls { name: l.name.clone(), reason })?;
+                // Certificate and key files are polled, so a renewed pair is used without a restart.
+                worker_tasks.spawn(Arc::clone(&tls).watch(l.name.clone(), Duration::from_secs(5), workers.clone()));
+                Some(tls)
+            }
+            None => None,
+        };
         let listener = bind(&l.name, &l.bind).await?;
         addresses.insert(l.name.clone(), listener.local_addr().map_err(|source| StartError::Bind { name: l.name.clone(), bind: l.bind.clone(), source })?);
         match l.kind {
             ListenerKind::Mllp => {
-                ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), ingress.clone()));
+                ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), tls, ingress.clone()));
             }
             ListenerKind::File => {}
             ListenerKind::Http => {
                 let app = crate::http_ingest::http_router(l.clone(), Arc::clone(&pipeline));
                 let (token, config, metrics) = (ingress.clone(), l.clone(), Arc::clone(&metrics));
-                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, token));
+                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, tls, token));
             }
         }
     }
