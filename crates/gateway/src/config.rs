@@ -122,6 +122,15 @@ pub struct ListenerConfig {
     pub body_timeout_secs: u64,
     /// TLS (and mutual TLS with `client_ca`) for an `mllp` or `http` listener.
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Bearer tokens an `http` listener accepts (their SHA-256).
+    pub auth: Option<ListenerAuth>,
+}
+
+/// `[listener.auth] tokens = ["sha256:<hex>", …]`: a request must carry one of these tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerAuth {
+    pub tokens: Vec<String>,
 }
 
 fn default_max_per_remote() -> usize {
@@ -360,6 +369,13 @@ impl Config {
             let name = &l.name;
             if !listener_names.insert(name.as_str()) {
                 return Err(at("listener", i, "name", format!("listener {name} is defined twice")));
+            }
+            let bad_token = |t: &String| {
+                let hex = t.strip_prefix("sha256:").unwrap_or("");
+                hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+            };
+            if l.auth.as_ref().is_some_and(|a| a.tokens.is_empty() || a.tokens.iter().any(bad_token)) {
+                return Err(at("listener", i, "name", format!("listener {name}: auth tokens are \"sha256:<64 hex digits>\" (sha256sum of the token)")));
             }
             if l.kind == ListenerKind::File {
                 if l.dir.as_deref().is_none_or(str::is_empty) {

@@ -22,6 +22,8 @@ pub struct HttpIngest {
     pipeline: Arc<Pipeline>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    /// Hex SHA-256 of the accepted bearer tokens; empty: no token required.
+    tokens: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -49,6 +51,18 @@ impl HttpIngest {
     /// The body, or the refusal in this endpoint's protocol: a Content-Type it does not take (415),
     /// a body over the limit (413) or not received in time (408).
     async fn read(&self, headers: &HeaderMap, body: Body, protocol: Protocol) -> Result<Bytes, Response> {
+        if !self.authorised(headers) {
+            self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, "unauthorised"]).inc();
+            let mut refused = match protocol {
+                Protocol::Hl7v2 => (StatusCode::UNAUTHORIZED, "a bearer token is required").into_response(),
+                Protocol::Fhir | Protocol::Cda => {
+                    let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("unauthorised", "a bearer token is required")]);
+                    (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
+                }
+            };
+            refused.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return Err(refused);
+        }
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         if let Some(ct) = content_type.filter(|ct| !protocol.accepts(ct)) {
             return Err(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
@@ -62,6 +76,16 @@ impl HttpIngest {
             Ok(Err(_)) => Err(self.too_large(protocol).await),
             Err(_) => Err(self.refuse(protocol, StatusCode::REQUEST_TIMEOUT, "body_timeout", "the body was not received within body_timeout_secs").await),
         }
+    }
+
+    /// No token configured, or the request's bearer token is one of them (compared as SHA-256).
+    fn authorised(&self, headers: &HeaderMap) -> bool {
+        if self.tokens.is_empty() {
+            return true;
+        }
+        let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else { return false };
+        let digest = crate::admin_auth::sha256_hex(token.trim().as_bytes());
+        self.tokens.iter().fold(false, |found, t| found | crate::admin_auth::constant_time_eq(t.as_bytes(), digest.as_bytes()))
     }
 
     async fn too_large(&self, protocol: Protocol) -> Response {
@@ -98,6 +122,7 @@ pub fn http_router(config: ListenerConfig, pipeline: Arc<Pipeline>) -> Router {
         pipeline,
         max_body_bytes: config.max_frame_bytes,
         body_timeout: Duration::from_secs(config.body_timeout_secs.max(1)),
+        tokens: config.auth.iter().flat_map(|a| a.tokens.iter()).map(|t| t.trim_start_matches("sha256:").to_ascii_lowercase()).collect(),
     });
     Router::new()
         .route("/hl7v2", post(post_hl7v2))

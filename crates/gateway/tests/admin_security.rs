@@ -1,7 +1,8 @@
 //! The admin port's roles and audit trail: without a token nothing but a 401; `metrics` reads the
 //! probes only; `operator` reads message metadata without the patient; `phi` reads patient data,
 //! each read in `/api/audit`; a foreign Host header is refused (DNS rebinding); a reachable admin
-//! port without tokens is a configuration error.
+//! port without tokens is a configuration error; an HTTP ingest listener with `[listener.auth]`
+//! tokens refuses requests without one.
 
 mod support;
 
@@ -84,4 +85,32 @@ fn a_reachable_admin_port_without_tokens_is_refused_at_load() {
     assert!(err.to_string().contains("[[admin.token]]"), "{err}");
     let ok = format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"0.0.0.0:9090\"\n{}", token_table());
     assert!(passerelle_gateway::config::Config::parse(&ok, "tokens.toml").is_ok());
+}
+
+/// `[listener.auth]`: an HTTP ingest listener with tokens answers 401 (in its protocol) to a
+/// request without one of them, and journals nothing for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_listener_with_tokens_refuses_a_request_without_one() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut config = config(&tmp.path().join("j.db"), "");
+    let token = format!("sha256:{}", passerelle_gateway::admin_auth::sha256_hex(b"lab-sender-secret"));
+    for l in config.listeners.iter_mut().filter(|l| l.name == "http-in") {
+        l.auth = Some(passerelle_gateway::config::ListenerAuth { tokens: vec![token.clone()] });
+    }
+    let gw = passerelle_gateway::start(config).await.expect("start");
+    let base = format!("http://{}", gw.address("http-in").expect("http"));
+    let http = reqwest::Client::new();
+    let body = adt("AUTH-1", "IPP-AUTH", 1);
+    let r = http.post(format!("{base}/hl7v2")).body(body.clone()).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = http.post(format!("{base}/fhir")).bearer_auth("guess").header("content-type", "application/fhir+json").body("{}").send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.text().await.unwrap_or_default().contains("OperationOutcome"));
+    let r = http.post(format!("{base}/hl7v2")).bearer_auth("lab-sender-secret").body(body).send().await.expect("post");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap_or_default().contains("MSA|AA|AUTH-1"));
+    let journaled = gw.store.search(passerelle_store::MessageQuery::default()).await.expect("search");
+    assert_eq!(journaled.len(), 1, "refused requests are not journaled");
+    gw.shutdown().await;
 }
