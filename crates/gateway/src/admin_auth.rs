@@ -51,11 +51,13 @@ pub struct AdminConfig {
     pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub token: Vec<AdminToken>,
+    /// TLS for the admin port (`[admin.tls]`, the listener's keys, mutual TLS included).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { bind: default_admin_bind(), allowed_hosts: Vec::new(), token: Vec::new() }
+        Self { bind: default_admin_bind(), allowed_hosts: Vec::new(), token: Vec::new(), tls: None }
     }
 }
 

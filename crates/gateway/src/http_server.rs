@@ -1,4 +1,5 @@
-//! The HTTP listener's server loop (instead of `axum::serve`, which bounds nothing): connections
+//! The server loop of the HTTP listeners and the admin port (instead of `axum::serve`, which
+//! bounds nothing): connections
 //! admitted per listener and per remote address, request headers due within
 //! `first_read_timeout_secs` (also between keep-alive requests, so an idle connection gives its
 //! slot back), graceful shutdown of every connection. Bodies are read by the handlers, within
@@ -39,7 +40,9 @@ pub async fn serve_http(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (app, shutdown, tls, config, metrics) = (app.clone(), shutdown.clone(), tls.clone(), config.clone(), Arc::clone(&metrics));
+        // The peer address reaches the handlers as axum's ConnectInfo (the admin audit trail uses it).
+        let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let (shutdown, tls, config, metrics) = (shutdown.clone(), tls.clone(), config.clone(), Arc::clone(&metrics));
         tracker.spawn(async move {
             match tls {
                 None => serve_connection(stream, app, header_timeout, &shutdown).await,

@@ -1,7 +1,7 @@
 //! Starting and stopping the gateway: store, listeners, delivery workers, admin, retention.
 
 use crate::admin::{AdminState, DestinationInfo, router};
-use crate::config::{Config, DestinationClass, ListenerKind};
+use crate::config::{Config, DestinationClass, ListenerConfig, ListenerKind};
 use crate::delivery::{Worker, render::Renderer, transport_for};
 use crate::listeners::serve_mllp;
 use crate::metrics::Metrics;
@@ -120,11 +120,31 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let destinations = config.destinations.iter().map(|d| DestinationInfo { name: d.name.clone(), kind: d.kind.as_str() }).collect();
     let auth = Arc::new(crate::admin_auth::AdminAuth::new(&config.admin, addresses["admin"]));
     let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations) }, auth);
-    let token = workers.clone();
-    worker_tasks.spawn(async move {
-        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let _ = axum::serve(admin, service).with_graceful_shutdown(token.cancelled_owned()).await;
-    });
+    // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
+    let admin_listener = ListenerConfig {
+        name: "admin".into(),
+        kind: ListenerKind::Http,
+        bind: config.admin.bind.clone(),
+        dir: None,
+        poll_ms: 0,
+        max_frame_bytes: 64 * 1024,
+        max_connections: 64,
+        idle_timeout_secs: 60,
+        max_connections_per_remote: 16,
+        first_read_timeout_secs: 10,
+        body_timeout_secs: 10,
+        tls: None,
+        auth: None,
+    };
+    let admin_tls = match &config.admin.tls {
+        Some(t) => {
+            let tls = crate::tls::ListenerTls::new(t).map_err(|reason| StartError::Tls { name: "admin".into(), reason })?;
+            worker_tasks.spawn(Arc::clone(&tls).watch("admin".into(), Duration::from_secs(5), workers.clone()));
+            Some(tls)
+        }
+        None => None,
+    };
+    worker_tasks.spawn(crate::http_server::serve_http(admin, admin_listener, app, Arc::clone(&metrics), admin_tls, workers.clone()));
     if config.store.retention_days > 0 {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
         worker_tasks.spawn(async move {

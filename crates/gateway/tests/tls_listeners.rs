@@ -1,7 +1,8 @@
 //! TLS on the listeners, with real clients: MLLP over mutual TLS admits the hospital whose client
 //! certificate its CA issued *and* `allowed_clients` names (Python's ssl module and openssl
 //! s_client both get AA), refuses one the CA issued but the list does not name, and one without a
-//! certificate; HTTPS on an HTTP listener. A renewed certificate is used without a restart.
+//! certificate; HTTPS on an HTTP listener and on the admin port. A renewed certificate is used
+//! without a restart.
 
 mod support;
 
@@ -47,7 +48,7 @@ impl Pki {
 fn tls_config(store: &Path, pki: &Pki) -> Config {
     let (cert, key, ca) = (pki.path("server.pem"), pki.path("server.key"), pki.path("ca.pem"));
     let text = format!(
-        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n\
+        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[admin.tls]\ncert = \"{cert}\"\nkey = \"{key}\"\n\
          [[listener]]\nname = \"mllp-tls\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
          [listener.tls]\ncert = \"{cert}\"\nkey = \"{key}\"\nclient_ca = \"{ca}\"\nallowed_clients = [\"CN=chu-lyon\"]\n\
          [[listener]]\nname = \"https\"\nkind = \"http\"\nbind = \"127.0.0.1:0\"\n\
@@ -96,6 +97,15 @@ async fn mllp_and_http_over_tls_admit_only_the_clients_they_name() {
     assert!(https_answer.starts_with("HTTP/1.1 200") && https_answer.contains("MSA|AA|TLS-1"), "HTTPS (a resend: the original ACK): {https_answer}");
     let metrics = gw.metrics.render();
     assert!(metrics.contains("limit=\"tls_client_not_allowed\""), "{metrics}");
+    // The admin port over TLS.
+    passerelle_gateway::delivery::install_tls_provider();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.dir.join("ca.pem")).expect("ca")).expect("pem");
+    let https_client = reqwest::Client::builder().add_root_certificate(ca).build().expect("client");
+    let admin = gw.address("admin").expect("admin").port();
+    let healthz = https_client.get(format!("https://localhost:{admin}/healthz")).send().await.expect("admin over tls");
+    assert_eq!(healthz.status().as_u16(), 200);
+    let plain = reqwest::Client::new().get(format!("http://localhost:{admin}/healthz")).send().await;
+    assert!(plain.map(|r| r.status().as_u16()).ok() != Some(200), "plain HTTP is not answered on a TLS port");
 
     // openssl s_client, when the machine has it: the same frame, the same AA.
     if Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success()) {
