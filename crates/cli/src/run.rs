@@ -20,9 +20,21 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     })
 }
 
-pub fn run(args: &RunArgs) -> Result<()> {
+/// Logs on stderr: plain lines (colours only on a terminal), or one JSON object per line with
+/// `PASSERELLE_LOG_FORMAT=json` for log shippers. `RUST_LOG` sets the level (default `info`).
+fn init_logs() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    init_logs();
     let config = load_config(args.config.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
