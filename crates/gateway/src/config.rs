@@ -68,11 +68,24 @@ pub struct GatewayConfig {
     /// A node that restarts under the same name takes its own unfinished claims back at once.
     #[serde(default)]
     pub node_id: String,
+    /// Rejected inputs stored per remote address and minute; beyond, answered and counted only.
+    #[serde(default = "default_rejects_stored")]
+    pub rejects_stored_per_minute: u32,
+}
+
+fn default_rejects_stored() -> u32 {
+    120
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        Self { application: default_application(), facility: default_facility(), log_phi: false, node_id: String::new() }
+        Self {
+            application: default_application(),
+            facility: default_facility(),
+            log_phi: false,
+            node_id: String::new(),
+            rejects_stored_per_minute: default_rejects_stored(),
+        }
     }
 }
 

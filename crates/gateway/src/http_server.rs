@@ -43,7 +43,7 @@ pub async fn serve_http(
         // The peer address reaches the handlers as axum's ConnectInfo (the admin audit trail uses it).
         let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         let (shutdown, tls, config, metrics) = (shutdown.clone(), tls.clone(), config.clone(), Arc::clone(&metrics));
-        tracker.spawn(async move {
+        tracker.spawn(crate::limits::REMOTE.scope(peer.ip(), async move {
             match tls {
                 None => serve_connection(stream, app, header_timeout, &shutdown).await,
                 Some(tls) => {
@@ -53,7 +53,7 @@ pub async fn serve_http(
                 }
             }
             drop(admitted);
-        });
+        }));
     }
     tracker.close();
     tracker.wait().await;

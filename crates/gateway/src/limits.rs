@@ -87,6 +87,45 @@ impl Admission {
     }
 }
 
+tokio::task_local! {
+    /// The remote address of the connection being served (set by the listeners), so that what is
+    /// stored about its input can be bounded per sender.
+    pub static REMOTE: IpAddr;
+}
+
+/// How many rejected inputs are stored per remote address and minute; beyond, they are still
+/// answered (AR / 4xx) but only counted, so a flood of bad frames cannot fill the disk.
+pub struct RejectBudget {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl RejectBudget {
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute, windows: Mutex::default() }
+    }
+
+    /// Whether a reject from the current connection's remote may be stored now; `false` only
+    /// when its minute's budget is spent (input not from a connection is always stored).
+    pub fn admit(&self, now_ms: i64) -> bool {
+        let Ok(remote) = REMOTE.try_with(|r| *r) else { return true };
+        let minute = now_ms.div_euclid(60_000);
+        let Ok(mut windows) = self.windows.lock() else { return true };
+        if windows.len() > 10_000 {
+            windows.retain(|_, (m, _)| *m == minute);
+        }
+        let (window, count) = windows.entry(remote).or_insert((minute, 0));
+        if *window != minute {
+            (*window, *count) = (minute, 0);
+        }
+        *count += 1;
+        if *count == self.per_minute + 1 {
+            tracing::warn!(%remote, per_minute = self.per_minute, "rejects beyond rejects_stored_per_minute are answered but not stored this minute");
+        }
+        *count <= self.per_minute
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +141,16 @@ mod tests {
         assert!(admission.admit(b).is_some(), "another sender still gets in");
         drop(first);
         assert!(admission.admit(a).is_some(), "a slot comes back when its connection ends");
+    }
+
+    #[tokio::test]
+    async fn rejects_are_stored_up_to_the_budget_per_remote_and_minute() {
+        let budget = RejectBudget::new(3);
+        let from = |ip: &str| ip.parse::<IpAddr>().expect("ip");
+        let stored = REMOTE.scope(from("10.0.0.1"), async { (0..5).filter(|_| budget.admit(60_000)).count() }).await;
+        assert_eq!(stored, 3);
+        assert!(REMOTE.scope(from("10.0.0.2"), async { budget.admit(60_000) }).await, "another sender has its own budget");
+        assert!(REMOTE.scope(from("10.0.0.1"), async { budget.admit(120_000) }).await, "a new minute, a new budget");
+        assert!(budget.admit(60_000), "input from no connection (a file drop) is always stored");
     }
 }

@@ -31,7 +31,7 @@ pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline:
         };
         let _ = stream.set_nodelay(true);
         let (config, pipeline, shutdown, tls) = (config.clone(), Arc::clone(&pipeline), shutdown.clone(), tls.clone());
-        tracker.spawn(async move {
+        tracker.spawn(crate::limits::REMOTE.scope(peer.ip(), async move {
             match tls {
                 None => handle_connection(stream, &config, &pipeline, &shutdown).await,
                 Some(tls) => {
@@ -41,7 +41,7 @@ pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline:
                 }
             }
             drop(permit);
-        });
+        }));
     }
     tracker.close();
     tracker.wait().await;

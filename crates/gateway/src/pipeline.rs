@@ -31,6 +31,8 @@ pub struct Pipeline {
     pub log_phi: bool,
     /// Store the normalised model beside the raw bytes.
     pub keep_normalised: bool,
+    /// Rejected input stored per remote address and minute.
+    pub reject_budget: crate::limits::RejectBudget,
     ack_counter: AtomicU64,
     new_work: Option<Arc<Notify>>,
 }
@@ -165,6 +167,7 @@ impl Pipeline {
             facility,
             log_phi,
             keep_normalised: true,
+            reject_budget: crate::limits::RejectBudget::new(120),
             ack_counter: AtomicU64::new(0),
             new_work: None,
         }
@@ -177,6 +180,12 @@ impl Pipeline {
 
     pub fn with_keep_normalised(mut self, keep: bool) -> Self {
         self.keep_normalised = keep;
+        self
+    }
+
+    /// Rejected inputs stored per remote address and minute (`[gateway] rejects_stored_per_minute`).
+    pub fn with_reject_budget(mut self, per_minute: u32) -> Self {
+        self.reject_budget = crate::limits::RejectBudget::new(per_minute);
         self
     }
 
@@ -317,6 +326,11 @@ impl Pipeline {
     ) -> IngestResult {
         let message_type = message_type_label(&record.message_type);
         self.metrics.received.with_label_values(&[listener, &message_type]).inc();
+        if record.status == MessageStatus::Rejected && !self.reject_budget.admit(record.received_at_ms) {
+            // Answered, counted, not stored: a flood of bad input cannot fill the journal.
+            self.metrics.limits_hit.with_label_values(&[listener, "rejects_not_stored"]).inc();
+            return IngestResult { reply: ack, verdict, duplicate: false, message_id: None, identity_id: None, identity_created: false };
+        }
         let has_deliveries = !record.deliveries.is_empty();
         let control_id = if self.log_phi { record.control_id.clone() } else { String::new() };
         let result = match self.store.append(record).await {

@@ -70,7 +70,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         )
         .with_new_work(Arc::clone(&new_work))
         .with_dmp_destinations(config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect())
-        .with_keep_normalised(config.store.keep_normalised),
+        .with_keep_normalised(config.store.keep_normalised)
+        .with_reject_budget(config.gateway.rejects_stored_per_minute),
     );
     let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());
     let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());

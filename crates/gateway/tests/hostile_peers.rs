@@ -2,7 +2,8 @@
 //! slowly, an oversized body and a wrong Content-Type; meanwhile a legitimate sender on 127.0.0.2
 //! keeps getting AA within a second. The flood is capped per remote address and idle connections
 //! give their slot back after `first_read_timeout_secs`; each refusal answers in the endpoint's
-//! protocol (HL7 AR for /hl7v2) and is counted in `passerelle_limits_hit_total`.
+//! protocol (HL7 AR for /hl7v2) and is counted in `passerelle_limits_hit_total`. A flood of bad
+//! frames is answered but stored only up to `rejects_stored_per_minute`.
 
 mod support;
 
@@ -93,5 +94,34 @@ async fn floods_slow_bodies_and_oversized_input_never_stop_a_legitimate_sender()
     for limit in ["max_connections_per_remote", "read_timeout", "body_timeout", "max_body_bytes", "content_type"] {
         assert!(metrics.contains(&format!("limit=\"{limit}\"")), "{limit} counted:\n{metrics}");
     }
+    gw.shutdown().await;
+}
+
+/// A flood of bad frames: every one is answered AR, but only `rejects_stored_per_minute` of them
+/// are stored (they were each a journal row: 74 MB of WAL in 7 s); the rest are counted, and a
+/// legitimate message from the same sender is still journaled AA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reject_flood_is_answered_but_stored_only_up_to_its_budget() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "[gateway]\nrejects_stored_per_minute = 20\n[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n",
+        tmp.path().join("j.db").display()
+    );
+    let gw = passerelle_gateway::start(Config::parse(&text, "flood.toml").expect("config")).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    for i in 0..300 {
+        let (code, _, _) = client.send(format!("garbage {i}").as_bytes()).await;
+        assert_eq!(code, "AR", "frame {i} is answered");
+    }
+    let (code, _, _) = client.send(&adt("AFTER-FLOOD", "IPP-FLOOD", 1)).await;
+    assert_eq!(code, "AA");
+    let rejected = gw
+        .store
+        .search(passerelle_store::MessageQuery { status: Some(passerelle_store::MessageStatus::Rejected), limit: 1000, ..Default::default() })
+        .await
+        .expect("search");
+    assert_eq!(rejected.len(), 20, "the budget, not the flood, is stored");
+    let metrics = gw.metrics.render();
+    assert!(metrics.contains("limit=\"rejects_not_stored\",listener=\"mllp-in\"} 280"), "the rest is counted:\n{metrics}");
     gw.shutdown().await;
 }
