@@ -114,3 +114,13 @@ async fn an_http_listener_with_tokens_refuses_a_request_without_one() {
     assert_eq!(journaled.len(), 1, "refused requests are not journaled");
     gw.shutdown().await;
 }
+
+/// The hardened example loads (with its secrets' hashes from the environment).
+#[test]
+fn the_hardened_example_configuration_loads() {
+    let text = std::fs::read_to_string(workspace_root().join("config/examples/hardened.toml")).expect("example");
+    let hash = passerelle_gateway::admin_auth::sha256_hex(b"example");
+    let text = ["METRICS", "OPERATOR", "PHI", "CITY"].iter().fold(text, |t, role| t.replace(&format!("${{PASSERELLE_{role}_TOKEN_SHA256}}"), &hash));
+    let config = passerelle_gateway::config::Config::parse(&text, "hardened.toml").expect("the hardened example loads");
+    assert!(config.listeners.iter().all(|l| l.tls.is_some()) && config.admin.tls.is_some() && config.admin.token.len() == 3);
+}
