@@ -211,6 +211,16 @@ async fn patient_endpoints_create_then_update_one_identity() {
     gw.shutdown().await;
 }
 
+/// A gateway whose one destination writes HL7 v2 files into `<tmp>/hl7`, routed by `matches`.
+async fn gateway_to_hl7v2_files(tmp: &std::path::Path, matches: &str) -> (passerelle_gateway::RunningGateway, std::path::PathBuf) {
+    let hl7_out = tmp.join("hl7");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"r\"\nmatch = {{ {matches} }}\nto = [\"ehr\"]\n",
+        hl7_out.display()
+    );
+    (passerelle_gateway::start(config(&tmp.join("j.db"), &extra)).await.expect("start"), hl7_out)
+}
+
 /// `POST /fhir/Encounter`: a visit of a patient Passerelle knows, named by the Location it answered
 /// (`Patient/<identity>`) or by a conditional reference, reaches the hospital as ADT^A01 with that
 /// patient's identifiers; a subject nobody posted is refused (422) at `Encounter.subject.reference`,
@@ -219,12 +229,7 @@ async fn patient_endpoints_create_then_update_one_identity() {
 async fn an_encounter_posted_alone_is_the_visit_of_a_known_patient() {
     passerelle_gateway::delivery::install_tls_provider();
     let tmp = tempfile::tempdir().expect("tmp");
-    let hl7_out = tmp.path().join("hl7");
-    let extra = format!(
-        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"visits\"\nmatch = {{ resource_type = [\"Encounter\"] }}\nto = [\"ehr\"]\n",
-        hl7_out.display()
-    );
-    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let (gw, hl7_out) = gateway_to_hl7v2_files(tmp.path(), r#"resource_type = ["Encounter"]"#).await;
     let base = format!("http://{}/fhir", gw.address("http-in").expect("http"));
     let client = reqwest::Client::new();
     let post = |path: &str, body: String| {
@@ -270,12 +275,7 @@ async fn an_encounter_posted_alone_is_the_visit_of_a_known_patient() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fhir_document_reaches_a_hospital_as_mdm_with_the_same_cda() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let hl7_out = tmp.path().join("hl7");
-    let extra = format!(
-        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"documents\"\nmatch = {{ event = [\"document\"], format = \"fhir\" }}\nto = [\"ehr\"]\n",
-        hl7_out.display()
-    );
-    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let (gw, hl7_out) = gateway_to_hl7v2_files(tmp.path(), r#"event = ["document"], format = "fhir""#).await;
     let fixtures = workspace_root().join("fixtures/hl7v2/ok");
     let (status, response) = post_fhir(&gw, std::fs::read(fixtures.join("fr_mdm_t02_cda.fhir.json")).expect("fixture")).await;
     assert_eq!(status, 200, "{response}");
@@ -296,12 +296,7 @@ async fn a_fhir_document_reaches_a_hospital_as_mdm_with_the_same_cda() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_encounter_back_in_progress_after_its_discharge_is_an_a13() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let hl7_out = tmp.path().join("hl7");
-    let extra = format!(
-        "[[destination]]\nname = \"ehr\"\nkind = \"file\"\nformat = \"hl7v2\"\ndir = \"{}\"\n[[route]]\nname = \"visits\"\nmatch = {{ resource_type = [\"Encounter\"] }}\nto = [\"ehr\"]\n",
-        hl7_out.display()
-    );
-    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let (gw, hl7_out) = gateway_to_hl7v2_files(tmp.path(), r#"resource_type = ["Encounter"]"#).await;
     let fixture = std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.fhir.json")).expect("fixture");
     let base: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
     let mut triggers = Vec::new();
