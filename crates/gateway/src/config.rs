@@ -139,6 +139,13 @@ pub struct ListenerConfig {
     pub auth: Option<ListenerAuth>,
 }
 
+/// `[destination.auth] bearer = "${TOKEN}"`: sent as `Authorization: Bearer`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationAuth {
+    pub bearer: String,
+}
+
 /// `[listener.auth] tokens = ["sha256:<hex>", …]`: a request must carry one of these tokens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -274,6 +281,10 @@ pub struct DestinationConfig {
     pub backoff_ms: u64,
     #[serde(default = "default_max_backoff")]
     pub max_backoff_ms: u64,
+    /// TLS to the destination: its CA, our client certificate, the name to verify.
+    pub tls: Option<crate::tls::DestinationTls>,
+    /// Credentials sent to an `http` / `fhir_http` destination.
+    pub auth: Option<DestinationAuth>,
 }
 
 fn default_profile() -> String {

@@ -26,6 +26,44 @@ pub struct TlsConfig {
     pub allowed_clients: Vec<String>,
 }
 
+/// `[destination.tls]`: TLS to a destination, always verifying its certificate (there is no
+/// switch to accept an invalid one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationTls {
+    /// PEM CA bundle the destination's certificate must chain to.
+    pub ca: String,
+    /// PEM client certificate chain and key, for a destination that wants mutual TLS.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    /// The name its certificate must carry (default: the host of `address` / `url`).
+    pub server_name: Option<String>,
+}
+
+/// The client side of `config`: the CA as the only roots, our certificate when given.
+pub fn client_config(config: &DestinationTls) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&read(&config.ca)?) {
+        roots.add(cert.map_err(|e| format!("{}: {e}", config.ca))?).map_err(|e| format!("{}: {e}", config.ca))?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let config = match (&config.cert, &config.key) {
+        (Some(cert), Some(key)) => {
+            let certs: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(&read(cert)?).collect::<Result<_, _>>().map_err(|e| format!("{cert}: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| format!("{key}: {e}"))?;
+            builder.with_client_auth_cert(certs, key).map_err(|e| format!("{cert}: {e}"))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => return Err("destination tls: cert and key go together".into()),
+    };
+    Ok(Arc::new(config))
+}
+
 fn read(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
