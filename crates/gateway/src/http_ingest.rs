@@ -51,6 +51,30 @@ impl HttpIngest {
     /// The body, or the refusal in this endpoint's protocol: a Content-Type it does not take (415),
     /// a body over the limit (413) or not received in time (408).
     async fn read(&self, headers: &HeaderMap, body: Body, protocol: Protocol) -> Result<Bytes, Response> {
+        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let refused = match self.check_headers(headers, declared, protocol).await {
+            Some(refused) => refused,
+            None => match tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, self.max_body_bytes)).await {
+                Ok(Ok(bytes)) => return Ok(bytes),
+                // Already read to the limit: what is left is not read, and the connection closes.
+                Ok(Err(_)) => return Err(self.too_large(protocol).await),
+                Err(_) => {
+                    return Err(self.refuse(protocol, StatusCode::REQUEST_TIMEOUT, "body_timeout", "the body was not received within body_timeout_secs").await);
+                }
+            },
+        };
+        // A refusal before the body is read: a body of moderate size is read and discarded first,
+        // so that the client (which sends its whole body before reading) gets the answer rather
+        // than a reset connection.
+        if declared.is_some_and(|n| n <= DRAIN_CAP) {
+            let _ = tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, DRAIN_CAP)).await;
+        }
+        Err(refused)
+    }
+
+    /// The refusal the headers already decide: no token, a Content-Type not taken, a declared
+    /// length over the limit.
+    async fn check_headers(&self, headers: &HeaderMap, declared: Option<usize>, protocol: Protocol) -> Option<Response> {
         if !self.authorised(headers) {
             self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, "unauthorised"]).inc();
             let mut refused = match protocol {
@@ -61,21 +85,16 @@ impl HttpIngest {
                 }
             };
             refused.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-            return Err(refused);
+            return Some(refused);
         }
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         if let Some(ct) = content_type.filter(|ct| !protocol.accepts(ct)) {
-            return Err(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
+            return Some(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
         }
-        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > self.max_body_bytes) {
-            return Err(self.too_large(protocol).await);
+            return Some(self.too_large(protocol).await);
         }
-        match tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, self.max_body_bytes)).await {
-            Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(_)) => Err(self.too_large(protocol).await),
-            Err(_) => Err(self.refuse(protocol, StatusCode::REQUEST_TIMEOUT, "body_timeout", "the body was not received within body_timeout_secs").await),
-        }
+        None
     }
 
     /// No token configured, or the request's bearer token is one of them (compared as SHA-256).
@@ -108,6 +127,9 @@ impl HttpIngest {
 }
 
 const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7; charset=utf-8";
+
+/// The largest refused body read and discarded so that its sender gets the answer (8 MiB).
+const DRAIN_CAP: usize = 8 * 1024 * 1024;
 
 /// HTTP ingest: `POST /hl7v2` (an HL7 v2 message in, its ACK out), `POST /fhir` (a FHIR Patient
 /// or a Bundle holding one), `POST /fhir/Patient`, `PUT /fhir/Patient?identifier=system|value`
