@@ -196,3 +196,27 @@ async fn an_unterminated_frame_at_half_close_was_dropped_silently() {
     assert!(kept.raw.starts_with(b"MSH|") && kept.raw.windows(6).any(|w| w == b"HALF-1"), "the partial frame is kept");
     gw.shutdown().await;
 }
+
+/// Regression: a body refused before it was read (over the limit by its Content-Length) left its
+/// bytes unread, so the connection was reset under the client still sending them and the client
+/// never saw the 413 (a flaky `IncompleteMessage` in CI). Now a body up to 8 MiB is drained first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_an_oversized_body_was_reset_instead_of_answered_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"http-in\"\nkind = \"http\"\nbind = \"127.0.0.1:0\"\nmax_frame_bytes = 1024\n",
+        tmp.path().join("j.db").display()
+    );
+    let gw = passerelle_gateway::start(Config::parse(&text, "small.toml").expect("config")).await.expect("start");
+    let mut stream = tokio::net::TcpStream::connect(gw.address("http-in").expect("http")).await.expect("connect");
+    let body = vec![b'A'; 7 * 1024 * 1024];
+    let head = format!("POST /hl7v2 HTTP/1.1\r\nhost: x\r\ncontent-type: x-application/hl7-v2+er7\r\ncontent-length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&body).await.expect("the whole body is taken, not reset");
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer)).await.expect("in time").expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("MSA|AR|"), "{answer}");
+    gw.shutdown().await;
+}
