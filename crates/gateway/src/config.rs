@@ -139,11 +139,23 @@ pub struct ListenerConfig {
     pub auth: Option<ListenerAuth>,
 }
 
-/// `[destination.auth] bearer = "${TOKEN}"`: sent as `Authorization: Bearer`.
+/// `[destination.auth]`: a fixed `bearer = "${TOKEN}"`, or `oauth2 = { token_url, client_id,
+/// client_secret }` (client credentials grant; the token is cached until it expires).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationAuth {
-    pub bearer: String,
+    pub bearer: Option<String>,
+    pub oauth2: Option<OAuth2Config>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated scopes to ask for.
+    pub scope: Option<String>,
 }
 
 /// `[listener.auth] tokens = ["sha256:<hex>", …]`: a request must carry one of these tokens.

@@ -12,6 +12,8 @@ pub struct HttpTransport {
     concurrency: usize,
     /// `Authorization: Bearer …` for every request.
     bearer: Option<String>,
+    /// OAuth2 client credentials, when configured.
+    oauth2: Option<super::oauth2::TokenSource>,
 }
 
 /// Installs the one TLS provider of the process (ring); harmless when already installed.
@@ -39,7 +41,12 @@ impl HttpTransport {
             }
         }
         let client = builder.build().map_err(|e| fail(format!("cannot build the http client: {e}")))?;
-        Ok(Self { client, url, concurrency: config.concurrency, bearer: config.auth.as_ref().map(|a| a.bearer.clone()) })
+        let auth = config.auth.as_ref();
+        if auth.is_some_and(|a| a.bearer.is_some() == a.oauth2.is_some()) {
+            return Err(fail("[destination.auth] takes either bearer or oauth2".into()));
+        }
+        let (bearer, oauth2) = (auth.and_then(|a| a.bearer.clone()), auth.and_then(|a| a.oauth2.clone()).map(super::oauth2::TokenSource::new));
+        Ok(Self { client, url, concurrency: config.concurrency, bearer, oauth2 })
     }
 }
 
@@ -51,7 +58,20 @@ impl Transport for HttpTransport {
             if let Some(token) = &self.bearer {
                 request = request.bearer_auth(token);
             }
+            if let Some(source) = &self.oauth2 {
+                match source.token(&self.client).await {
+                    Ok(token) => request = request.bearer_auth(token),
+                    Err(error) => return Outcome::Retry { error, after: None },
+                }
+            }
             let response = request.send().await;
+            if let (Some(source), Ok(r)) = (&self.oauth2, &response)
+                && r.status().as_u16() == 401
+            {
+                // An expired or revoked token: fetched again on the next attempt, which is a retry.
+                source.forget().await;
+                return Outcome::Retry { error: "the destination refused the oauth2 token (401)".into(), after: None };
+            }
             match response {
                 Err(e) => Outcome::Retry { error: format!("http request failed: {}", e.without_url()), after: None },
                 Ok(r) => {

@@ -3,6 +3,7 @@
 
 mod file;
 mod http;
+mod oauth2;
 pub use http::install_tls_provider;
 mod mllp;
 pub mod render;
