@@ -16,6 +16,7 @@ pub mod http_ingest;
 pub mod http_server;
 pub mod identity;
 pub mod limits;
+pub mod listener_config;
 pub mod listeners;
 pub mod metrics;
 pub mod pipeline;
