@@ -157,21 +157,18 @@ pub fn http_router(config: ListenerConfig, pipeline: Arc<Pipeline>) -> Router {
         .with_state(ingest)
 }
 
-async fn post_hl7v2(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Hl7v2).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+async fn post_hl7v2(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Hl7v2).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if passerelle_hl7v2::batch::is_batch(&body) {
         // A batch: 200 with the batch acknowledgement, 204 when no message asked for its ACK.
         let batch = crate::batch_ingest::ingest_batch(pipeline, name, body).await;
         let status = if batch.ack.is_some() { StatusCode::OK } else { StatusCode::NO_CONTENT };
-        return (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], batch.ack.unwrap_or_default()).into_response();
+        return Ok((status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], batch.ack.unwrap_or_default()).into_response());
     }
     let result = pipeline.ingest(name, InputFormat::Hl7v2, body).await;
     let status = http_status(result.verdict, StatusCode::OK);
-    (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response()
+    Ok((status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response())
 }
 
 /// The HTTP status of a verdict; `accepted` is what an accepted message gets (200 for the
@@ -202,18 +199,15 @@ fn outcome_response(result: IngestResult) -> Response {
     response
 }
 
-async fn post_fhir(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+async fn post_fhir(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     let shape = serde_json::from_slice::<BundleShape>(&body).ok().filter(|b| b.resource_type == "Bundle" && b.type_.as_deref() == Some("transaction"));
     let result = pipeline.ingest(name, InputFormat::Fhir, body).await;
-    match shape {
+    Ok(match shape {
         Some(bundle) if result.verdict == Verdict::Accepted => transaction_response(&bundle, &result),
         _ => outcome_response(result),
-    }
+    })
 }
 
 /// Just enough of a posted Bundle to answer it entry by entry.
@@ -263,40 +257,32 @@ fn transaction_response(bundle: &BundleShape, result: &IngestResult) -> Response
     response
 }
 
-async fn post_fhir_patient(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+async fn post_fhir_patient(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if !is_resource(&body, "Patient") {
-        return bad_request("POST /fhir/Patient takes a Patient resource");
+        return Ok(bad_request("POST /fhir/Patient takes a Patient resource"));
     }
-    outcome_response(pipeline.ingest(name, InputFormat::Fhir, body).await)
+    Ok(outcome_response(pipeline.ingest(name, InputFormat::Fhir, body).await))
 }
 
+/// Whether the body is a `resource_type` resource (its `resourceType` read, the rest skipped).
 fn is_resource(body: &[u8], resource_type: &str) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("resourceType").and_then(|t| t.as_str()).map(|t| t == resource_type))
-        .unwrap_or(false)
+    std::str::from_utf8(body).ok().and_then(|text| passerelle_fhir::read_json::resource_type(text, "").ok()).is_some_and(|t| t == resource_type)
 }
 
 /// `POST /fhir/Encounter`: 201 with `Location: /api/messages/<id>` (the journaled visit event),
 /// 422 when the subject names no patient known here.
-async fn post_fhir_encounter(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+async fn post_fhir_encounter(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if !is_resource(&body, "Encounter") {
-        return bad_request("POST /fhir/Encounter takes an Encounter resource");
+        return Ok(bad_request("POST /fhir/Encounter takes an Encounter resource"));
     }
     let mut result = pipeline.ingest(name, InputFormat::Fhir, body).await;
     // The Location is the visit event's, not the patient's.
     result.identity_id = None;
-    outcome_response(result)
+    Ok(outcome_response(result))
 }
 
 fn bad_request(text: &str) -> Response {
@@ -316,20 +302,17 @@ async fn put_fhir_patient(
     axum::extract::Query(query): axum::extract::Query<ConditionalQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Fhir).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     let Some((system, value)) = query.identifier.as_deref().and_then(|i| i.split_once('|')) else {
-        return bad_request("a conditional update needs ?identifier=system|value");
+        return Ok(bad_request("a conditional update needs ?identifier=system|value"));
     };
     let carries = passerelle_fhir::read_patient(&body)
         .map(|p| p.value.identifiers.iter().any(|i| i.value == value && passerelle_fhir::patient::system_of(i).as_deref() == Some(system)))
         .unwrap_or(false);
     if !carries {
-        return bad_request("the Patient does not carry the identifier of the condition");
+        return Ok(bad_request("the Patient does not carry the identifier of the condition"));
     }
     let result = pipeline.ingest(name, InputFormat::Fhir, body).await;
     let known = result.identity_id.is_some() && !result.identity_created;
@@ -337,14 +320,11 @@ async fn put_fhir_patient(
     if known && response.status() == StatusCode::CREATED {
         *response.status_mut() = StatusCode::OK;
     }
-    response
+    Ok(response)
 }
 
-async fn post_cda(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match ingest.read(&headers, body, Protocol::Cda).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+async fn post_cda(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let body = ingest.read(&headers, body, Protocol::Cda).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
-    outcome_response(pipeline.ingest(name, InputFormat::Cda, body).await)
+    Ok(outcome_response(pipeline.ingest(name, InputFormat::Cda, body).await))
 }

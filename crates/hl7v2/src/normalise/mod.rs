@@ -139,7 +139,7 @@ fn check_event(msg: &Message, issues: &mut Vec<Issue>) {
     let at = IssueLocation { component: 2, ..IssueLocation::field("MSH", 1, 9) };
     let event = &msg.envelope.event.source;
     if event.message_type != "ADT" {
-        if !matches!(event.message_type.as_str(), "" | "ORU" | "MDM" | "ORM" | "OML" | "SIU" | "VXU") {
+        if !matches!(event.message_type.as_str(), "" | "MDM") && !clinical::carries_clinical(&event.message_type) {
             issues.push(Issue::info("generic-mapping", "not an ADT message: only patient and visit are mapped").at(at));
         }
         return;
