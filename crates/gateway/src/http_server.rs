@@ -6,18 +6,18 @@
 //! `max_frame_bytes` and `body_timeout_secs` (see `listeners::read_body`).
 
 use crate::config::ListenerConfig;
-use crate::limits::Admission;
+use crate::limits::{Connection, serve_connections};
 use crate::metrics::Metrics;
 use crate::tls::ListenerTls;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub async fn serve_http(
     listener: TcpListener,
@@ -27,36 +27,15 @@ pub async fn serve_http(
     tls: Option<Arc<ListenerTls>>,
     shutdown: CancellationToken,
 ) {
-    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics));
     let header_timeout = Duration::from_secs(config.first_read_timeout_secs.max(1));
-    let tracker = TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            a = admission.accept(&listener) => a,
-            () = shutdown.cancelled() => break,
-        };
-        let Some(admitted) = admission.admit(peer) else {
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    let stop = shutdown.clone();
+    let handle = move |stream: Connection, peer: SocketAddr| {
         // The peer address reaches the handlers as axum's ConnectInfo (the admin audit trail uses it).
         let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-        let (shutdown, tls, config, metrics) = (shutdown.clone(), tls.clone(), config.clone(), Arc::clone(&metrics));
-        tracker.spawn(crate::limits::REMOTE.scope(peer.ip(), async move {
-            match tls {
-                None => serve_connection(stream, app, header_timeout, &shutdown).await,
-                Some(tls) => {
-                    if let Some(stream) = crate::listeners::handshake(&tls, stream, &config, &metrics).await {
-                        serve_connection(stream, app, header_timeout, &shutdown).await;
-                    }
-                }
-            }
-            drop(admitted);
-        }));
-    }
-    tracker.close();
-    tracker.wait().await;
+        let shutdown = stop.clone();
+        async move { serve_connection(stream, app, header_timeout, &shutdown).await }
+    };
+    serve_connections(listener, config, metrics, tls, shutdown, handle).await;
 }
 
 /// HTTP/1.1 on one connection (plain or TLS), shut down gracefully with the listener.

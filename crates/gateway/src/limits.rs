@@ -1,8 +1,12 @@
-//! Connection admission, so that no client can stop intake: a cap per listener and per remote
-//! address (a misbehaving sender fills its own allowance, not the listener's), each refusal
-//! counted; accept errors (EMFILE when descriptors run out) back off instead of spinning.
+//! Connection admission, so that no client can stop intake: the accept loop every TCP listener
+//! shares, a cap per listener and per remote address (a misbehaving sender fills its own
+//! allowance, not the listener's), the TLS handshake within the first-read timeout, each refusal
+//! counted; accept errors (EMFILE when descriptors run out) back off instead of spinning; and the
+//! per-sender budget of stored rejects.
 
+use crate::config::ListenerConfig;
 use crate::metrics::Metrics;
+use crate::tls::ListenerTls;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -85,6 +89,81 @@ impl Admission {
             }
         }
     }
+}
+
+/// An admitted connection, in clear or through TLS.
+pub type Connection = tokio_util::either::Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
+
+/// The accept loop every TCP listener shares (MLLP, HTTP, admin): admission per listener and per
+/// remote address, the TLS handshake and client check when configured, then `handle` in its own
+/// task with [`REMOTE`] set; at `shutdown`, waits for the connections in flight.
+pub async fn serve_connections<F, Fut>(
+    listener: TcpListener,
+    config: ListenerConfig,
+    metrics: Arc<Metrics>,
+    tls: Option<Arc<ListenerTls>>,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: F,
+) where
+    F: Fn(Connection, SocketAddr) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics));
+    let tracker = tokio_util::task::TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            a = admission.accept(&listener) => a,
+            () = shutdown.cancelled() => break,
+        };
+        let Some(admitted) = admission.admit(peer) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (config, metrics, tls, handle) = (config.clone(), Arc::clone(&metrics), tls.clone(), handle.clone());
+        tracker.spawn(REMOTE.scope(peer.ip(), async move {
+            let connection = match tls {
+                None => Some(tokio_util::either::Either::Left(stream)),
+                Some(tls) => handshake(&tls, stream, &config, &metrics).await.map(tokio_util::either::Either::Right),
+            };
+            if let Some(connection) = connection {
+                handle(connection, peer).await;
+            }
+            drop(admitted);
+        }));
+    }
+    tracker.close();
+    tracker.wait().await;
+}
+
+/// The TLS handshake of a new connection, within `first_read_timeout_secs`, and the client's
+/// admission by its certificate; `None` (counted) when either fails.
+async fn handshake(
+    tls: &ListenerTls,
+    stream: TcpStream,
+    config: &ListenerConfig,
+    metrics: &crate::metrics::Metrics,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let wait = Duration::from_secs(config.first_read_timeout_secs.max(1));
+    let refused = |limit: &str| metrics.limits_hit.with_label_values(&[&config.name, limit]).inc();
+    let stream = match tokio::time::timeout(wait, tls.acceptor().accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::warn!(listener = %config.name, error = %e, "tls handshake failed");
+            refused("tls_handshake");
+            return None;
+        }
+        Err(_) => {
+            refused("tls_handshake");
+            return None;
+        }
+    };
+    if !tls.client_allowed(stream.get_ref().1.peer_certificates()) {
+        tracing::warn!(listener = %config.name, "tls client certificate not in allowed_clients");
+        refused("tls_client_not_allowed");
+        return None;
+    }
+    Some(stream)
 }
 
 tokio::task_local! {

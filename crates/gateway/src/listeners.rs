@@ -3,7 +3,7 @@
 
 use crate::codec::InputFormat;
 use crate::config::ListenerConfig;
-use crate::limits::Admission;
+use crate::limits::{Connection, serve_connections};
 use crate::pipeline::Pipeline;
 use crate::tls::ListenerTls;
 use futures_util::{SinkExt, StreamExt};
@@ -11,70 +11,19 @@ use passerelle_hl7v2::{MllpCodec, MllpError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// Accepts MLLP connections until `shutdown`, then waits for in-flight messages to be answered.
 pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline: Arc<Pipeline>, tls: Option<Arc<ListenerTls>>, shutdown: CancellationToken) {
-    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&pipeline.metrics));
-    let tracker = TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            a = admission.accept(&listener) => a,
-            () = shutdown.cancelled() => break,
-        };
-        let Some(permit) = admission.admit(peer) else {
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let (config, pipeline, shutdown, tls) = (config.clone(), Arc::clone(&pipeline), shutdown.clone(), tls.clone());
-        tracker.spawn(crate::limits::REMOTE.scope(peer.ip(), async move {
-            match tls {
-                None => handle_connection(stream, &config, &pipeline, &shutdown).await,
-                Some(tls) => {
-                    if let Some(stream) = handshake(&tls, stream, &config, &pipeline.metrics).await {
-                        handle_connection(stream, &config, &pipeline, &shutdown).await;
-                    }
-                }
-            }
-            drop(permit);
-        }));
-    }
-    tracker.close();
-    tracker.wait().await;
-}
-
-/// The TLS handshake of a new connection, within `first_read_timeout_secs`, and the client's
-/// admission by its certificate; `None` (counted) when either fails.
-pub async fn handshake(
-    tls: &ListenerTls,
-    stream: TcpStream,
-    config: &ListenerConfig,
-    metrics: &crate::metrics::Metrics,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
-    let wait = Duration::from_secs(config.first_read_timeout_secs.max(1));
-    let refused = |limit: &str| metrics.limits_hit.with_label_values(&[&config.name, limit]).inc();
-    let stream = match tokio::time::timeout(wait, tls.acceptor().accept(stream)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            tracing::warn!(listener = %config.name, error = %e, "tls handshake failed");
-            refused("tls_handshake");
-            return None;
-        }
-        Err(_) => {
-            refused("tls_handshake");
-            return None;
-        }
+    let metrics = Arc::clone(&pipeline.metrics);
+    let (listener_config, stop) = (config.clone(), shutdown.clone());
+    let handle = move |stream: Connection, _peer| {
+        let (config, pipeline, shutdown) = (config.clone(), Arc::clone(&pipeline), shutdown.clone());
+        async move { handle_connection(stream, &config, &pipeline, &shutdown).await }
     };
-    if !tls.client_allowed(stream.get_ref().1.peer_certificates()) {
-        tracing::warn!(listener = %config.name, "tls client certificate not in allowed_clients");
-        refused("tls_client_not_allowed");
-        return None;
-    }
-    Some(stream)
+    serve_connections(listener, listener_config, metrics, tls, stop, handle).await;
 }
 
 async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config: &ListenerConfig, pipeline: &Pipeline, shutdown: &CancellationToken) {
