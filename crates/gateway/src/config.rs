@@ -71,6 +71,25 @@ pub struct GatewayConfig {
     /// Rejected inputs stored per remote address and minute; beyond, answered and counted only.
     #[serde(default = "default_rejects_stored")]
     pub rejects_stored_per_minute: u32,
+    /// Connections all MLLP and HTTP listeners together may hold (lowered to fit the descriptor limit).
+    #[serde(default = "default_gateway_connections")]
+    pub max_connections: usize,
+    /// Bytes being read or not yet committed, gateway-wide; beyond, reads are refused (AR, 503).
+    #[serde(default = "default_bytes_in_flight")]
+    pub max_bytes_in_flight: usize,
+    /// The share of `max_bytes_in_flight` one remote address may hold.
+    #[serde(default = "default_bytes_in_flight_per_remote")]
+    pub max_bytes_in_flight_per_remote: usize,
+}
+
+fn default_gateway_connections() -> usize {
+    4096
+}
+fn default_bytes_in_flight() -> usize {
+    256 << 20
+}
+fn default_bytes_in_flight_per_remote() -> usize {
+    64 << 20
 }
 
 fn default_rejects_stored() -> u32 {
@@ -85,6 +104,9 @@ impl Default for GatewayConfig {
             log_phi: false,
             node_id: String::new(),
             rejects_stored_per_minute: default_rejects_stored(),
+            max_connections: default_gateway_connections(),
+            max_bytes_in_flight: default_bytes_in_flight(),
+            max_bytes_in_flight_per_remote: default_bytes_in_flight_per_remote(),
         }
     }
 }

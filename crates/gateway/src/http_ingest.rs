@@ -6,6 +6,7 @@
 
 use crate::codec::InputFormat;
 use crate::config::ListenerConfig;
+use crate::intake::{Charge, OverBudget};
 use crate::pipeline::{IngestResult, Pipeline, Verdict};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -13,6 +14,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,16 +50,25 @@ impl Protocol {
 }
 
 impl HttpIngest {
-    /// The body, or the refusal in this endpoint's protocol: a Content-Type it does not take (415),
-    /// a body over the limit (413) or not received in time (408).
-    async fn read(&self, headers: &HeaderMap, body: Body, protocol: Protocol) -> Result<Bytes, Response> {
+    /// The body and its charge against the bytes-in-flight budget (hold it until answered), or
+    /// the refusal in this endpoint's protocol: a Content-Type it does not take (415), a body over
+    /// the limit (413), not received in time (408), too many bytes in flight (503).
+    async fn read(&self, headers: &HeaderMap, body: Body, protocol: Protocol) -> Result<(Bytes, Arc<Charge>), Response> {
         let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let remote = crate::limits::REMOTE.try_with(|r| *r).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let charge = self.pipeline.intake.charge(remote);
         let refused = match self.check_headers(headers, declared, protocol).await {
             Some(refused) => refused,
-            None => match tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, self.max_body_bytes)).await {
-                Ok(Ok(bytes)) => return Ok(bytes),
-                // Already read to the limit: what is left is not read, and the connection closes.
-                Ok(Err(_)) => return Err(self.too_large(protocol).await),
+            None => match tokio::time::timeout(self.body_timeout, read_body(body, self.max_body_bytes, &charge)).await {
+                Ok(Ok(bytes)) => return Ok((bytes, charge)),
+                // What is left unread is not read, and the connection closes.
+                Ok(Err(BodyRefusal::TooLarge)) => return Err(self.too_large(protocol).await),
+                Ok(Err(BodyRefusal::Busy(over))) => {
+                    let mut busy = self.refuse(protocol, StatusCode::SERVICE_UNAVAILABLE, over.limit(), &over.to_string()).await;
+                    busy.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                    return Err(busy);
+                }
+                Ok(Err(BodyRefusal::Broken)) => return Err((StatusCode::BAD_REQUEST, "the request body could not be read").into_response()),
                 Err(_) => {
                     return Err(self.refuse(protocol, StatusCode::REQUEST_TIMEOUT, "body_timeout", "the body was not received within body_timeout_secs").await);
                 }
@@ -67,7 +78,7 @@ impl HttpIngest {
         // so that the client (which sends its whole body before reading) gets the answer rather
         // than a reset connection.
         if declared.is_some_and(|n| n <= DRAIN_CAP) {
-            let _ = tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, DRAIN_CAP)).await;
+            let _ = tokio::time::timeout(self.body_timeout, drain(body, DRAIN_CAP)).await;
         }
         Err(refused)
     }
@@ -126,6 +137,40 @@ impl HttpIngest {
     }
 }
 
+/// Why a body was not read whole.
+enum BodyRefusal {
+    TooLarge,
+    Busy(OverBudget),
+    Broken,
+}
+
+/// Reads `body` chunk by chunk, each charged before it is kept, up to `max` bytes.
+async fn read_body(body: Body, max: usize, charge: &Charge) -> Result<Bytes, BodyRefusal> {
+    let mut chunks = body.into_data_stream();
+    let mut bytes = bytes::BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| BodyRefusal::Broken)?;
+        if bytes.len() + chunk.len() > max {
+            return Err(BodyRefusal::TooLarge);
+        }
+        charge.grow(chunk.len()).map_err(BodyRefusal::Busy)?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+/// Reads and discards up to `cap` bytes of `body` (nothing is kept in memory).
+async fn drain(body: Body, cap: usize) {
+    let mut chunks = body.into_data_stream();
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        seen += chunk.len();
+        if seen > cap {
+            break;
+        }
+    }
+}
+
 const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7; charset=utf-8";
 
 /// The largest refused body read and discarded so that its sender gets the answer (8 MiB).
@@ -158,7 +203,7 @@ pub fn http_router(config: ListenerConfig, pipeline: Arc<Pipeline>) -> Router {
 }
 
 async fn post_hl7v2(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Hl7v2).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Hl7v2).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if passerelle_hl7v2::batch::is_batch(&body) {
         // A batch: 200 with the batch acknowledgement, 204 when no message asked for its ACK.
@@ -200,7 +245,7 @@ fn outcome_response(result: IngestResult) -> Response {
 }
 
 async fn post_fhir(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     let shape = serde_json::from_slice::<BundleShape>(&body).ok().filter(|b| b.resource_type == "Bundle" && b.type_.as_deref() == Some("transaction"));
     let result = pipeline.ingest(name, InputFormat::Fhir, body).await;
@@ -258,7 +303,7 @@ fn transaction_response(bundle: &BundleShape, result: &IngestResult) -> Response
 }
 
 async fn post_fhir_patient(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if !is_resource(&body, "Patient") {
         return Ok(bad_request("POST /fhir/Patient takes a Patient resource"));
@@ -274,7 +319,7 @@ fn is_resource(body: &[u8], resource_type: &str) -> bool {
 /// `POST /fhir/Encounter`: 201 with `Location: /api/messages/<id>` (the journaled visit event),
 /// 422 when the subject names no patient known here.
 async fn post_fhir_encounter(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     if !is_resource(&body, "Encounter") {
         return Ok(bad_request("POST /fhir/Encounter takes an Encounter resource"));
@@ -303,7 +348,7 @@ async fn put_fhir_patient(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Fhir).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Fhir).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     let Some((system, value)) = query.identifier.as_deref().and_then(|i| i.split_once('|')) else {
         return Ok(bad_request("a conditional update needs ?identifier=system|value"));
@@ -324,7 +369,7 @@ async fn put_fhir_patient(
 }
 
 async fn post_cda(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    let body = ingest.read(&headers, body, Protocol::Cda).await?;
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Cda).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     Ok(outcome_response(pipeline.ingest(name, InputFormat::Cda, body).await))
 }

@@ -25,6 +25,7 @@ pub async fn serve_http(
     app: Router,
     metrics: Arc<Metrics>,
     tls: Option<Arc<ListenerTls>>,
+    intake: Option<Arc<crate::intake::Intake>>,
     shutdown: CancellationToken,
 ) {
     let header_timeout = Duration::from_secs(config.first_read_timeout_secs.max(1));
@@ -35,7 +36,7 @@ pub async fn serve_http(
         let shutdown = stop.clone();
         async move { serve_connection(stream, app, header_timeout, &shutdown).await }
     };
-    serve_connections(listener, config, metrics, tls, shutdown, handle).await;
+    serve_connections(listener, config, metrics, tls, intake, shutdown, handle).await;
 }
 
 /// HTTP/1.1 on one connection (plain or TLS), shut down gracefully with the listener.

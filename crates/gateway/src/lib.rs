@@ -15,6 +15,7 @@ pub mod file_listener;
 pub mod http_ingest;
 pub mod http_server;
 pub mod identity;
+pub mod intake;
 pub mod limits;
 pub mod listener_config;
 pub mod listeners;

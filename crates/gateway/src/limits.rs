@@ -20,12 +20,15 @@ pub struct Admission {
     permits: Arc<Semaphore>,
     per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
     max_per_remote: usize,
+    /// The gateway-wide cap the ingest listeners share (none on the admin port).
+    intake: Option<Arc<crate::intake::Intake>>,
     metrics: Arc<Metrics>,
 }
 
 /// An admitted connection: its slots are given back when it is dropped.
 pub struct Admitted {
     _permit: OwnedSemaphorePermit,
+    _gateway_permit: Option<OwnedSemaphorePermit>,
     remote: IpAddr,
     per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
@@ -50,12 +53,29 @@ impl Admission {
             permits: Arc::new(Semaphore::new(max_connections)),
             per_remote: Arc::default(),
             max_per_remote: max_per_remote.max(1),
+            intake: None,
             metrics,
         }
     }
 
-    /// Admits `peer` when both its listener's and its address's caps allow.
+    /// Also counts against the gateway-wide cap of `intake`.
+    pub fn within(mut self, intake: Option<Arc<crate::intake::Intake>>) -> Self {
+        self.intake = intake;
+        self
+    }
+
+    /// Admits `peer` when the gateway's, its listener's and its address's caps allow.
     pub fn admit(&self, peer: SocketAddr) -> Option<Admitted> {
+        let gateway_permit = match &self.intake {
+            Some(intake) => match intake.connection() {
+                Some(permit) => Some(permit),
+                None => {
+                    self.refused("gateway_max_connections");
+                    return None;
+                }
+            },
+            None => None,
+        };
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             self.refused("max_connections");
             return None;
@@ -68,7 +88,7 @@ impl Admission {
             return None;
         }
         *n += 1;
-        Some(Admitted { _permit: permit, remote: peer.ip(), per_remote: Arc::clone(&self.per_remote) })
+        Some(Admitted { _permit: permit, _gateway_permit: gateway_permit, remote: peer.ip(), per_remote: Arc::clone(&self.per_remote) })
     }
 
     fn refused(&self, limit: &str) {
@@ -102,13 +122,14 @@ pub async fn serve_connections<F, Fut>(
     config: ListenerConfig,
     metrics: Arc<Metrics>,
     tls: Option<Arc<ListenerTls>>,
+    intake: Option<Arc<crate::intake::Intake>>,
     shutdown: tokio_util::sync::CancellationToken,
     handle: F,
 ) where
     F: Fn(Connection, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics));
+    let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics)).within(intake);
     let tracker = tokio_util::task::TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {

@@ -3,6 +3,7 @@
 
 use crate::codec::InputFormat;
 use crate::config::ListenerConfig;
+use crate::intake::{Charge, ChargedStream};
 use crate::limits::{Connection, serve_connections};
 use crate::pipeline::Pipeline;
 use crate::tls::ListenerTls;
@@ -19,14 +20,24 @@ use tokio_util::sync::CancellationToken;
 pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline: Arc<Pipeline>, tls: Option<Arc<ListenerTls>>, shutdown: CancellationToken) {
     let metrics = Arc::clone(&pipeline.metrics);
     let (listener_config, stop) = (config.clone(), shutdown.clone());
-    let handle = move |stream: Connection, _peer| {
+    let intake = Some(Arc::clone(&pipeline.intake));
+    let handle = move |stream: Connection, peer: std::net::SocketAddr| {
         let (config, pipeline, shutdown) = (config.clone(), Arc::clone(&pipeline), shutdown.clone());
-        async move { handle_connection(stream, &config, &pipeline, &shutdown).await }
+        // Every byte read counts against the bytes-in-flight budget until its message is committed.
+        let charge = pipeline.intake.charge(peer.ip());
+        let stream = ChargedStream::new(stream, Arc::clone(&charge));
+        async move { handle_connection(stream, &charge, &config, &pipeline, &shutdown).await }
     };
-    serve_connections(listener, listener_config, metrics, tls, stop, handle).await;
+    serve_connections(listener, listener_config, metrics, tls, intake, stop, handle).await;
 }
 
-async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config: &ListenerConfig, pipeline: &Pipeline, shutdown: &CancellationToken) {
+async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    charge: &Charge,
+    config: &ListenerConfig,
+    pipeline: &Pipeline,
+    shutdown: &CancellationToken,
+) {
     let mut framed = Framed::new(stream, MllpCodec::new(config.max_frame_bytes));
     let idle = Duration::from_secs(config.idle_timeout_secs.max(1));
     // A connection that sends nothing holds a slot only briefly; between messages, `idle` applies.
@@ -64,6 +75,15 @@ async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config:
                 let _ = framed.send(result.reply).await;
                 break;
             }
+            // The gateway (or this sender) has too many bytes in flight: AR (not stored), then close;
+            // the sender retries later.
+            Ok(Some(Err(MllpError::Io(e)))) if let Some(over) = crate::intake::over_budget(&e) => {
+                tracing::warn!(listener = %config.name, limit = over.limit(), "bytes in flight over budget; frame refused");
+                pipeline.metrics.limits_hit.with_label_values(&[&config.name, over.limit()]).inc();
+                let reply = pipeline.busy_reply(&over.to_string());
+                let _ = framed.send(reply).await;
+                break;
+            }
             Ok(Some(Err(MllpError::Io(_)))) => break,
             // Frames on one connection are answered strictly in order: the next frame is read
             // only once this one's ACK is written.
@@ -78,6 +98,8 @@ async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, config:
                 } else {
                     pipeline.ingest(&config.name, InputFormat::Hl7v2, frame).await.reply
                 };
+                // Committed (or refused): only what is already buffered of the next frame stays charged.
+                charge.settle(framed.read_buffer().len());
                 if framed.send(reply).await.is_err() {
                     break;
                 }

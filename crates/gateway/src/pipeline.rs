@@ -33,6 +33,8 @@ pub struct Pipeline {
     pub keep_normalised: bool,
     /// Rejected input stored per remote address and minute.
     pub reject_budget: crate::limits::RejectBudget,
+    /// The connection cap and the bytes-in-flight budget the listeners share.
+    pub intake: Arc<crate::intake::Intake>,
     ack_counter: AtomicU64,
     new_work: Option<Arc<Notify>>,
 }
@@ -168,6 +170,7 @@ impl Pipeline {
             log_phi,
             keep_normalised: true,
             reject_budget: crate::limits::RejectBudget::new(120),
+            intake: Arc::default(),
             ack_counter: AtomicU64::new(0),
             new_work: None,
         }
@@ -186,6 +189,11 @@ impl Pipeline {
     /// Rejected inputs stored per remote address and minute (`[gateway] rejects_stored_per_minute`).
     pub fn with_reject_budget(mut self, per_minute: u32) -> Self {
         self.reject_budget = crate::limits::RejectBudget::new(per_minute);
+        self
+    }
+
+    pub fn with_intake(mut self, intake: Arc<crate::intake::Intake>) -> Self {
+        self.intake = intake;
         self
     }
 
@@ -311,6 +319,14 @@ impl Pipeline {
         let record = self.record(listener, InputFormat::Hl7v2, now_ms(), kept, None, MessageStatus::Rejected, &ack, reason.to_owned(), Vec::new());
         let retry_ack = ack.clone();
         self.journal_and_answer(listener, started, ack, Verdict::Rejected, record, move || retry_ack).await
+    }
+
+    /// The AR for input refused before it was read whole because too many bytes are in flight
+    /// (HL7 error 207; nothing is stored: there is nothing whole to keep, and the sender retries).
+    pub fn busy_reply(&self, reason: &str) -> Vec<u8> {
+        let (ts, control) = (hl7_now(), self.ack_control_id());
+        let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
+        build_ack(None, AckCode::Ar, &[ErrorCondition::new("207", reason)], &ack_options)
     }
 
     /// Commits the record, then returns the ACK: the prepared one, the original one for a resend,

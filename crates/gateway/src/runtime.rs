@@ -58,6 +58,16 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     for d in &config.destinations {
         renderers.insert(d.name.clone(), Renderer::new(d).map_err(|e| StartError::Destination(e.to_string()))?);
     }
+    let g = &config.gateway;
+    let intake = Arc::new(crate::intake::Intake::new(g.max_connections, g.max_bytes_in_flight, g.max_bytes_in_flight_per_remote));
+    if intake.max_connections < g.max_connections {
+        tracing::warn!(
+            configured = g.max_connections,
+            effective = intake.max_connections,
+            "[gateway] max_connections lowered to what the descriptor limit (ulimit -n) leaves after the admin port's and the store's reserve"
+        );
+    }
+    let listeners = crate::intake::share_connections(&config.listeners, intake.max_connections);
     let pipeline = Arc::new(
         Pipeline::new(
             Arc::clone(&store),
@@ -71,7 +81,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         .with_new_work(Arc::clone(&new_work))
         .with_dmp_destinations(config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect())
         .with_keep_normalised(config.store.keep_normalised)
-        .with_reject_budget(config.gateway.rejects_stored_per_minute),
+        .with_reject_budget(config.gateway.rejects_stored_per_minute)
+        .with_intake(Arc::clone(&intake)),
     );
     let (ingress, workers) = (CancellationToken::new(), CancellationToken::new());
     let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());
@@ -88,7 +99,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         });
         worker_tasks.spawn(worker.run(workers.clone()));
     }
-    for l in &config.listeners {
+    for l in &listeners {
         if l.kind == ListenerKind::File {
             ingress_tasks.spawn(crate::file_listener::serve_files(l.clone(), Arc::clone(&pipeline), ingress.clone()));
             continue;
@@ -112,7 +123,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             ListenerKind::Http => {
                 let app = crate::http_ingest::http_router(l.clone(), Arc::clone(&pipeline));
                 let (token, config, metrics) = (ingress.clone(), l.clone(), Arc::clone(&metrics));
-                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, tls, token));
+                let intake = Some(Arc::clone(&intake));
+                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, tls, intake, token));
             }
         }
     }
@@ -145,7 +157,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         }
         None => None,
     };
-    worker_tasks.spawn(crate::http_server::serve_http(admin, admin_listener, app, Arc::clone(&metrics), admin_tls, workers.clone()));
+    worker_tasks.spawn(crate::http_server::serve_http(admin, admin_listener, app, Arc::clone(&metrics), admin_tls, None, workers.clone()));
     if config.store.retention_days > 0 {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
         worker_tasks.spawn(async move {
