@@ -10,3 +10,5 @@ pub fn passerelle(args: &[&str]) -> Output {
     // Conversions of inputs without a time of their own are dated 2026-11-20 00:00 UTC.
     Command::new(env!("CARGO_BIN_EXE_passerelle")).env("SOURCE_DATE_EPOCH", "1795132800").args(args).output().expect("run passerelle")
 }
+
+pub mod gateway;
