@@ -9,7 +9,7 @@ use common::gateway::{GatewayFiles, adt, send, terminate};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn sigkill_then_restart_loses_no_acknowledged_message() {
