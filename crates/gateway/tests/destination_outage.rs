@@ -1,0 +1,84 @@
+//! A downstream destination down for a minute (nothing listening: every attempt refused), then
+//! back. Meanwhile senders keep getting AA at once; once it is back the backlog drains, each
+//! message is delivered exactly once, and each patient's messages arrive in the order they were
+//! acknowledged. `PASSERELLE_OUTAGE_SECS` shortens the outage for a quick local run (default 60).
+
+mod support;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::*;
+
+#[derive(Default)]
+struct Receiver {
+    delivered: Mutex<Vec<(String, usize)>>,
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
+    let text = String::from_utf8_lossy(&body);
+    let patient = text.split("PID|1||").nth(1).and_then(|s| s.split('^').next()).unwrap_or("").to_owned();
+    let seq = text.split("^SEQ").nth(1).and_then(|s| s.split('^').next()).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+    r.delivered.lock().expect("lock").push((patient, seq));
+    StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_down_for_a_minute_gets_its_backlog_in_order_when_it_returns() {
+    let outage = Duration::from_secs(std::env::var("PASSERELLE_OUTAGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60));
+    // The destination's port, with nothing listening on it until the outage ends.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nconcurrency = 4\n\
+         max_attempts = 1000\nbackoff_ms = 200\nmax_backoff_ms = 2000\ntimeout_ms = 1000\n\
+         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+
+    let (patients, per_patient) = (10, 12);
+    let total = patients * per_patient;
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for seq in 0..per_patient {
+        for p in 0..patients {
+            let patient = format!("OUT{p}");
+            let sent = Instant::now();
+            let (code, _, _) = client.send(&adt(&format!("{patient}-{seq}"), &patient, seq)).await;
+            assert_eq!(code, "AA", "intake goes on while the destination is down");
+            slowest = slowest.max(sent.elapsed());
+            // Spread over the outage: the last messages queue behind a long-failing head.
+            tokio::time::sleep(outage.mul_f64(0.9) / total as u32).await;
+        }
+    }
+    assert!(slowest < Duration::from_secs(1), "slowest ACK during the outage: {slowest:?}");
+    tokio::time::sleep(outage.saturating_sub(started.elapsed())).await;
+
+    let receiver = Arc::new(Receiver::default());
+    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the destination comes back on its port");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let back = Instant::now();
+    let r = Arc::clone(&receiver);
+    wait_until(Duration::from_secs(60), move || r.delivered.lock().expect("lock").len() >= total).await;
+    eprintln!("outage {outage:?}: {total} messages queued, drained {:?} after the destination came back", back.elapsed());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let delivered = receiver.delivered.lock().expect("lock").clone();
+    assert_eq!(delivered.len(), total, "each message delivered exactly once");
+    let mut by_patient: HashMap<String, Vec<usize>> = HashMap::new();
+    for (p, seq) in delivered {
+        by_patient.entry(p).or_default().push(seq);
+    }
+    assert_eq!(by_patient.len(), patients);
+    for (p, seqs) in &by_patient {
+        assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p} out of order");
+    }
+    gw.shutdown().await;
+}
