@@ -62,7 +62,7 @@ impl HttpIngest {
             None => match tokio::time::timeout(self.body_timeout, read_body(body, self.max_body_bytes, &charge)).await {
                 Ok(Ok(bytes)) => return Ok((bytes, charge)),
                 // What is left unread is not read, and the connection closes.
-                Ok(Err(BodyRefusal::TooLarge)) => return Err(self.too_large(protocol).await),
+                Ok(Err(BodyRefusal::TooLarge(start))) => return Err(self.too_large(protocol, start).await),
                 Ok(Err(BodyRefusal::Busy(over))) => {
                     let mut busy = self.refuse(protocol, StatusCode::SERVICE_UNAVAILABLE, over.limit(), &over.to_string()).await;
                     busy.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
@@ -103,7 +103,7 @@ impl HttpIngest {
             return Some(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
         }
         if declared.is_some_and(|n| n > self.max_body_bytes) {
-            return Some(self.too_large(protocol).await);
+            return Some(self.too_large(protocol, Bytes::new()).await);
         }
         None
     }
@@ -118,15 +118,20 @@ impl HttpIngest {
         self.tokens.iter().fold(false, |found, t| found | crate::admin_auth::constant_time_eq(t.as_bytes(), digest.as_bytes()))
     }
 
-    async fn too_large(&self, protocol: Protocol) -> Response {
+    /// 413; `start` (the first [`KEPT_OF_REFUSED`] bytes read, if any) is kept with the rejection.
+    async fn too_large(&self, protocol: Protocol, start: Bytes) -> Response {
         let why = format!("the body exceeds max_frame_bytes ({})", self.max_body_bytes);
-        self.refuse(protocol, StatusCode::PAYLOAD_TOO_LARGE, "max_body_bytes", &why).await
+        self.refuse_keeping(protocol, StatusCode::PAYLOAD_TOO_LARGE, "max_body_bytes", &why, start).await
     }
 
     /// Counted, journaled as rejected (the reason, not the unread body), answered in `protocol`.
     async fn refuse(&self, protocol: Protocol, status: StatusCode, limit: &str, why: &str) -> Response {
+        self.refuse_keeping(protocol, status, limit, why, Bytes::new()).await
+    }
+
+    async fn refuse_keeping(&self, protocol: Protocol, status: StatusCode, limit: &str, why: &str, kept: Bytes) -> Response {
         self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, limit]).inc();
-        let result = self.pipeline.reject_unframed(&self.name, why, Bytes::new()).await;
+        let result = self.pipeline.reject_unframed(&self.name, why, kept).await;
         match protocol {
             Protocol::Hl7v2 => (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response(),
             Protocol::Fhir | Protocol::Cda => {
@@ -139,7 +144,8 @@ impl HttpIngest {
 
 /// Why a body was not read whole.
 enum BodyRefusal {
-    TooLarge,
+    /// Over the limit; the first bytes read, to keep for inspection.
+    TooLarge(Bytes),
     Busy(OverBudget),
     Broken,
 }
@@ -151,7 +157,10 @@ async fn read_body(body: Body, max: usize, charge: &Charge) -> Result<Bytes, Bod
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|_| BodyRefusal::Broken)?;
         if bytes.len() + chunk.len() > max {
-            return Err(BodyRefusal::TooLarge);
+            let room = KEPT_OF_REFUSED.saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            bytes.truncate(KEPT_OF_REFUSED);
+            return Err(BodyRefusal::TooLarge(bytes.freeze()));
         }
         charge.grow(chunk.len()).map_err(BodyRefusal::Busy)?;
         bytes.extend_from_slice(&chunk);
@@ -172,6 +181,9 @@ async fn drain(body: Body, cap: usize) {
 }
 
 const HL7V2_CONTENT_TYPE: &str = "x-application/hl7-v2+er7; charset=utf-8";
+
+/// How much of a body refused as too large is kept with its rejection (64 KiB).
+const KEPT_OF_REFUSED: usize = 64 * 1024;
 
 /// The largest refused body read and discarded so that its sender gets the answer (8 MiB).
 const DRAIN_CAP: usize = 8 * 1024 * 1024;

@@ -82,3 +82,39 @@ async fn oversized_frames_idle_peers_and_surplus_connections_are_cut_off_alone()
     assert_eq!(again.send(&adt("OK-3", "IPP-OK", 2)).await.0, "AA");
     gw.shutdown().await;
 }
+
+/// A body that turns out too large while it is read (chunked, no Content-Length): 413 with an AR,
+/// and its beginning is kept with the rejection for inspection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_the_limit_is_refused_413_and_its_start_kept() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "[store]\npath = \"{}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[[listener]]\nname = \"http-in\"\nkind = \"http\"\nbind = \"127.0.0.1:0\"\nmax_frame_bytes = 1024\n",
+        tmp.path().join("j.db").display()
+    );
+    let gw = passerelle_gateway::start(Config::parse(&text, "chunked.toml").expect("config")).await.expect("start");
+    let mut stream = tokio::net::TcpStream::connect(gw.address("http-in").expect("http")).await.expect("connect");
+    let mut chunk = b"MSH|^~\\&|BIG|CHU-TEST|||20261201||ADT^A01|BIG-1|P|2.5\rNTE|".to_vec();
+    chunk.resize(3000, b'x');
+    let request = [
+        b"POST /hl7v2 HTTP/1.1\r\nhost: x\r\ncontent-type: x-application/hl7-v2+er7\r\ntransfer-encoding: chunked\r\n\r\n".to_vec(),
+        format!("{:x}\r\n", chunk.len()).into_bytes(),
+        chunk,
+        b"\r\n0\r\n\r\n".to_vec(),
+    ]
+    .concat();
+    stream.write_all(&request).await.expect("write");
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await.expect("answered in time").expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("MSA|AR|"), "{answer}");
+    let rejected = gw
+        .store
+        .search(passerelle_store::MessageQuery { status: Some(passerelle_store::MessageStatus::Rejected), limit: 10, ..Default::default() })
+        .await
+        .expect("search");
+    assert_eq!(rejected.len(), 1);
+    let kept = gw.store.message(rejected[0].id).await.expect("message").expect("found");
+    assert!(kept.raw.starts_with(b"MSH|^~\\&|BIG|") && kept.raw.len() <= 64 * 1024, "the start of the body is kept: {} bytes", kept.raw.len());
+    gw.shutdown().await;
+}
