@@ -71,6 +71,14 @@ impl Decoder for MllpCodec {
             while let Some(i) = memchr::memchr(END_BLOCK, &body[from..]) {
                 let at = from + i;
                 match body.get(at + 1) {
+                    // A frame over the limit whose end came in the same read that passed the
+                    // limit is refused too (it used to be returned whole: found by fuzzing).
+                    Some(&CARRIAGE_RETURN) if at > self.max_frame_len => {
+                        self.discarded_bytes += (at + 3) as u64;
+                        src.advance(at + 3);
+                        self.scanned = 0;
+                        return Err(MllpError::FrameTooLarge { max: self.max_frame_len });
+                    }
                     Some(&CARRIAGE_RETURN) => {
                         self.scanned = 0;
                         let mut frame = src.split_to(at + 3);
@@ -180,6 +188,31 @@ mod tests {
         let err = codec.decode(&mut buf).expect_err("too large");
         assert_eq!(err.to_string(), "mllp frame exceeds the maximum of 8 bytes");
         assert!(buf.is_empty());
+    }
+
+    /// Regression (found by the mllp_codec fuzz target): a frame over the limit whose end block
+    /// arrived in the read that passed the limit was returned whole; any frame over the limit,
+    /// however it arrives, is refused, and the frame after it is still read.
+    #[test]
+    fn a_frame_over_the_limit_arriving_with_its_end_was_accepted() {
+        let input = b"\x0bMSH|0123456789\x1c\x0d\x0bMSH|ok\x1c\x0d";
+        for chunk in [1, 5, input.len()] {
+            let mut codec = MllpCodec::new(8);
+            let mut buf = BytesMut::new();
+            let (mut refused, mut got) = (0, Vec::new());
+            for piece in input.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                loop {
+                    match codec.decode(&mut buf) {
+                        Ok(Some(f)) => got.push(f.to_vec()),
+                        Ok(None) => break,
+                        Err(MllpError::FrameTooLarge { .. }) => refused += 1,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            assert_eq!((refused, got), (1, vec![b"MSH|ok".to_vec()]), "chunk {chunk}");
+        }
     }
 
     #[test]
