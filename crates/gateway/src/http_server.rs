@@ -43,7 +43,9 @@ pub async fn serve_http(
 async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, app: Router, header_timeout: Duration, shutdown: &CancellationToken) {
     let service = TowerToHyperService::new(app);
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+    // hyper's own read buffer per connection stays small (its default grows to ~400 KiB), so
+    // that what the bytes-in-flight budget counts is what memory holds.
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true).max_buf_size(64 * 1024);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {

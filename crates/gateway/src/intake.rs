@@ -17,6 +17,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// journal's files, outbound connections and what the runtime itself opens.
 pub const RESERVED_DESCRIPTORS: usize = 192;
 
+/// What one connection (or request) may hold without being counted: ordinary messages are
+/// smaller, so a spent budget refuses only large input. Memory stays bounded by
+/// `max_bytes_in_flight` plus this much per admitted connection.
+pub const UNCHARGED_PER_MESSAGE: usize = 64 * 1024;
+
 /// The bounds shared by the MLLP and HTTP listeners of one gateway.
 pub struct Intake {
     connections: Arc<Semaphore>,
@@ -128,18 +133,26 @@ pub struct Charge {
 }
 
 impl Charge {
-    /// Takes `n` more bytes, or says which budget is spent (nothing is taken then).
+    /// Takes `n` more bytes, or says which budget is spent (nothing is taken then). The first
+    /// [`UNCHARGED_PER_MESSAGE`] bytes a connection holds are not counted against either budget,
+    /// so an ordinary message always gets through while large partial input is bounded.
     pub fn grow(&self, n: usize) -> Result<(), OverBudget> {
+        let held = self.held.load(Ordering::Relaxed);
+        if held + n <= UNCHARGED_PER_MESSAGE {
+            self.held.fetch_add(n, Ordering::Relaxed);
+            return Ok(());
+        }
+        let charged = held + n - held.max(UNCHARGED_PER_MESSAGE);
         let Ok(mut state) = self.budget.state.lock() else { return Ok(()) };
         let mine = state.per_remote.get(&self.remote).copied().unwrap_or_default();
-        if mine + n > self.budget.max_per_remote {
+        if mine + charged > self.budget.max_per_remote {
             return Err(OverBudget::Remote);
         }
-        if state.total + n > self.budget.max_total {
+        if state.total + charged > self.budget.max_total {
             return Err(OverBudget::Gateway);
         }
-        state.total += n;
-        *state.per_remote.entry(self.remote).or_default() += n;
+        state.total += charged;
+        *state.per_remote.entry(self.remote).or_default() += charged;
         self.held.fetch_add(n, Ordering::Relaxed);
         Ok(())
     }
@@ -153,7 +166,12 @@ impl Charge {
     }
 
     fn release(&self, n: usize) {
-        self.held.fetch_sub(n, Ordering::Relaxed);
+        let held = self.held.fetch_sub(n, Ordering::Relaxed);
+        // Only what was above the uncharged allowance was counted.
+        let n = held.saturating_sub(UNCHARGED_PER_MESSAGE) - (held - n).saturating_sub(UNCHARGED_PER_MESSAGE);
+        if n == 0 {
+            return;
+        }
         let Ok(mut state) = self.budget.state.lock() else { return };
         state.total = state.total.saturating_sub(n);
         if let Some(mine) = state.per_remote.get_mut(&self.remote) {
@@ -225,13 +243,16 @@ mod tests {
 
     #[test]
     fn a_sender_fills_its_own_share_and_the_gateway_its_total() {
+        const FREE: usize = UNCHARGED_PER_MESSAGE;
         let intake = Intake::new(10, 100, 60);
         let (a, b, c) = (intake.charge(ip("10.0.0.1")), intake.charge(ip("10.0.0.2")), intake.charge(ip("10.0.0.3")));
-        assert_eq!(a.grow(60), Ok(()));
+        assert_eq!(c.grow(FREE), Ok(()), "an ordinary message is never counted");
+        assert_eq!(intake.bytes_in_flight(), 0);
+        assert_eq!(a.grow(FREE + 60), Ok(()));
         assert_eq!(a.grow(1), Err(OverBudget::Remote), "one sender holds at most its share");
-        assert_eq!(b.grow(40), Ok(()));
-        assert_eq!(c.grow(1), Err(OverBudget::Gateway), "the total is spent");
-        a.settle(10);
+        assert_eq!(b.grow(FREE + 40), Ok(()));
+        assert_eq!(c.grow(1), Err(OverBudget::Gateway), "the total is spent: only large input is refused");
+        a.settle(FREE + 10);
         assert_eq!(intake.bytes_in_flight(), 50);
         assert_eq!(c.grow(50), Ok(()), "settled bytes come back");
         drop((a, b, c));

@@ -1,5 +1,5 @@
-//! The bytes-in-flight budget: frames and bodies being read count against a gateway-wide total
-//! and a per-sender share. A sender that holds its share with unterminated frames gets AR (207)
+//! The bytes-in-flight budget: frames and bodies being read count (beyond the first 64 KiB each)
+//! against a gateway-wide total and a per-sender share. A sender that holds its share with unterminated frames gets AR (207)
 //! on the next one, not more memory; a legitimate sender on another address still gets AA within
 //! a second; once the total is spent, HTTP answers 503 with Retry-After in the endpoint's
 //! protocol; and the budget comes back when the hoarding connections close.
@@ -52,13 +52,14 @@ async fn hoarded_frames_fill_their_senders_share_and_the_budget_comes_back() {
     let gw = passerelle_gateway::start(Config::parse(&text, "budget.toml").expect("config")).await.expect("start");
     let (mllp, http) = (gw.address("mllp-in").expect("mllp").port(), gw.address("http-in").expect("http").port());
 
-    // 127.0.0.1 hoards 3 × 200 KiB; its fourth 200 KiB would pass its 700 KiB share: AR 207, closed.
+    // 127.0.0.1 hoards 2 × 300 KiB (each counted beyond its uncharged first 64 KiB: 2 × 236 KiB);
+    // a third would pass its 700 KiB share: AR 207, closed.
     let mut hoarders = Vec::new();
-    for _ in 0..3 {
-        hoarders.push(hoard("127.0.0.1", mllp, 200 * KIB).await);
+    for _ in 0..2 {
+        hoarders.push(hoard("127.0.0.1", mllp, 300 * KIB).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut over = hoard("127.0.0.1", mllp, 200 * KIB).await;
+    let mut over = hoard("127.0.0.1", mllp, 300 * KIB).await;
     let refused = answer(&mut over).await;
     assert!(refused.contains("MSA|AR|") && refused.contains("|207"), "{refused}");
 
@@ -68,13 +69,13 @@ async fn hoarded_frames_fill_their_senders_share_and_the_budget_comes_back() {
     let (code, _, _) = legit.send(&adt("BUDGET-1", "IPP-BUDGET-1", 1)).await;
     assert!(code == "AA" && started.elapsed() < Duration::from_secs(1), "{code} in {:?}", started.elapsed());
 
-    // 127.0.0.3 takes the rest of the total (600 + 350 KiB held); an HTTP body from a fourth
-    // address that would pass the total gets 503, in HL7 v2, with Retry-After.
+    // 127.0.0.3 takes more of the total (472 + 286 KiB counted); an HTTP body of 400 KiB from a
+    // fourth address would pass it: 503, in HL7 v2, with Retry-After.
     let _third = hoard("127.0.0.3", mllp, 350 * KIB).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let client = reqwest::Client::builder().local_address("127.0.0.4".parse::<IpAddr>().expect("ip")).build().expect("client");
     let mut body = adt("BUDGET-2", "IPP-BUDGET-2", 2);
-    body.extend(std::iter::repeat_n(b'\r', 200 * KIB));
+    body.extend(std::iter::repeat_n(b'\r', 400 * KIB));
     let url = format!("http://127.0.0.1:{http}/hl7v2");
     let response = client.post(&url).header("content-type", "x-application/hl7-v2+er7").body(body).send().await.expect("post");
     let status = response.status().as_u16();
