@@ -9,7 +9,7 @@ what the journal grew by.
 
 Scenarios: idle_http (2 x 9,990 idle HTTP connections from 1,000 addresses), idle_mllp (256 idle
 MLLP connections from one address, then the legitimate sender's wait), slow_bodies (1,000 bodies
-of 1.9 MB sent over ~15 s), unterminated (250 unterminated 4 MB MLLP frames), reject_flood (5,000
+of 1.9 MB sent over ~15 s), unterminated (250 unterminated 4 MB MLLP frames, just under the default max_frame_bytes), reject_flood (5,000
 tiny bad frames). BINARY defaults to target/release/passerelle (pass an older build to compare).
 """
 import asyncio, json, os, pathlib, re, resource, socket, statistics, subprocess, sys, tempfile, time
@@ -116,7 +116,7 @@ async def attack(gw, name):
     if name == "idle_mllp":
         return await connect_many(gw.mllp, 256, 1)
     if name == "unterminated":
-        frame = b"\x0bMSH|^~\\&|X|X|||20261201||ADT^A01|U|P|2.5\rNTE|" + b"x" * (4 * 1024 * 1024)
+        frame = b"\x0bMSH|^~\\&|X|X|||20261201||ADT^A01|U|P|2.5\rNTE|" + b"x" * 4_000_000
         return await connect_many(gw.mllp, 250, 50, frame)
     if name == "reject_flood":
         r, w = await asyncio.open_connection("127.0.0.1", gw.mllp, local_addr=("127.1.0.1", 0))
