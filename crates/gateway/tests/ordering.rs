@@ -32,10 +32,7 @@ async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
     if n % 4 == 3 {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    let text = String::from_utf8_lossy(&body);
-    let patient = text.split("PID|1||").nth(1).and_then(|s| s.split('^').next()).unwrap_or("").to_owned();
-    let seq = text.split("^SEQ").nth(1).and_then(|s| s.split('^').next()).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
-    r.delivered.lock().expect("lock").push((patient, seq));
+    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
     StatusCode::OK
 }
 

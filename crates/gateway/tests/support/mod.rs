@@ -80,6 +80,14 @@ impl MllpClient {
     }
 }
 
+/// The patient and sequence number of a delivered [`adt`] (what a test receiver records).
+pub fn patient_and_seq(body: &[u8]) -> (String, usize) {
+    let text = String::from_utf8_lossy(body);
+    let patient = text.split("PID|1||").nth(1).and_then(|s| s.split('^').next()).unwrap_or("").to_owned();
+    let seq = text.split("^SEQ").nth(1).and_then(|s| s.split('^').next()).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+    (patient, seq)
+}
+
 /// An ADT^A01 for patient `patient` with control id `control`.
 pub fn adt(control: &str, patient: &str, seq: usize) -> Vec<u8> {
     format!(
