@@ -1,6 +1,6 @@
-//! The conformance suite every backend must pass (SQLite now, PostgreSQL next): call
-//! [`run_all`] from the backend's tests with a function that opens the same fresh, empty store for
-//! a given node (id and lease duration), so leases and concurrent claims are tested across nodes.
+//! The conformance suite every backend must pass (SQLite and PostgreSQL): call [`run_all`] from
+//! the backend's tests with an async function that opens the same fresh, empty store for a given
+//! node (id and lease duration), so leases and concurrent claims are tested across nodes.
 
 use crate::Store;
 use crate::types::*;
@@ -47,8 +47,8 @@ async fn stored(store: &impl Store, m: NewMessage) -> i64 {
 }
 
 /// Runs every check in order on an empty store; `open(node, lease_ms)` opens a handle on it for a node.
-pub async fn run_all<S: Store + 'static>(open: impl Fn(&str, i64) -> S) {
-    let store = &open("node-a", 60_000);
+pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(open: impl Fn(&str, i64) -> F) {
+    let store = &open("node-a", 60_000).await;
     resend_returns_the_original_ack(store).await;
     concurrent_resends_store_one_message(store).await;
     rejected_messages_are_kept_without_deliveries(store).await;
@@ -188,14 +188,14 @@ async fn operator_actions_say_what_happened<S: Store>(store: &S) {
     assert!(store.mark_delivered(claimed[0].id, 2_100).await.expect("delivered"));
 }
 
-async fn own_claims_are_released_at_start_up_but_not_other_nodes<S: Store>(open: &impl Fn(&str, i64) -> S) {
-    let (a, b) = (open("node-a", 60_000), open("node-b", 60_000));
+async fn own_claims_are_released_at_start_up_but_not_other_nodes<S: Store, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {
+    let (a, b) = (open("node-a", 60_000).await, open("node-b", 60_000).await);
     stored(&a, message("r-1", "R1", &["d-restart"])).await;
     stored(&a, message("r-2", "R2", &["d-restart"])).await;
     assert_eq!(a.claim("d-restart", 1, 2_000).await.expect("claim").len(), 1);
     assert_eq!(b.claim("d-restart", 1, 2_000).await.expect("claim").len(), 1);
     // Node A restarts: only its own claim comes back; B's live claim is not stolen.
-    let a = open("node-a", 60_000);
+    let a = open("node-a", 60_000).await;
     assert!(a.release_own_claims().await.expect("release") >= 1, "its own claim (and any left by earlier checks) is released");
     let again = a.claim("d-restart", 10, 2_000).await.expect("claim");
     assert_eq!(again.len(), 1, "node B's claim stays with node B");
@@ -207,8 +207,8 @@ async fn own_claims_are_released_at_start_up_but_not_other_nodes<S: Store>(open:
     assert!(b.mark_delivered(b_row[0].id, 2_200).await.expect("delivered"));
 }
 
-async fn expired_leases_are_taken_over_and_the_late_outcome_ignored<S: Store>(open: &impl Fn(&str, i64) -> S) {
-    let (a, b) = (open("node-a", 1_000), open("node-b", 1_000));
+async fn expired_leases_are_taken_over_and_the_late_outcome_ignored<S: Store, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {
+    let (a, b) = (open("node-a", 1_000).await, open("node-b", 1_000).await);
     stored(&a, message("l-1", "L", &["d-lease"])).await;
     let claimed = a.claim("d-lease", 10, 2_000).await.expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -226,8 +226,8 @@ async fn expired_leases_are_taken_over_and_the_late_outcome_ignored<S: Store>(op
     assert!(b.mark_delivered(taken[0].id, 4_100).await.expect("delivered"));
 }
 
-async fn concurrent_claims_from_two_nodes_never_share_a_row<S: Store + 'static>(open: &impl Fn(&str, i64) -> S) {
-    let (a, b) = (open("node-a", 60_000), open("node-b", 60_000));
+async fn concurrent_claims_from_two_nodes_never_share_a_row<S: Store + 'static, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {
+    let (a, b) = (open("node-a", 60_000).await, open("node-b", 60_000).await);
     for i in 0..40 {
         stored(&a, message(&format!("c-{i}"), &format!("C{i}"), &["d-concurrent"])).await;
     }

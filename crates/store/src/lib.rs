@@ -2,16 +2,18 @@
 //! outbox row per destination, written in one transaction before any acknowledgement.
 //!
 //! This crate knows nothing of HL7, CDA or FHIR: it stores bytes plus metadata. [`Journal`] and
-//! [`Outbox`] are the traits every backend implements (SQLite now, PostgreSQL next); the shared
+//! [`Outbox`] are the traits every backend implements (SQLite embedded, PostgreSQL for a hub); the shared
 //! conformance suite (module `conformance`, behind the feature of that name, so it is never in a
 //! production build) is what any backend must pass.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod migrations;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The SQLite migration steps, for tests that build a journal as an older release left it.
@@ -35,6 +37,16 @@ pub enum StoreError {
     Closed,
     #[error("migration failed: {0}")]
     Migration(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The server's own message (and its SQLSTATE) when there is one, not just "db error".
+        match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("postgresql {}: {}", db.code().code(), db.message())),
+            None => StoreError::Database(format!("postgresql: {e}")),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -1,4 +1,5 @@
-//! Versioned schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//! Versioned schema migrations, applied in order: SQLite records its version in `PRAGMA
+//! user_version`, PostgreSQL in a `passerelle_schema` table.
 
 /// Migration N brings the schema from version N to N + 1. Never edit a released entry; append.
 pub const SQLITE: &[&str] = &[
@@ -122,6 +123,91 @@ pub const SQLITE: &[&str] = &[
     "CREATE TABLE audit (
         id INTEGER PRIMARY KEY,
         at_ms INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at_ms);",
+];
+
+/// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
+/// the first node that starts (see `postgres::ops::migrate`). Same rule: append, never edit.
+/// Large values are `bytea` (TOAST stores them apart); deduplication is a partial unique index.
+pub const POSTGRES: &[&str] = &[
+    // 0 → 1: the whole schema of SQLite's version 9.
+    "CREATE TABLE messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_at_ms BIGINT NOT NULL,
+        listener TEXT NOT NULL,
+        format TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        ins TEXT, niss TEXT, ipp TEXT,
+        raw BYTEA NOT NULL,
+        normalised BYTEA,
+        ack BYTEA NOT NULL,
+        diagnostics TEXT NOT NULL DEFAULT '',
+        withheld TEXT
+    );
+    CREATE UNIQUE INDEX messages_dedupe ON messages (control_id, sender, content_hash) WHERE status = 'accepted';
+    CREATE INDEX messages_control_id ON messages (control_id);
+    CREATE INDEX messages_received ON messages (received_at_ms);
+    CREATE TABLE identifiers (
+        message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (message_id, system, value)
+    );
+    CREATE INDEX identifiers_value ON identifiers (value, system);
+    CREATE TABLE outbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'inflight', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms BIGINT NOT NULL,
+        last_error TEXT,
+        updated_ms BIGINT NOT NULL,
+        lease_owner TEXT,
+        lease_expires_ms BIGINT,
+        payload BYTEA NOT NULL,
+        content_type TEXT NOT NULL DEFAULT '',
+        reference TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX outbox_claim ON outbox (destination, status, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_open_partition ON outbox (destination, partition_key, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_message ON outbox (message_id);
+    CREATE TABLE consents (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        feeding TEXT NOT NULL,
+        updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (system, value)
+    );
+    CREATE TABLE identities (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created_ms BIGINT NOT NULL);
+    CREATE TABLE identity_keys (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        identity_id BIGINT NOT NULL REFERENCES identities (id),
+        PRIMARY KEY (system, value)
+    );
+    CREATE INDEX identity_keys_identity ON identity_keys (identity_id);
+    CREATE TABLE visit_states (
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (system, value)
+    );
+    CREATE TABLE audit (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at_ms BIGINT NOT NULL,
         role TEXT NOT NULL,
         remote TEXT NOT NULL,
         action TEXT NOT NULL,

@@ -6,7 +6,11 @@ use passerelle_store::{AppendOutcome, Journal, Lease, MessageQuery, NewMessage, 
 async fn sqlite_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("journal.db");
-    passerelle_store::conformance::run_all(|node, duration_ms| SqliteStore::open_as(&path, Lease { owner: node.into(), duration_ms }).expect("open")).await;
+    passerelle_store::conformance::run_all(|node, duration_ms| {
+        let store = SqliteStore::open_as(&path, Lease { owner: node.into(), duration_ms }).expect("open");
+        async move { store }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,0 +1,103 @@
+//! PostgreSQL backend, for several gateway nodes on one database (a regional hub): the same
+//! [`Journal`] and [`Outbox`] contracts and conformance suite as SQLite. Every append is one
+//! statement in its own transaction (PostgreSQL's WAL flush makes it durable before the ACK and
+//! groups concurrent commits); claims are leased to this node and skip rows other nodes hold.
+
+mod ops;
+mod pool;
+mod records;
+
+use crate::types::*;
+use crate::{BoxFuture, Journal, Outbox, Result, StoreError};
+use pool::Pool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Arc<Pool>,
+    lease: Arc<Lease>,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db?options=…` or `host=… user=…`), applies
+    /// pending migrations (one node at a time), and keeps at most `pool_size` connections.
+    pub async fn open(url: &str, pool_size: usize, lease: Lease) -> Result<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Database(format!("postgresql url: {e}")))?;
+        let pool = Arc::new(Pool::new(config, pool_size));
+        ops::migrate(&*pool.get().await?).await?;
+        Ok(Self { pool, lease: Arc::new(lease) })
+    }
+}
+
+impl Journal for PostgresStore {
+    fn append(&self, message: NewMessage) -> BoxFuture<'_, Result<AppendOutcome>> {
+        Box::pin(async move { ops::append(&*self.pool.get().await?, &message).await })
+    }
+    fn search(&self, query: MessageQuery) -> BoxFuture<'_, Result<Vec<MessageSummary>>> {
+        Box::pin(async move { ops::search(&*self.pool.get().await?, &query).await })
+    }
+    fn latest_consent(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move { ops::latest_consent(&*self.pool.get().await?, &identifiers).await })
+    }
+    fn resolve_identity(&self, identifiers: Vec<(String, String)>, now_ms: i64) -> BoxFuture<'_, Result<IdentityResolution>> {
+        Box::pin(async move { ops::resolve_identity(&*self.pool.get().await?, &identifiers, now_ms).await })
+    }
+    fn find_identities(&self, identifiers: Vec<(String, String)>) -> BoxFuture<'_, Result<Vec<i64>>> {
+        Box::pin(async move { ops::find_identities(&*self.pool.get().await?, &identifiers).await })
+    }
+    fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move { ops::visit_state(&*self.pool.get().await?, &system, &value).await })
+    }
+    fn identity_keys(&self, identity: i64) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
+        Box::pin(async move { ops::identity_keys(&*self.pool.get().await?, identity).await })
+    }
+    fn audit(&self, entry: AuditEntry) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { ops::audit(&*self.pool.get().await?, &entry).await })
+    }
+    fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>> {
+        Box::pin(async move { ops::audit_since(&*self.pool.get().await?, since_ms, limit).await })
+    }
+    fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
+        Box::pin(async move { ops::message(&*self.pool.get().await?, id).await })
+    }
+    fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move { ops::purge(&*self.pool.get().await?, before_ms).await })
+    }
+}
+
+impl Outbox for PostgresStore {
+    fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
+        let destination = destination.to_owned();
+        Box::pin(async move { ops::claim(&*self.pool.get().await?, &destination, limit, now_ms, &self.lease).await })
+    }
+    fn renew(&self, ids: Vec<i64>, now_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move { ops::renew(&*self.pool.get().await?, &ids, now_ms, &self.lease).await })
+    }
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Delivered, now_ms, None, &self.lease).await })
+    }
+    fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), &self.lease).await })
+    }
+    fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Dead, now_ms, Some(&error), &self.lease).await })
+    }
+    fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
+        Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None).await })
+    }
+    fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
+        Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)).await })
+    }
+    fn release_own_claims(&self) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move { ops::release_own_claims(&*self.pool.get().await?, &self.lease).await })
+    }
+    fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {
+        Box::pin(async move { ops::list(&*self.pool.get().await?, &filter).await })
+    }
+    fn rendering(&self, id: i64) -> BoxFuture<'_, Result<Option<Rendering>>> {
+        Box::pin(async move { ops::rendering(&*self.pool.get().await?, id).await })
+    }
+    fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
+        Box::pin(async move { ops::depth(&*self.pool.get().await?).await })
+    }
+}
