@@ -41,7 +41,7 @@ pub fn run(args: &OutboxArgs) -> Result<()> {
     let config = load_config(args.config.as_ref())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = passerelle_gateway::open_store(&config)?;
+        let store = passerelle_gateway::open_store(&config).await?;
         let now = passerelle_gateway::pipeline::now_ms();
         match &args.action {
             OutboxAction::List { destination, status, limit } => {

@@ -25,31 +25,7 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// SQLite database file.
-    pub path: String,
-    /// Delivered messages older than this are purged (0 keeps everything).
-    #[serde(default)]
-    pub retention_days: u32,
-    /// Keep the normalised model (JSON) beside the raw bytes. It can always be derived again from
-    /// the raw bytes; turning it off raised durable ingest from ~9.5k to ~11.4k msg/s (README).
-    #[serde(default = "default_true")]
-    pub keep_normalised: bool,
-    /// How long a node's claim on an outbox row lasts without renewal; a node renews its claims
-    /// every third of it while it sends, so only a dead node's claims expire.
-    #[serde(default = "default_lease_secs")]
-    pub lease_secs: u64,
-}
-
-fn default_lease_secs() -> u64 {
-    30
-}
-
-fn default_true() -> bool {
-    true
-}
+pub use crate::store::{StoreConfig, StoreKind};
 
 pub use crate::admin_auth::AdminConfig;
 
@@ -347,9 +323,7 @@ impl Config {
             Some(line) => format!("line {line}: {message}"),
             None => message,
         };
-        if self.store.lease_secs == 0 {
-            return Err("store: lease_secs must be at least 1".to_owned());
-        }
+        self.store.validate().map_err(|e| format!("store: {e}"))?;
         self.admin.validate().map_err(|e| format!("admin: {e}"))?;
         let mut listener_names = std::collections::HashSet::new();
         for (i, l) in self.listeners.iter().enumerate() {

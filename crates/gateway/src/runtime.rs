@@ -47,7 +47,7 @@ async fn bind(name: &str, addr: &str) -> Result<TcpListener, StartError> {
 }
 
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     let released = store.release_own_claims().await?;
     if released > 0 {
         tracing::info!(released, "deliveries this node left in flight at its last stop will be sent again");

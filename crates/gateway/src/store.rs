@@ -1,9 +1,73 @@
-//! Opening the store: the one function the runtime and the CLI both call, so both see the same
-//! backend, path and node identity.
+//! `[store]` and opening it: the one function the runtime and the CLI both call, so both see the
+//! same backend (embedded SQLite, or PostgreSQL for several nodes), place and node identity.
 
 use crate::config::Config;
-use passerelle_store::{Lease, SqliteStore, Store, StoreError};
+use passerelle_store::{Lease, PostgresStore, SqliteStore, Store, StoreError};
+use serde::Deserialize;
 use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// One file beside the gateway (`path`): the embedded default.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database (`url`) that several gateway nodes share.
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default)]
+    pub kind: StoreKind,
+    /// SQLite database file.
+    #[serde(default)]
+    pub path: String,
+    /// PostgreSQL connection (`postgres://user:password@host:5432/db` or `host=… user=… dbname=…`;
+    /// `${PASSERELLE_DB_URL}` keeps the password out of the file).
+    #[serde(default)]
+    pub url: String,
+    /// PostgreSQL connections this node keeps at most.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Delivered messages older than this are purged (0 keeps everything).
+    #[serde(default)]
+    pub retention_days: u32,
+    /// Keep the normalised model (JSON) beside the raw bytes. It can always be derived again from
+    /// the raw bytes; turning it off raised durable ingest from ~9.5k to ~11.4k msg/s (README).
+    #[serde(default = "default_true")]
+    pub keep_normalised: bool,
+    /// How long a node's claim on an outbox row lasts without renewal; a node renews its claims
+    /// every third of it while it sends, so only a dead node's claims expire.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_pool_size() -> usize {
+    16
+}
+fn default_lease_secs() -> u64 {
+    30
+}
+fn default_true() -> bool {
+    true
+}
+
+impl StoreConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lease_secs == 0 {
+            return Err("lease_secs must be at least 1".to_owned());
+        }
+        match self.kind {
+            StoreKind::Sqlite if self.path.trim().is_empty() => Err("kind = \"sqlite\" needs `path`".to_owned()),
+            StoreKind::Postgres if self.url.trim().is_empty() => Err("kind = \"postgres\" needs `url`".to_owned()),
+            StoreKind::Postgres if self.pool_size == 0 => Err("pool_size must be at least 1".to_owned()),
+            StoreKind::Postgres => passerelle_store::postgres::check_url(&self.url).map_err(|e| format!("url: {e}")),
+            StoreKind::Sqlite => Ok(()),
+        }
+    }
+}
 
 /// This node's name: `[gateway] node_id`, else the host name, else `local`.
 pub fn node_id(config: &Config) -> String {
@@ -19,7 +83,10 @@ pub fn node_id(config: &Config) -> String {
 }
 
 /// Opens (creating and migrating if needed) the configured store for this node.
-pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     let lease = Lease { owner: node_id(config), duration_ms: i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX) };
-    Ok(Arc::new(SqliteStore::open_as(&config.store.path, lease)?))
+    Ok(match config.store.kind {
+        StoreKind::Sqlite => Arc::new(SqliteStore::open_as(&config.store.path, lease)?),
+        StoreKind::Postgres => Arc::new(PostgresStore::open(&config.store.url, config.store.pool_size, lease).await?),
+    })
 }

@@ -108,3 +108,43 @@ pub fn expected_path(input: &Path, suffix: &str) -> PathBuf {
     let stem = input.file_stem().and_then(|s| s.to_str()).expect("stem");
     input.with_file_name(format!("{stem}.{suffix}"))
 }
+
+/// A fresh, empty PostgreSQL schema on the test server (`PASSERELLE_TEST_PG`, default
+/// `host=127.0.0.1 port=5432 user=postgres dbname=test`): `url` connects with it as the search
+/// path. Dropped by [`PgSchema::drop_schema`] at the end of a test.
+pub struct PgSchema {
+    pub url: String,
+    pub schema: String,
+    pub admin: tokio_postgres::Client,
+}
+
+/// The test server's base connection string.
+pub fn pg_base_url() -> String {
+    std::env::var("PASSERELLE_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+}
+
+impl PgSchema {
+    /// A new schema named after `name`; `None` (after saying SKIPPED) when no server is reachable,
+    /// and a failure instead when `PASSERELLE_REQUIRE_PG=1` (as `.ci/run` sets).
+    pub async fn create(name: &str) -> Option<Self> {
+        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or_default();
+        let schema = format!("t_{name}_{}_{micros}", std::process::id());
+        match tokio_postgres::connect(&pg_base_url(), tokio_postgres::NoTls).await {
+            Ok((admin, connection)) => {
+                tokio::spawn(connection);
+                admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+                let url = format!("{} options='-c search_path={schema}'", pg_base_url());
+                Some(Self { url, schema, admin })
+            }
+            Err(e) => {
+                assert!(std::env::var("PASSERELLE_REQUIRE_PG").as_deref() != Ok("1"), "PostgreSQL required but not reachable at {}: {e}", pg_base_url());
+                eprintln!("SKIPPED: PostgreSQL not reachable at {} ({e}); set PASSERELLE_TEST_PG", pg_base_url());
+                None
+            }
+        }
+    }
+
+    pub async fn drop_schema(self) {
+        self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema)).await.expect("drop schema");
+    }
+}

@@ -18,6 +18,11 @@ pub struct PostgresStore {
     lease: Arc<Lease>,
 }
 
+/// Whether `url` is a connection string the driver can use (checked when the config loads).
+pub fn check_url(url: &str) -> std::result::Result<(), String> {
+    url.parse::<tokio_postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db?options=…` or `host=… user=…`), applies
     /// pending migrations (one node at a time), and keeps at most `pool_size` connections.

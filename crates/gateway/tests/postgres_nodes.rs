@@ -1,0 +1,84 @@
+//! Two gateway nodes on one PostgreSQL store (a fresh schema on the local server): messages for
+//! the same patients arrive at both nodes, both nodes deliver; each message reaches the receiver
+//! exactly once and each patient's messages in the order they were acknowledged, although a
+//! patient's consecutive messages were journaled by different nodes.
+
+mod support;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use passerelle_gateway::Config;
+use passerelle_testkit::PgSchema;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+
+#[derive(Default)]
+struct Receiver {
+    delivered: Mutex<Vec<(String, usize)>>,
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
+    // A little latency, so that deliveries from both nodes interleave.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
+    StatusCode::OK
+}
+
+fn node(pg: &PgSchema, name: &str, port: u16) -> Config {
+    let text = format!(
+        "[gateway]\nnode_id = \"{name}\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\npool_size = 8\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
+         [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
+         [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nconcurrency = 4\nbackoff_ms = 20\nmax_backoff_ms = 200\n\
+         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n",
+        url = pg.url
+    );
+    Config::parse(&text, &format!("{name}.toml")).expect("config")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_database_deliver_each_message_once_in_patient_order() {
+    let Some(pg) = PgSchema::create("two_nodes").await else { return };
+    let receiver = Arc::new(Receiver::default());
+    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let a = passerelle_gateway::start(node(&pg, "node-a", port)).await.expect("start a");
+    let b = passerelle_gateway::start(node(&pg, "node-b", port)).await.expect("start b");
+    let mut to_a = MllpClient::connect(a.address("mllp-in").expect("a")).await;
+    let mut to_b = MllpClient::connect(b.address("mllp-in").expect("b")).await;
+    let (patients, per_patient) = (8, 10);
+    for seq in 0..per_patient {
+        for p in 0..patients {
+            let patient = format!("PG{p}");
+            // Alternate nodes: a patient's consecutive messages are journaled by different nodes.
+            let client = if (seq + p) % 2 == 0 { &mut to_a } else { &mut to_b };
+            let (code, _, _) = client.send(&adt(&format!("{patient}-{seq}"), &patient, seq)).await;
+            assert_eq!(code, "AA");
+        }
+    }
+    let total = patients * per_patient;
+    let r = Arc::clone(&receiver);
+    wait_until(Duration::from_secs(30), move || r.delivered.lock().expect("lock").len() >= total).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let delivered = receiver.delivered.lock().expect("lock").clone();
+    assert_eq!(delivered.len(), total, "each message delivered exactly once");
+    let mut by_patient: HashMap<String, Vec<usize>> = HashMap::new();
+    for (p, seq) in delivered {
+        by_patient.entry(p).or_default().push(seq);
+    }
+    for (p, seqs) in &by_patient {
+        assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p} out of order");
+    }
+    let depth = a.store.depth().await.expect("depth");
+    assert!(depth.iter().all(|(_, n)| *n == 0), "nothing left: {depth:?}");
+    a.shutdown().await;
+    b.shutdown().await;
+    pg.drop_schema().await;
+}
