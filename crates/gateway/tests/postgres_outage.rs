@@ -1,0 +1,114 @@
+//! The database goes away under a running node and comes back: the gateway on PostgreSQL through
+//! a TCP proxy the test cuts (every connection reset, new ones refused, as when the server
+//! restarts or the network drops). While it is down, senders get AR (207), never AA, and nothing
+//! hangs; once it is back the same process, without a restart, acknowledges again, and every
+//! acknowledged message is delivered in patient order.
+
+mod support;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use passerelle_gateway::Config;
+use passerelle_testkit::PgSchema;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::*;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A TCP proxy to PostgreSQL that can be cut: `up` false resets every connection and refuses new ones.
+async fn proxy(up: Arc<AtomicBool>, cut: Arc<tokio::sync::Notify>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            if !up.load(Ordering::SeqCst) {
+                continue; // dropped: the connection is refused
+            }
+            let cut = Arc::clone(&cut);
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    () = cut.notified() => {}
+                }
+            });
+        }
+    });
+    port
+}
+
+#[derive(Default)]
+struct Receiver {
+    delivered: Mutex<Vec<(String, usize)>>,
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
+    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
+    StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() {
+    let Some(pg) = PgSchema::create("outage").await else { return };
+    let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
+    let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
+    let url = pg.url.replace("port=5432", &format!("port={proxy_port}"));
+    let receiver = Arc::new(Receiver::default());
+    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let text = format!(
+        "[gateway]\nnode_id = \"outage\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
+         [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
+         [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nbackoff_ms = 20\nmax_backoff_ms = 200\nmax_attempts = 1000\n\
+         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
+    );
+    let gw = passerelle_gateway::start(Config::parse(&text, "outage.toml").expect("config")).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let mut acked = Vec::new();
+    let mut send = async |client: &mut MllpClient, seq: usize| {
+        let patient = format!("OUT{}", seq % 3);
+        let (code, _, ack) = client.send(&adt(&format!("{patient}-{seq}"), &patient, seq / 3)).await;
+        (code, String::from_utf8_lossy(&ack).into_owned(), (patient, seq / 3))
+    };
+    for seq in 0..30 {
+        let (code, _, key) = send(&mut client, seq).await;
+        assert_eq!(code, "AA");
+        acked.push(key);
+    }
+
+    up.store(false, Ordering::SeqCst);
+    cut.notify_waiters();
+    let mut refused = 0;
+    for seq in 30..45 {
+        let started = Instant::now();
+        let (code, ack, _) = send(&mut client, seq).await;
+        assert!(code == "AR" && ack.contains("|207"), "while the database is down: {code} {ack}");
+        assert!(started.elapsed() < Duration::from_secs(5), "answered, not hung: {:?}", started.elapsed());
+        refused += 1;
+    }
+
+    up.store(true, Ordering::SeqCst);
+    // The refused messages are sent again (as a sender does after AR), then new ones.
+    for seq in 30..60 {
+        let (code, ack, key) = send(&mut client, seq).await;
+        assert_eq!(code, "AA", "after the database came back: {ack}");
+        acked.push(key);
+    }
+    let (r, total) = (Arc::clone(&receiver), acked.len());
+    wait_until(Duration::from_secs(30), move || r.delivered.lock().expect("lock").len() >= total).await;
+    let mut delivered = receiver.delivered.lock().expect("lock").clone();
+    delivered.dedup();
+    for patient in ["OUT0", "OUT1", "OUT2"] {
+        let seqs: Vec<usize> = delivered.iter().filter(|(p, _)| p == patient).map(|(_, s)| *s).collect();
+        assert_eq!(seqs, (0..20).collect::<Vec<_>>(), "{patient}: every acknowledged message, in order");
+    }
+    eprintln!("{refused} refused with AR 207 while the database was down; {total} acknowledged and delivered");
+    gw.shutdown().await;
+    pg.drop_schema().await;
+}
