@@ -71,7 +71,7 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
     let gw = passerelle_gateway::start(Config::parse(&text, "outage.toml").expect("config")).await.expect("start");
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let mut acked = Vec::new();
-    let mut send = async |client: &mut MllpClient, seq: usize| {
+    let send = async |client: &mut MllpClient, seq: usize| {
         let patient = format!("OUT{}", seq % 3);
         let (code, _, ack) = client.send(&adt(&format!("{patient}-{seq}"), &patient, seq / 3)).await;
         (code, String::from_utf8_lossy(&ack).into_owned(), (patient, seq / 3))
