@@ -96,6 +96,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             transport: transport_for(d).map_err(StartError::Destination)?,
             new_work: Arc::clone(&new_work),
             renew_every: Duration::from_millis((config.store.lease_secs * 1000 / 3).max(100)),
+            lease: Duration::from_secs(config.store.lease_secs),
         });
         worker_tasks.spawn(worker.run(workers.clone()));
     }

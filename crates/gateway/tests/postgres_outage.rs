@@ -112,3 +112,72 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
     gw.shutdown().await;
     pg.drop_schema().await;
 }
+
+#[derive(Default)]
+struct SlowReceiver {
+    delivered: Mutex<Vec<(String, usize)>>,
+    /// The first request waits for this, so that the other rows pile up into one next batch.
+    release: tokio::sync::Notify,
+    first: AtomicBool,
+}
+
+async fn receive_slowly(State(r): State<Arc<SlowReceiver>>, body: Bytes) -> StatusCode {
+    if !r.first.swap(true, Ordering::SeqCst) {
+        r.release.notified().await;
+    } else {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
+    StatusCode::OK
+}
+
+/// Fencing: a node that cannot renew its leases (the database is cut while it sends a batch)
+/// stops sending the rest of the batch, so that no row is sent after another node could have
+/// taken it over; once the database is back, everything is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_renew_its_leases_stops_sending() {
+    let Some(pg) = PgSchema::create("fencing").await else { return };
+    let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
+    let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
+    let url = pg.url.replace("port=5432", &format!("port={proxy_port}"));
+    let receiver = Arc::new(SlowReceiver::default());
+    let app = Router::new().route("/in", post(receive_slowly)).with_state(Arc::clone(&receiver));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let text = format!(
+        "[gateway]\nnode_id = \"fenced\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
+         [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
+         [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nconcurrency = 1\nbackoff_ms = 20\nmax_backoff_ms = 200\nmax_attempts = 1000\n\
+         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let gw = passerelle_gateway::start(Config::parse(&text, "fencing.toml").expect("config")).await.expect("start");
+    // The first message's send is held while seven more are journaled; once it is released the
+    // next claim takes the seven into one lane (seven sends of 400 ms, one after the other).
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    for p in 0..8 {
+        let patient = format!("FENCE{p}");
+        assert_eq!(client.send(&adt(&format!("{patient}-0"), &patient, 0)).await.0, "AA");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    receiver.release.notify_one();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    up.store(false, Ordering::SeqCst);
+    cut.notify_waiters();
+    // The next renewal (a third of the 2 s lease) fails: the lane stops after the send under way.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let sent_while_cut = receiver.delivered.lock().expect("lock").len();
+    assert!(sent_while_cut <= 4, "sending stopped once the leases could not be renewed: {sent_while_cut} of 8 sent");
+    assert!(gw.metrics.render().contains("outcome=\"fenced\""), "{}", gw.metrics.render());
+    up.store(true, Ordering::SeqCst);
+    let r = Arc::clone(&receiver);
+    wait_until(Duration::from_secs(30), move || {
+        let mut seen: Vec<String> = r.delivered.lock().expect("lock").iter().map(|(p, _)| p.clone()).collect();
+        seen.sort();
+        seen.dedup();
+        seen.len() == 8
+    })
+    .await;
+    gw.shutdown().await;
+    pg.drop_schema().await;
+}

@@ -66,6 +66,24 @@ pub struct Worker {
     pub new_work: Arc<Notify>,
     /// How often the leases of the rows being sent are renewed (a third of the lease).
     pub renew_every: Duration,
+    /// How long a claim lasts without renewal (`[store] lease_secs`).
+    pub lease: Duration,
+}
+
+/// Fencing: the time (Unix ms) until which this node may still send the rows of its current
+/// batch. Each claim and each successful renewal of every row pushes it to a third of a lease
+/// before the lease ends; a failed or partial renewal ends it at once. A lane checks it before
+/// each send, so a node cut off from the store stops sending before another node can take its
+/// rows over (a send already under way finishes: at-least-once).
+struct Fence(std::sync::atomic::AtomicI64);
+
+impl Fence {
+    fn extend(&self, until_ms: i64) {
+        self.0.store(until_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn holds(&self) -> bool {
+        now_ms() < self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl Worker {
@@ -80,7 +98,8 @@ impl Worker {
         let lanes = self.transport.concurrency().max(1);
         let batch = (lanes * 8).max(32);
         while !shutdown.is_cancelled() {
-            let items = match self.store.claim(&name, batch, now_ms()).await {
+            let claimed_at = now_ms();
+            let items = match self.store.claim(&name, batch, claimed_at).await {
                 Ok(items) => items,
                 Err(e) => {
                     tracing::error!(destination = %name, error = %e, "cannot claim outbox rows");
@@ -100,10 +119,12 @@ impl Worker {
                 per_lane[i % lanes].push(item);
             }
             let claimed: Vec<i64> = per_lane.iter().flatten().map(|i| i.id).collect();
+            let safe_for = (self.lease.as_millis() as i64) - (self.renew_every.as_millis() as i64);
+            let fence = Arc::new(Fence(std::sync::atomic::AtomicI64::new(claimed_at + safe_for)));
             let mut set = tokio::task::JoinSet::new();
             for lane in per_lane.into_iter().filter(|l| !l.is_empty()) {
-                let this = Arc::clone(&self);
-                set.spawn(async move { this.run_lane(lane).await });
+                let (this, fence) = (Arc::clone(&self), Arc::clone(&fence));
+                set.spawn(async move { this.run_lane(lane, &fence).await });
             }
             // While the batch is being sent, its leases are renewed: only a dead node loses them.
             let mut renew = tokio::time::interval(self.renew_every);
@@ -112,8 +133,14 @@ impl Worker {
                 tokio::select! {
                     joined = set.join_next() => if joined.is_none() { break },
                     _ = renew.tick() => {
-                        if let Err(e) = self.store.renew(claimed.clone(), now_ms()).await {
-                            tracing::warn!(destination = %name, error = %e, "cannot renew delivery leases");
+                        let asked = now_ms();
+                        match self.store.renew(claimed.clone(), asked).await {
+                            // Rows already recorded no longer count: held ≤ claimed is the norm.
+                            Ok(_) => fence.extend(asked + safe_for),
+                            Err(e) => {
+                                tracing::warn!(destination = %name, error = %e, "cannot renew delivery leases; sending stops until they are claimed again");
+                                fence.extend(0);
+                            }
                         }
                     }
                 }
@@ -121,9 +148,15 @@ impl Worker {
         }
     }
 
-    async fn run_lane(self: Arc<Self>, items: Vec<OutboxItem>) {
+    async fn run_lane(self: Arc<Self>, items: Vec<OutboxItem>, fence: &Fence) {
         let mut records = tokio::task::JoinSet::new();
         for item in items {
+            // Fenced off: the lease may be gone; the rest of the lane is left to whoever claims
+            // it next (this node included, once the store answers again).
+            if !fence.holds() {
+                self.metrics.deliveries.with_label_values(&[&self.config.name, "fenced"]).inc();
+                break;
+            }
             let outcome = self.attempt(&item).await;
             let this = Arc::clone(&self);
             records.spawn(async move { this.record(item, outcome).await });
