@@ -13,6 +13,8 @@ use tokio_util::codec::Framed;
 
 #[derive(Args)]
 pub struct LoadgenArgs {
+    /// MLLP address of the gateway, or several separated by commas (the nodes of a hub): the
+    /// connections are spread over them in turn.
     #[arg(long)]
     mllp: String,
     #[arg(long, default_value_t = 20_000)]
@@ -25,7 +27,8 @@ pub struct LoadgenArgs {
     /// Number of distinct patients the messages cycle through.
     #[arg(long, default_value_t = 1000)]
     patients: usize,
-    /// Admin address of the gateway, to wait for deliveries via /metrics.
+    /// Admin address of the gateway (several, comma-separated, for a hub), to wait for
+    /// deliveries via /metrics.
     #[arg(long)]
     admin: Option<String>,
     /// Gateway process id, to report its peak RSS (VmHWM).
@@ -87,6 +90,7 @@ async fn warn_about_file_destinations(admin: Option<&str>) {
         );
         return;
     };
+    let admin = admin.split(',').next().unwrap_or(admin).trim();
     let Ok(response) = admin_get(admin, "/api/destinations").await else { return };
     let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
     let Ok(destinations) = serde_json::from_str::<Vec<serde_json::Value>>(body) else { return };
@@ -98,13 +102,18 @@ async fn warn_about_file_destinations(admin: Option<&str>) {
     }
 }
 
-async fn delivered_count(admin: &str) -> Result<u64> {
-    let body = admin_get(admin, "/metrics").await?;
-    Ok(body
-        .lines()
-        .filter(|l| l.starts_with("passerelle_deliveries_total") && l.contains("outcome=\"delivered\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64)
+/// Deliveries so far, summed over the admin addresses given (comma-separated: every node of a hub).
+async fn delivered_count(admins: &str) -> Result<u64> {
+    let mut total = 0.0;
+    for admin in admins.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let body = admin_get(admin, "/metrics").await?;
+        total += body
+            .lines()
+            .filter(|l| l.starts_with("passerelle_deliveries_total") && l.contains("outcome=\"delivered\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    Ok(total as u64)
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -137,8 +146,10 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
         let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let start = Instant::now();
         let mut tasks = Vec::new();
+        let addresses: Vec<String> = args.mllp.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
         for c in 0..args.connections {
-            let (addr, total, conns, patients, rate) = (args.mllp.clone(), args.messages, args.connections, args.patients, args.rate);
+            let addr = addresses.get(c % addresses.len().max(1)).cloned().unwrap_or_default();
+            let (total, conns, patients, rate) = (args.messages, args.connections, args.patients, args.rate);
             tasks.push(tokio::spawn(async move {
                 let stream = TcpStream::connect(&addr).await?;
                 stream.set_nodelay(true)?;

@@ -66,6 +66,18 @@ fn serve(stream: TcpStream, deliveries: &Deliveries) {
     }
 }
 
+/// The node processes, killed when the test ends (also when it fails).
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 struct Node {
     config: std::path::PathBuf,
     mllp: u16,
@@ -115,7 +127,7 @@ async fn a_three_node_hub_loses_nothing_acknowledged_when_a_node_is_killed() {
             Node { config, mllp }
         })
         .collect();
-    let mut children: Vec<Child> = nodes.iter().map(Node::start).collect();
+    let mut children = Children(nodes.iter().map(Node::start).collect());
     let nodes = Arc::new(nodes);
 
     let (patients, per_patient) = (6, 60);
@@ -155,11 +167,11 @@ async fn a_three_node_hub_loses_nothing_acknowledged_when_a_node_is_killed() {
         .collect();
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    children[1].kill().expect("kill");
-    children[1].wait().expect("wait");
+    children.0[1].kill().expect("kill");
+    children.0[1].wait().expect("wait");
     let killed_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    children[1] = nodes[1].start();
+    children.0[1] = nodes[1].start();
     for s in senders {
         s.join().expect("sender");
     }
@@ -205,7 +217,7 @@ async fn a_three_node_hub_loses_nothing_acknowledged_when_a_node_is_killed() {
         deliveries.len()
     );
     assert!(takeover < Duration::from_secs(lease_secs + 10), "lanes taken over within the lease and a claim cycle: {takeover:?}");
-    for mut child in children {
+    for child in &mut children.0 {
         let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         let _ = child.wait();
     }

@@ -180,7 +180,7 @@ pub const POSTGRES: &[&str] = &[
         content_type TEXT NOT NULL DEFAULT '',
         reference TEXT NOT NULL DEFAULT ''
     );
-    CREATE INDEX outbox_claim ON outbox (destination, status, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_due ON outbox (destination, id) WHERE status IN ('pending', 'inflight');
     CREATE INDEX outbox_open_partition ON outbox (destination, partition_key, id) WHERE status IN ('pending', 'inflight');
     CREATE INDEX outbox_message ON outbox (message_id);
     CREATE TABLE consents (

@@ -18,6 +18,12 @@ pub struct PostgresStore {
     lease: Arc<Lease>,
 }
 
+/// The claim statement, for the test that pins its plan.
+#[cfg(feature = "conformance")]
+pub fn claim_sql_for_tests() -> &'static str {
+    ops::CLAIM
+}
+
 /// Whether `url` is a connection string the driver can use (checked when the config loads).
 pub fn check_url(url: &str) -> std::result::Result<(), String> {
     url.parse::<tokio_postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
