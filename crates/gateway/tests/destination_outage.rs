@@ -5,25 +5,9 @@
 
 mod support;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
-
-#[derive(Default)]
-struct Receiver {
-    delivered: Mutex<Vec<(String, usize)>>,
-}
-
-async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
-    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
-    StatusCode::OK
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_down_for_a_minute_gets_its_backlog_in_order_when_it_returns() {
@@ -57,25 +41,16 @@ async fn a_destination_down_for_a_minute_gets_its_backlog_in_order_when_it_retur
     assert!(slowest < Duration::from_secs(1), "slowest ACK during the outage: {slowest:?}");
     tokio::time::sleep(outage.saturating_sub(started.elapsed())).await;
 
-    let receiver = Arc::new(Receiver::default());
-    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the destination comes back on its port");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let receiver = serve_recorder(listener, Duration::ZERO);
     let back = Instant::now();
     let r = Arc::clone(&receiver);
-    wait_until(Duration::from_secs(60), move || r.delivered.lock().expect("lock").len() >= total).await;
+    wait_until(Duration::from_secs(60), move || r.count() >= total).await;
     eprintln!("outage {outage:?}: {total} messages queued, drained {:?} after the destination came back", back.elapsed());
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let delivered = receiver.delivered.lock().expect("lock").clone();
+    let delivered = receiver.delivered();
     assert_eq!(delivered.len(), total, "each message delivered exactly once");
-    let mut by_patient: HashMap<String, Vec<usize>> = HashMap::new();
-    for (p, seq) in delivered {
-        by_patient.entry(p).or_default().push(seq);
-    }
-    assert_eq!(by_patient.len(), patients);
-    for (p, seqs) in &by_patient {
-        assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p} out of order");
-    }
+    assert_in_patient_order(&delivered, patients, per_patient);
     gw.shutdown().await;
 }

@@ -5,29 +5,11 @@
 
 mod support;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use passerelle_gateway::Config;
 use passerelle_testkit::PgSchema;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use support::*;
-
-#[derive(Default)]
-struct Receiver {
-    delivered: Mutex<Vec<(String, usize)>>,
-}
-
-async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
-    // A little latency, so that deliveries from both nodes interleave.
-    tokio::time::sleep(Duration::from_millis(2)).await;
-    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
-    StatusCode::OK
-}
 
 fn node(pg: &PgSchema, name: &str, port: u16) -> Config {
     let text = format!(
@@ -43,11 +25,8 @@ fn node(pg: &PgSchema, name: &str, port: u16) -> Config {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_database_deliver_each_message_once_in_patient_order() {
     let Some(pg) = PgSchema::create("two_nodes").await else { return };
-    let receiver = Arc::new(Receiver::default());
-    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // A little latency, so that deliveries from both nodes interleave.
+    let (receiver, port) = recording_receiver(Duration::from_millis(2)).await;
 
     let a = passerelle_gateway::start(node(&pg, "node-a", port)).await.expect("start a");
     let b = passerelle_gateway::start(node(&pg, "node-b", port)).await.expect("start b");
@@ -65,17 +44,11 @@ async fn two_nodes_on_one_database_deliver_each_message_once_in_patient_order() 
     }
     let total = patients * per_patient;
     let r = Arc::clone(&receiver);
-    wait_until(Duration::from_secs(30), move || r.delivered.lock().expect("lock").len() >= total).await;
+    wait_until(Duration::from_secs(30), move || r.count() >= total).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let delivered = receiver.delivered.lock().expect("lock").clone();
+    let delivered = receiver.delivered();
     assert_eq!(delivered.len(), total, "each message delivered exactly once");
-    let mut by_patient: HashMap<String, Vec<usize>> = HashMap::new();
-    for (p, seq) in delivered {
-        by_patient.entry(p).or_default().push(seq);
-    }
-    for (p, seqs) in &by_patient {
-        assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p} out of order");
-    }
+    assert_in_patient_order(&delivered, patients, per_patient);
     let depth = a.store.depth().await.expect("depth");
     assert!(depth.iter().all(|(_, n)| *n == 0), "nothing left: {depth:?}");
     a.shutdown().await;

@@ -41,27 +41,13 @@ async fn proxy(up: Arc<AtomicBool>, cut: Arc<tokio::sync::Notify>) -> u16 {
     port
 }
 
-#[derive(Default)]
-struct Receiver {
-    delivered: Mutex<Vec<(String, usize)>>,
-}
-
-async fn receive(State(r): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
-    r.delivered.lock().expect("lock").push(patient_and_seq(&body));
-    StatusCode::OK
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() {
     let Some(pg) = PgSchema::create("outage").await else { return };
     let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
     let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
     let url = pg.url.replace("port=5432", &format!("port={proxy_port}"));
-    let receiver = Arc::new(Receiver::default());
-    let app = Router::new().route("/in", post(receive)).with_state(Arc::clone(&receiver));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (receiver, port) = recording_receiver(Duration::ZERO).await;
     let text = format!(
         "[gateway]\nnode_id = \"outage\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
          [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
@@ -101,13 +87,8 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
         acked.push(key);
     }
     let (r, total) = (Arc::clone(&receiver), acked.len());
-    wait_until(Duration::from_secs(30), move || r.delivered.lock().expect("lock").len() >= total).await;
-    let mut delivered = receiver.delivered.lock().expect("lock").clone();
-    delivered.dedup();
-    for patient in ["OUT0", "OUT1", "OUT2"] {
-        let seqs: Vec<usize> = delivered.iter().filter(|(p, _)| p == patient).map(|(_, s)| *s).collect();
-        assert_eq!(seqs, (0..20).collect::<Vec<_>>(), "{patient}: every acknowledged message, in order");
-    }
+    wait_until(Duration::from_secs(30), move || r.count() >= total).await;
+    assert_in_patient_order(&receiver.delivered(), 3, 20);
     eprintln!("{refused} refused with AR 207 while the database was down; {total} acknowledged and delivered");
     gw.shutdown().await;
     pg.drop_schema().await;

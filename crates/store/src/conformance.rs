@@ -5,6 +5,11 @@
 use crate::Store;
 use crate::types::*;
 
+/// An accepted ADT for `patient` (IPP in CHU-TEST) routed to `destinations`, for backend tests.
+pub fn sample_message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage {
+    message(control_id, patient, destinations)
+}
+
 fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage {
     NewMessage {
         received_at_ms: 1_000,

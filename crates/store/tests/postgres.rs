@@ -3,7 +3,8 @@
 //! each run in its own fresh schema (dropped at the end). Without a reachable server the test says
 //! SKIPPED loudly, and fails instead when `PASSERELLE_REQUIRE_PG=1` (as in CI).
 
-use passerelle_store::{AppendOutcome, Journal, Lease, MessageQuery, NewMessage, PostgresStore};
+use passerelle_store::conformance::sample_message;
+use passerelle_store::{AppendOutcome, Journal, Lease, MessageQuery, PostgresStore};
 use passerelle_testkit::PgSchema;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,29 +17,6 @@ async fn postgres_passes_the_conformance_suite() {
     })
     .await;
     pg.drop_schema().await;
-}
-
-fn message(control: &str) -> NewMessage {
-    NewMessage {
-        received_at_ms: 1,
-        listener: "l".into(),
-        format: "hl7v2".into(),
-        message_type: "ADT^A01".into(),
-        control_id: control.into(),
-        sender: "S".into(),
-        content_hash: "h".into(),
-        status: passerelle_store::MessageStatus::Accepted,
-        patient: Default::default(),
-        identifiers: Vec::new(),
-        withheld: None,
-        consent: None,
-        visit_state: None,
-        raw: bytes::Bytes::from_static(b"MSH|"),
-        normalised: None,
-        ack: b"ACK".to_vec(),
-        diagnostics: String::new(),
-        deliveries: Vec::new(),
-    }
 }
 
 /// Nodes starting together migrate once (the advisory lock), and all of them can write at once.
@@ -57,7 +35,7 @@ async fn nodes_starting_together_migrate_once_and_append_concurrently() {
     let versions: i64 = pg.admin.query_one(&format!("SELECT COUNT(*) FROM {}.passerelle_schema", pg.schema), &[]).await.expect("versions").get(0);
     assert_eq!(versions, 1, "each migration step recorded once");
     let appends = stores.iter().enumerate().flat_map(|(n, s)| (0..25).map(move |i| (s.clone(), format!("N{n}-{i}"))));
-    let handles: Vec<_> = appends.map(|(s, c)| tokio::spawn(async move { s.append(message(&c)).await.expect("append") })).collect();
+    let handles: Vec<_> = appends.map(|(s, c)| tokio::spawn(async move { s.append(sample_message(&c, &c, &[])).await.expect("append") })).collect();
     for h in handles {
         assert!(matches!(h.await.expect("task"), AppendOutcome::Stored { .. }));
     }
@@ -76,12 +54,7 @@ async fn the_claim_compared_every_open_row_with_every_other_on_a_young_table() {
     let store = PostgresStore::open(&pg.url, 4, Lease::default()).await.expect("open");
     let mut appends = Vec::new();
     for i in 0..3000 {
-        let mut m = message(&format!("P-{i}"));
-        m.deliveries = vec![passerelle_store::NewDelivery {
-            destination: "d".into(),
-            partition_key: format!("patient-{}", i % 1000),
-            rendering: passerelle_store::Rendering { bytes: bytes::Bytes::from_static(b"x"), content_type: String::new(), reference: String::new() },
-        }];
+        let m = sample_message(&format!("P-{i}"), &format!("patient-{}", i % 1000), &["d"]);
         let store = store.clone();
         appends.push(tokio::spawn(async move { store.append(m).await.expect("append") }));
     }

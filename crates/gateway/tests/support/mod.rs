@@ -98,3 +98,59 @@ PV1|1|I|UF-MED^101^1^CHU-TEST|||||||||||||||||VN{control}^^^CHU-TEST&1.2.250.1.9
     )
     .into_bytes()
 }
+
+/// What a recording HTTP receiver got: each body's patient and sequence number ([`adt`]).
+#[derive(Default)]
+pub struct Recorder {
+    pub delivered: std::sync::Mutex<Vec<(String, usize)>>,
+}
+
+impl Recorder {
+    pub fn delivered(&self) -> Vec<(String, usize)> {
+        self.delivered.lock().expect("lock").clone()
+    }
+    pub fn count(&self) -> usize {
+        self.delivered.lock().expect("lock").len()
+    }
+}
+
+/// Serves `POST /in` on `listener`, recording each body and answering 200 after `delay`.
+pub fn serve_recorder(listener: tokio::net::TcpListener, delay: Duration) -> std::sync::Arc<Recorder> {
+    use axum::extract::State;
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let app = axum::Router::new()
+        .route(
+            "/in",
+            axum::routing::post(async move |State(r): State<std::sync::Arc<Recorder>>, body: axum::body::Bytes| {
+                tokio::time::sleep(delay).await;
+                r.delivered.lock().expect("lock").push(patient_and_seq(&body));
+                axum::http::StatusCode::OK
+            }),
+        )
+        .with_state(std::sync::Arc::clone(&recorder));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    recorder
+}
+
+/// A recording receiver on a new port of 127.0.0.1.
+pub async fn recording_receiver(delay: Duration) -> (std::sync::Arc<Recorder>, u16) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let port = listener.local_addr().expect("addr").port();
+    (serve_recorder(listener, delay), port)
+}
+
+/// Each of `patients` patients got its messages 0..`per_patient` in order (a message repeated
+/// right after itself, as at-least-once allows after a takeover, counts once).
+pub fn assert_in_patient_order(delivered: &[(String, usize)], patients: usize, per_patient: usize) {
+    let mut by_patient: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (p, seq) in delivered {
+        let seqs = by_patient.entry(p.as_str()).or_default();
+        if seqs.last() != Some(seq) {
+            seqs.push(*seq);
+        }
+    }
+    assert_eq!(by_patient.len(), patients, "every patient delivered");
+    for (p, seqs) in &by_patient {
+        assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p} out of order");
+    }
+}
