@@ -21,6 +21,8 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// Configured destinations: name and kind.
     pub destinations: Arc<Vec<DestinationInfo>>,
+    /// How long a claim lasts: a node silent for longer is reported gone.
+    pub lease_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +42,7 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/outbox", get(outbox))
         .route("/api/outbox/{id}/rendering", get(rendering))
         .route("/api/audit", get(audit_trail))
+        .route("/api/nodes", get(nodes))
         .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
         .with_state(state)
 }
@@ -86,11 +89,43 @@ async fn audit_trail(State(s): State<AdminState>, Query(p): Query<AuditParams>) 
     }
 }
 
+/// `GET /api/nodes` (role `operator`): every node on this store with its last heartbeat, its
+/// configuration and binary versions, and whether it is alive (beat within a lease).
+async fn nodes(State(s): State<AdminState>) -> Response {
+    let now = crate::pipeline::now_ms();
+    let at = |ms: i64| passerelle_model::PartialDateTime::from_unix_ms(ms).and_then(|t| t.fhir_instant(passerelle_model::TimeZoneRule::Utc));
+    match s.store.nodes().await {
+        Ok(nodes) => Json(
+            nodes
+                .into_iter()
+                .map(|n| {
+                    let age_ms = (now - n.seen_ms).max(0);
+                    serde_json::json!({
+                        "node": n.node, "started_at": at(n.started_ms), "last_heartbeat": at(n.seen_ms),
+                        "age_secs": age_ms as f64 / 1000.0, "alive": age_ms < s.lease_ms,
+                        "config_version": n.config_version, "binary_version": n.binary_version,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
 async fn metrics(State(s): State<AdminState>) -> Response {
     if let Ok(depth) = s.store.depth().await {
         s.metrics.outbox_depth.reset();
         for (destination, n) in depth {
             s.metrics.outbox_depth.with_label_values(&[&destination]).set(n as i64);
+        }
+    }
+    // Node ids are the hub's own configuration (bounded), never patient data.
+    if let Ok(nodes) = s.store.nodes().await {
+        let now = crate::pipeline::now_ms();
+        s.metrics.node_heartbeat_age.reset();
+        for n in nodes {
+            s.metrics.node_heartbeat_age.with_label_values(&[&n.node]).set((now - n.seen_ms).max(0) as f64 / 1000.0);
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()

@@ -23,6 +23,10 @@ pub struct Config {
     pub destinations: Vec<DestinationConfig>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// The first 12 hex digits of the SHA-256 of the file as written (before `${ENV}` expansion,
+    /// so the nodes of a hub reading one file show one version).
+    #[serde(skip)]
+    pub version: String,
 }
 
 pub use crate::store::{StoreConfig, StoreKind};
@@ -295,7 +299,7 @@ impl Config {
         let env: HashMap<String, String> = std::env::vars().collect();
         let invalid = |message: String| ConfigError::Invalid { path: origin.to_owned(), message };
         let expanded = expand_env(text, &env).map_err(invalid)?;
-        let config: Config = toml::from_str(&expanded).map_err(|e| {
+        let mut config: Config = toml::from_str(&expanded).map_err(|e| {
             let line = e.span().and_then(|s| expanded.get(..s.start)).map(|before| before.matches('\n').count() + 1);
             let msg = e.message().to_owned();
             invalid(match line {
@@ -304,6 +308,7 @@ impl Config {
             })
         })?;
         config.validate(&expanded).map_err(invalid)?;
+        config.version = crate::admin_auth::sha256_hex(text.as_bytes())[..12].to_owned();
         Ok(config)
     }
 

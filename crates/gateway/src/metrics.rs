@@ -17,6 +17,8 @@ pub struct Metrics {
     pub mllp_discarded_bytes: IntCounterVec,
     /// A limit that fired: connections refused, timeouts, bodies too large, rejects not stored.
     pub limits_hit: IntCounterVec,
+    /// Seconds since each node of the store last beat (a hub's nodes; one on a single node).
+    pub node_heartbeat_age: prometheus::GaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -39,6 +41,9 @@ impl Metrics {
         let e2e = vec![0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0];
         let outbox_depth = IntGaugeVec::new(Opts::new("passerelle_outbox_depth", "Undelivered outbox rows by destination"), &["destination"])?;
         registry.register(Box::new(outbox_depth.clone()))?;
+        let node_heartbeat_age =
+            prometheus::GaugeVec::new(Opts::new("passerelle_node_heartbeat_age_seconds", "Seconds since each node of the store last beat"), &["node"])?;
+        registry.register(Box::new(node_heartbeat_age.clone()))?;
         Ok(Self {
             received: counter(
                 &registry,
@@ -72,6 +77,7 @@ impl Metrics {
             mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"])?,
             limits_hit: counter(&registry, "passerelle_limits_hit_total", "Times a resource limit fired, by listener and limit", &["listener", "limit"])?,
             outbox_depth,
+            node_heartbeat_age,
             registry,
         })
     }

@@ -133,7 +133,10 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
     let destinations = config.destinations.iter().map(|d| DestinationInfo { name: d.name.clone(), kind: d.kind.as_str() }).collect();
     let auth = Arc::new(crate::admin_auth::AdminAuth::new(&config.admin, addresses["admin"]));
-    let app = router(AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations) }, auth);
+    let lease_ms = i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations), lease_ms };
+    let app = router(state, auth);
+    worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
     let admin_listener = ListenerConfig {
         name: "admin".into(),
@@ -176,6 +179,37 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         });
     }
     Ok(RunningGateway { addresses, store, metrics, ingress, workers, ingress_tasks, worker_tasks })
+}
+
+/// Beats every third of a lease (at most every 5 s) until `shutdown`, so that the hub's nodes
+/// and their configuration versions are visible from any node (`GET /api/nodes`, metrics).
+fn heartbeat(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let every = Duration::from_millis((config.store.lease_secs * 1000 / 3).clamp(100, 5000));
+    let (node, version, started_ms) = (crate::store::node_id(config), config.version.clone(), now_ms());
+    async move {
+        let mut failing = false;
+        loop {
+            let beat = passerelle_store::NodeBeat {
+                node: node.clone(),
+                started_ms,
+                seen_ms: now_ms(),
+                config_version: version.clone(),
+                binary_version: env!("CARGO_PKG_VERSION").to_owned(),
+            };
+            match store.heartbeat(beat).await {
+                Ok(()) => failing = false,
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "cannot record this node's heartbeat");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+    }
 }
 
 impl RunningGateway {

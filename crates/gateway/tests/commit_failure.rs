@@ -84,6 +84,12 @@ impl Outbox for BrokenStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         fail()
     }
+    fn heartbeat(&self, _: NodeBeat) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>> {
+        fail()
+    }
 }
 
 #[tokio::test]

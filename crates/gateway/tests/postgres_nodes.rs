@@ -1,7 +1,8 @@
 //! Two gateway nodes on one PostgreSQL store (a fresh schema on the local server): messages for
 //! the same patients arrive at both nodes, both nodes deliver; each message reaches the receiver
 //! exactly once and each patient's messages in the order they were acknowledged, although a
-//! patient's consecutive messages were journaled by different nodes.
+//! patient's consecutive messages were journaled by different nodes. Each node lists both in
+//! `GET /api/nodes` with their heartbeats.
 
 mod support;
 
@@ -51,6 +52,16 @@ async fn two_nodes_on_one_database_deliver_each_message_once_in_patient_order() 
     assert_in_patient_order(&delivered, patients, per_patient);
     let depth = a.store.depth().await.expect("depth");
     assert!(depth.iter().all(|(_, n)| *n == 0), "nothing left: {depth:?}");
+
+    // Each node sees both nodes' heartbeats, alive, with their configuration versions.
+    passerelle_gateway::delivery::install_tls_provider();
+    let url = format!("http://{}/api/nodes", b.address("admin").expect("admin"));
+    let nodes: Vec<serde_json::Value> = reqwest::get(&url).await.expect("get").json().await.expect("json");
+    let names: Vec<&str> = nodes.iter().filter_map(|n| n["node"].as_str()).collect();
+    assert_eq!(names, ["node-a", "node-b"], "{nodes:?}");
+    assert!(nodes.iter().all(|n| n["alive"] == true && n["config_version"].as_str().is_some_and(|v| v.len() == 12)), "{nodes:?}");
+    let metrics = reqwest::get(format!("http://{}/metrics", a.address("admin").expect("admin"))).await.expect("get").text().await.expect("text");
+    assert!(metrics.contains("passerelle_node_heartbeat_age_seconds{node=\"node-b\"}"), "{metrics}");
     a.shutdown().await;
     b.shutdown().await;
     pg.drop_schema().await;

@@ -69,6 +69,23 @@ pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(ope
     one_person_is_one_identity_even_when_twenty_clients_race(store).await;
     a_visit_keeps_the_state_its_last_accepted_message_left(store).await;
     the_audit_trail_keeps_every_read_in_order(store).await;
+    every_node_is_listed_with_its_last_heartbeat(&open).await;
+}
+
+async fn every_node_is_listed_with_its_last_heartbeat<S: Store, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {
+    let (a, b) = (open("node-a", 60_000).await, open("node-b", 60_000).await);
+    let beat = |node: &str, seen_ms: i64, config: &str| NodeBeat {
+        node: node.into(),
+        started_ms: 1_000,
+        seen_ms,
+        config_version: config.into(),
+        binary_version: "0.1.0".into(),
+    };
+    a.heartbeat(beat("node-a", 5_000, "c1")).await.expect("beat");
+    b.heartbeat(beat("node-b", 5_100, "c1")).await.expect("beat");
+    a.heartbeat(beat("node-a", 6_000, "c2")).await.expect("beat");
+    let nodes = b.nodes().await.expect("nodes");
+    assert_eq!(nodes, vec![beat("node-a", 6_000, "c2"), beat("node-b", 5_100, "c1")], "one row per node, its last beat, seen from any node");
 }
 
 async fn the_audit_trail_keeps_every_read_in_order(store: &impl Store) {

@@ -111,6 +111,10 @@ pub trait Outbox: Send + Sync {
     fn rendering(&self, id: i64) -> BoxFuture<'_, Result<Option<Rendering>>>;
     /// Undelivered rows (pending + in flight) per destination.
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>>;
+    /// Records a node's heartbeat (one row per node, replaced at each beat).
+    fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>>;
+    /// Every node that has beaten on this store, by id.
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>>;
 }
 
 /// A complete backend.

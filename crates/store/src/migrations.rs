@@ -129,6 +129,14 @@ pub const SQLITE: &[&str] = &[
         target TEXT NOT NULL
     );
     CREATE INDEX audit_at ON audit (at_ms);",
+    // 9 → 10: node heartbeats (which nodes share this store, and since when they are silent).
+    "CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        started_ms INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL,
+        config_version TEXT NOT NULL,
+        binary_version TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -214,4 +222,12 @@ pub const POSTGRES: &[&str] = &[
         target TEXT NOT NULL
     );
     CREATE INDEX audit_at ON audit (at_ms);",
+    // 1 → 2: node heartbeats.
+    "CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        started_ms BIGINT NOT NULL,
+        seen_ms BIGINT NOT NULL,
+        config_version TEXT NOT NULL,
+        binary_version TEXT NOT NULL
+    );",
 ];

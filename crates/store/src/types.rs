@@ -247,3 +247,14 @@ pub struct StoredMessage {
     pub ack: Vec<u8>,
     pub deliveries: Vec<OutboxRow>,
 }
+
+/// One node's heartbeat on the store: when it started, when it last beat, which configuration
+/// and binary it runs (a hub's nodes are told apart by `node`, the `[gateway] node_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeBeat {
+    pub node: String,
+    pub started_ms: i64,
+    pub seen_ms: i64,
+    pub config_version: String,
+    pub binary_version: String,
+}

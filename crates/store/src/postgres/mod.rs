@@ -111,4 +111,10 @@ impl Outbox for PostgresStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         Box::pin(async move { ops::depth(&*self.pool.get().await?).await })
     }
+    fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { ops::heartbeat(&*self.pool.get().await?, &beat).await })
+    }
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>> {
+        Box::pin(async move { ops::nodes(&*self.pool.get().await?).await })
+    }
 }

@@ -139,3 +139,20 @@ pub async fn search(conn: &Conn, q: &MessageQuery) -> Result<Vec<MessageSummary>
     let rows = conn.client.query(&sql, &[&q.patient, &q.control_id, &q.status.map(MessageStatus::as_str), &limit, &value, &system]).await?;
     Ok(rows.iter().map(summary_row).collect())
 }
+
+pub async fn heartbeat(conn: &Conn, b: &NodeBeat) -> Result<()> {
+    conn.client
+        .execute(
+            "INSERT INTO nodes (node, started_ms, seen_ms, config_version, binary_version) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (node) DO UPDATE SET started_ms = excluded.started_ms, seen_ms = excluded.seen_ms,
+               config_version = excluded.config_version, binary_version = excluded.binary_version",
+            &[&b.node, &b.started_ms, &b.seen_ms, &b.config_version, &b.binary_version],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn nodes(conn: &Conn) -> Result<Vec<NodeBeat>> {
+    let rows = conn.client.query("SELECT node, started_ms, seen_ms, config_version, binary_version FROM nodes ORDER BY node", &[]).await?;
+    Ok(rows.iter().map(|r| NodeBeat { node: r.get(0), started_ms: r.get(1), seen_ms: r.get(2), config_version: r.get(3), binary_version: r.get(4) }).collect())
+}

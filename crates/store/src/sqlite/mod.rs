@@ -259,4 +259,10 @@ impl Outbox for SqliteStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         self.read(ops::depth)
     }
+    fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| ops::heartbeat(c, &beat))
+    }
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>> {
+        self.read(ops::nodes)
+    }
 }

@@ -261,6 +261,23 @@ pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows)
 }
 
+pub fn heartbeat(conn: &Connection, b: &NodeBeat) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO nodes (node, started_ms, seen_ms, config_version, binary_version) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (node) DO UPDATE SET started_ms = excluded.started_ms, seen_ms = excluded.seen_ms,
+           config_version = excluded.config_version, binary_version = excluded.binary_version",
+    )?
+    .execute(params![b.node, b.started_ms, b.seen_ms, b.config_version, b.binary_version])?;
+    Ok(())
+}
+
+pub fn nodes(conn: &Connection) -> Result<Vec<NodeBeat>> {
+    let mut select = conn.prepare_cached("SELECT node, started_ms, seen_ms, config_version, binary_version FROM nodes ORDER BY node")?;
+    let rows = select
+        .query_map([], |r| Ok(NodeBeat { node: r.get(0)?, started_ms: r.get(1)?, seen_ms: r.get(2)?, config_version: r.get(3)?, binary_version: r.get(4)? }))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 const SUMMARY_COLUMNS: &str = "id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics, withheld";
 
 /// The stored status: a withheld message is stored as accepted (with its reason beside it).
