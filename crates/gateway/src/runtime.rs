@@ -88,6 +88,18 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let (ingress_tasks, worker_tasks) = (TaskTracker::new(), TaskTracker::new());
     let mut addresses = HashMap::new();
 
+    // Outbox rows made by other nodes of a shared store wake this node's workers too.
+    if let Some(wake_ups) = store.wake_ups() {
+        let (new_work, stop) = (Arc::clone(&new_work), workers.clone());
+        worker_tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = wake_ups.notified() => new_work.notify_waiters(),
+                    () = stop.cancelled() => break,
+                }
+            }
+        });
+    }
     for d in &config.destinations {
         let worker = Arc::new(Worker {
             config: d.clone(),

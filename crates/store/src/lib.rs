@@ -115,6 +115,11 @@ pub trait Outbox: Send + Sync {
     fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>>;
     /// Every node that has beaten on this store, by id.
     fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>>;
+    /// Fires when another handle on the store (another node) has made new outbox rows, for
+    /// backends that can tell (PostgreSQL's LISTEN/NOTIFY); `None`: workers poll.
+    fn wake_ups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// A complete backend.

@@ -78,3 +78,27 @@ async fn the_claim_compared_every_open_row_with_every_other_on_a_young_table() {
     assert!(plan.contains("SubPlan") && plan.contains("outbox_open_partition") || plan.contains("outbox_due"), "{plan}");
     pg.drop_schema().await;
 }
+
+/// New outbox rows on one node wake the workers of another (LISTEN/NOTIFY): a handle is
+/// notified of another handle's append with deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_on_one_node_wakes_the_others() {
+    let Some(pg) = PgSchema::create("notify").await else { return };
+    let a = PostgresStore::open(&pg.url, 2, Lease { owner: "a".into(), duration_ms: 30_000 }).await.expect("open a");
+    let b = PostgresStore::open(&pg.url, 2, Lease { owner: "b".into(), duration_ms: 30_000 }).await.expect("open b");
+    let wake = passerelle_store::Outbox::wake_ups(&b).expect("postgres has wake-ups");
+    let mut woken = false;
+    // B's LISTEN may not be in place for the first append: append until it is (10 s at most).
+    for i in 0..50 {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        a.append(sample_message(&format!("W-{i}"), "W", &["d"])).await.expect("append");
+        if tokio::time::timeout(std::time::Duration::from_millis(200), notified).await.is_ok() {
+            woken = true;
+            break;
+        }
+    }
+    assert!(woken, "node b was never woken by node a's appends");
+    pg.drop_schema().await;
+}

@@ -1,7 +1,8 @@
 //! PostgreSQL backend, for several gateway nodes on one database (a regional hub): the same
 //! [`Journal`] and [`Outbox`] contracts and conformance suite as SQLite. Every append is one
 //! statement in its own transaction (PostgreSQL's WAL flush makes it durable before the ACK and
-//! groups concurrent commits); claims are leased to this node and skip rows other nodes hold.
+//! groups concurrent commits); claims are leased to this node and skip rows other nodes hold; a
+//! LISTEN connection wakes this node's workers when any node makes new outbox rows.
 
 mod ops;
 mod pool;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 pub struct PostgresStore {
     pool: Arc<Pool>,
     lease: Arc<Lease>,
+    /// Notified on every `passerelle_outbox` notification (new outbox rows on any node).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 /// The claim statement, for the test that pins its plan.
@@ -34,9 +37,45 @@ impl PostgresStore {
     /// pending migrations (one node at a time), and keeps at most `pool_size` connections.
     pub async fn open(url: &str, pool_size: usize, lease: Lease) -> Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Database(format!("postgresql url: {e}")))?;
-        let pool = Arc::new(Pool::new(config, pool_size));
+        let pool = Arc::new(Pool::new(config.clone(), pool_size));
         ops::migrate(&*pool.get().await?).await?;
-        Ok(Self { pool, lease: Arc::new(lease) })
+        let wake = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(listen(config, Arc::downgrade(&wake)));
+        Ok(Self { pool, lease: Arc::new(lease), wake })
+    }
+}
+
+/// Holds a connection that LISTENs on `passerelle_outbox` and turns each notification into a
+/// wake-up, reconnecting after a second when the connection is lost; ends with the store.
+async fn listen(config: tokio_postgres::Config, wake: std::sync::Weak<tokio::sync::Notify>) {
+    use tokio_postgres::AsyncMessage;
+    while wake.strong_count() > 0 {
+        if let Ok((client, mut connection)) = config.connect(tokio_postgres::NoTls).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let driver = tokio::spawn(async move {
+                while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    match message {
+                        Ok(AsyncMessage::Notification(_)) => {
+                            if tx.send(()).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+            if client.batch_execute("LISTEN passerelle_outbox").await.is_ok() {
+                while rx.recv().await.is_some() {
+                    match wake.upgrade() {
+                        Some(wake) => wake.notify_waiters(),
+                        None => break,
+                    }
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
@@ -116,5 +155,8 @@ impl Outbox for PostgresStore {
     }
     fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeBeat>>> {
         Box::pin(async move { ops::nodes(&*self.pool.get().await?).await })
+    }
+    fn wake_ups(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(Arc::clone(&self.wake))
     }
 }
