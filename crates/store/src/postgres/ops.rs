@@ -2,8 +2,7 @@
 //! identifiers, consent, visit state and outbox rows in data-modifying CTEs): one round trip and
 //! one transaction per message; claims take only the head of each (destination, patient) lane
 //! with `FOR UPDATE SKIP LOCKED`, so nodes never claim the same row nor overtake a patient's
-//! earlier message. An append with deliveries notifies `passerelle_outbox` at its commit, which
-//! wakes every node's workers at once (polling remains the fallback).
+//! earlier message.
 
 use super::pool::Conn;
 use crate::types::*;
@@ -65,7 +64,7 @@ const APPEND: &str = "WITH m AS (
     FROM m, unnest($26::text[], $27::text[], $28::bytea[], $29::text[], $30::text[]) WITH ORDINALITY AS u (destination, partition_key, payload, content_type, reference, n)
     ORDER BY u.n
 )
-SELECT id, (SELECT 1 FROM pg_notify('passerelle_outbox', '') WHERE cardinality($26::text[]) > 0) FROM m";
+SELECT id FROM m";
 
 const ORIGINAL: &str = "SELECT id, ack FROM messages WHERE control_id = $1 AND sender = $2 AND content_hash = $3 AND status = 'accepted'";
 
