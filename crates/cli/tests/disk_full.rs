@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::gateway::{GatewayFiles, adt, send, terminate};
+use common::gateway::{Gateway, GatewayFiles, adt, send, terminate};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 /// How the disk is made to fill up, and how space comes back.
 enum Full {
@@ -33,22 +33,24 @@ impl Full {
         Self::FileSizeLimit
     }
 
-    fn start(&self, files: &GatewayFiles) -> Child {
+    fn start(&self, files: &GatewayFiles) -> Gateway {
         match self {
             Self::Tmpfs(_) => files.start(),
             // SIGXFSZ ignored (it would kill the process): writes past the limit fail with EFBIG.
-            Self::FileSizeLimit => Command::new("sh")
-                .args(["-c", "trap '' XFSZ; exec prlimit --fsize=3145728:unlimited -- \"$0\" run --config \"$1\""])
-                .arg(env!("CARGO_BIN_EXE_passerelle"))
-                .arg(&files.config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start gateway"),
+            Self::FileSizeLimit => Gateway(
+                Command::new("sh")
+                    .args(["-c", "trap '' XFSZ; exec prlimit --fsize=3145728:unlimited -- \"$0\" run --config \"$1\""])
+                    .arg(env!("CARGO_BIN_EXE_passerelle"))
+                    .arg(&files.config)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start gateway"),
+            ),
         }
     }
 
-    fn give_space_back(&self, gateway: &Child) {
+    fn give_space_back(&self, gateway: &Gateway) {
         let status = match self {
             Self::Tmpfs(dir) => Command::new("mount").args(["-o", "remount,size=256m"]).arg(dir).status(),
             Self::FileSizeLimit => Command::new("prlimit").args(["--pid", &gateway.id().to_string(), "--fsize=unlimited:unlimited"]).status(),

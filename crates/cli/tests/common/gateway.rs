@@ -12,6 +12,32 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// A running gateway process, killed when dropped, so that a failing test never leaves one
+/// behind (a leftover gateway fed by a runaway sender once filled the disk).
+pub struct Gateway(pub Child);
+
+impl std::ops::Deref for Gateway {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Gateway {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// A gateway's files: its config, journal and file destination, and its MLLP port.
 pub struct GatewayFiles {
     pub config: PathBuf,
@@ -42,13 +68,15 @@ impl GatewayFiles {
         Self { config, journal: journal.to_owned(), out, mllp }
     }
 
-    pub fn start(&self) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_passerelle"))
-            .args(["run", "--config", self.config.to_str().expect("path")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gateway")
+    pub fn start(&self) -> Gateway {
+        Gateway(
+            Command::new(env!("CARGO_BIN_EXE_passerelle"))
+                .args(["run", "--config", self.config.to_str().expect("path")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start gateway"),
+        )
     }
 
     /// A connection to the MLLP listener once it accepts (within 30 s).
@@ -126,7 +154,7 @@ pub fn send(stream: &mut TcpStream, message: &[u8]) -> Option<(String, String)> 
 }
 
 /// SIGTERM, and whether the gateway then ended cleanly.
-pub fn terminate(mut gateway: Child) -> bool {
+pub fn terminate(mut gateway: Gateway) -> bool {
     let _ = Command::new("kill").arg("-TERM").arg(gateway.id().to_string()).status();
     gateway.wait().map(|s| s.success()).unwrap_or(false)
 }
