@@ -112,6 +112,10 @@ impl Recorder {
     pub fn count(&self) -> usize {
         self.delivered.lock().expect("lock").len()
     }
+    /// Distinct messages received (a repeat after a takeover counts once).
+    pub fn distinct(&self) -> usize {
+        self.delivered.lock().expect("lock").iter().collect::<std::collections::HashSet<_>>().len()
+    }
 }
 
 /// Serves `POST /in` on `listener`, recording each body and answering 200 after `delay`.
