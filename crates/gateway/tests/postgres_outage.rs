@@ -138,11 +138,13 @@ async fn a_node_that_cannot_renew_its_leases_stops_sending() {
     // The first message's send is held while seven more are journaled; once it is released the
     // next claim takes the seven into one lane (seven sends of 400 ms, one after the other).
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
-    for p in 0..8 {
+    assert_eq!(client.send(&adt("FENCE0-0", "FENCE0", 0)).await.0, "AA");
+    let r = Arc::clone(&receiver);
+    wait_until(Duration::from_secs(10), move || r.first.load(Ordering::SeqCst)).await;
+    for p in 1..8 {
         let patient = format!("FENCE{p}");
         assert_eq!(client.send(&adt(&format!("{patient}-0"), &patient, 0)).await.0, "AA");
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
     receiver.release.notify_one();
     tokio::time::sleep(Duration::from_millis(200)).await;
     up.store(false, Ordering::SeqCst);
