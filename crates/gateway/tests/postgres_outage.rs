@@ -44,17 +44,9 @@ async fn proxy(up: Arc<AtomicBool>, cut: Arc<tokio::sync::Notify>) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() {
     let Some(pg) = PgSchema::create("outage").await else { return };
-    let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
-    let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
-    let url = pg.url.replace("port=5432", &format!("port={proxy_port}"));
+    let db = CutDatabase::new(&pg).await;
     let (receiver, port) = recording_receiver(Duration::ZERO).await;
-    let text = format!(
-        "[gateway]\nnode_id = \"outage\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
-         [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
-         [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nbackoff_ms = 20\nmax_backoff_ms = 200\nmax_attempts = 1000\n\
-         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
-    );
-    let gw = passerelle_gateway::start(Config::parse(&text, "outage.toml").expect("config")).await.expect("start");
+    let gw = passerelle_gateway::start(db.node("outage", port, "")).await.expect("start");
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let mut acked = Vec::new();
     let send = async |client: &mut MllpClient, seq: usize| {
@@ -68,8 +60,7 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
         acked.push(key);
     }
 
-    up.store(false, Ordering::SeqCst);
-    cut.notify_waiters();
+    db.cut();
     let mut refused = 0;
     for seq in 30..45 {
         let started = Instant::now();
@@ -79,7 +70,7 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
         refused += 1;
     }
 
-    up.store(true, Ordering::SeqCst);
+    db.restore();
     // The refused messages are sent again (as a sender does after AR), then new ones.
     for seq in 30..60 {
         let (code, ack, key) = send(&mut client, seq).await;
@@ -94,6 +85,42 @@ async fn a_database_outage_answers_ar_and_the_node_recovers_without_a_restart() 
     eprintln!("{refused} refused with AR 207 while the database was down; {total} acknowledged and delivered");
     gw.shutdown().await;
     pg.drop_schema().await;
+}
+
+/// The database behind a cuttable proxy, and a node on it delivering to `receiver_port`.
+struct CutDatabase {
+    up: Arc<AtomicBool>,
+    cut: Arc<tokio::sync::Notify>,
+    url: String,
+}
+
+impl CutDatabase {
+    async fn new(pg: &PgSchema) -> Self {
+        let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
+        let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
+        Self { up, cut, url: pg.url.replace("port=5432", &format!("port={proxy_port}")) }
+    }
+
+    /// A node `name` with a 2 s lease whose one HTTP destination (`extra` keys added) gets everything.
+    fn node(&self, name: &str, receiver_port: u16, extra: &str) -> Config {
+        let text = format!(
+            "[gateway]\nnode_id = \"{name}\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
+             [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
+             [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{receiver_port}/in\"\nformat = \"hl7v2\"\n{extra}backoff_ms = 20\nmax_backoff_ms = 200\nmax_attempts = 1000\n\
+             [[route]]\nname = \"all\"\nto = [\"ehr\"]\n",
+            url = self.url
+        );
+        Config::parse(&text, &format!("{name}.toml")).expect("config")
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.cut.notify_waiters();
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
 }
 
 #[derive(Default)]
@@ -120,21 +147,13 @@ async fn receive_slowly(State(r): State<Arc<SlowReceiver>>, body: Bytes) -> Stat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_cannot_renew_its_leases_stops_sending() {
     let Some(pg) = PgSchema::create("fencing").await else { return };
-    let (up, cut) = (Arc::new(AtomicBool::new(true)), Arc::new(tokio::sync::Notify::new()));
-    let proxy_port = proxy(Arc::clone(&up), Arc::clone(&cut)).await;
-    let url = pg.url.replace("port=5432", &format!("port={proxy_port}"));
+    let db = CutDatabase::new(&pg).await;
     let receiver = Arc::new(SlowReceiver::default());
     let app = Router::new().route("/in", post(receive_slowly)).with_state(Arc::clone(&receiver));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let text = format!(
-        "[gateway]\nnode_id = \"fenced\"\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = 2\n[admin]\nbind = \"127.0.0.1:0\"\n\
-         [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"127.0.0.1:0\"\n\
-         [[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nconcurrency = 1\nbackoff_ms = 20\nmax_backoff_ms = 200\nmax_attempts = 1000\n\
-         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
-    );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let gw = passerelle_gateway::start(Config::parse(&text, "fencing.toml").expect("config")).await.expect("start");
+    let gw = passerelle_gateway::start(db.node("fenced", port, "concurrency = 1\n")).await.expect("start");
     // The first message's send is held while seven more are journaled; once it is released the
     // next claim takes the seven into one lane (seven sends of 400 ms, one after the other).
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
@@ -147,14 +166,13 @@ async fn a_node_that_cannot_renew_its_leases_stops_sending() {
     }
     receiver.release.notify_one();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    up.store(false, Ordering::SeqCst);
-    cut.notify_waiters();
+    db.cut();
     // The next renewal (a third of the 2 s lease) fails: the lane stops after the send under way.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let sent_while_cut = receiver.delivered.lock().expect("lock").len();
     assert!(sent_while_cut <= 4, "sending stopped once the leases could not be renewed: {sent_while_cut} of 8 sent");
     assert!(gw.metrics.render().contains("outcome=\"fenced\""), "{}", gw.metrics.render());
-    up.store(true, Ordering::SeqCst);
+    db.restore();
     let r = Arc::clone(&receiver);
     wait_until(Duration::from_secs(30), move || {
         let mut seen: Vec<String> = r.delivered.lock().expect("lock").iter().map(|(p, _)| p.clone()).collect();
