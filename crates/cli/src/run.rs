@@ -1,5 +1,5 @@
-//! `passerelle run`: starts the gateway (the embedded default without `--config`) and stops it
-//! cleanly on SIGTERM or Ctrl-C, after answering in-flight messages.
+//! `passerelle run`: starts the gateway (the embedded default without `--config`), reloads its
+//! file on SIGHUP, and stops it cleanly on SIGTERM or Ctrl-C, after answering in-flight messages.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -44,12 +44,37 @@ pub fn run(args: &RunArgs) -> Result<()> {
         for (name, addr) in names {
             eprintln!("passerelle: {name} listening on {addr}");
         }
+        let gateway = std::sync::Arc::new(gateway);
+        let reloads = tokio::spawn(reload_on_sighup(std::sync::Arc::clone(&gateway)));
         wait_for_stop_signal().await;
+        reloads.abort();
+        let _ = reloads.await;
+        let Ok(gateway) = std::sync::Arc::try_unwrap(gateway) else { anyhow::bail!("the gateway is still in use at shutdown") };
         eprintln!("passerelle: stopping (finishing in-flight messages)");
         gateway.shutdown().await;
         eprintln!("passerelle: stopped");
         Ok(())
     })
+}
+
+/// Each SIGHUP reads the configuration file again; a refused one is logged and the running one stays.
+async fn reload_on_sighup(gateway: std::sync::Arc<passerelle_gateway::RunningGateway>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+    while hangups.recv().await.is_some() {
+        match gateway.reload().await {
+            Ok(report) => eprintln!(
+                "passerelle: configuration {} reloaded (was {}): destinations +{:?} -{:?} ~{:?}, {} routes, listeners changed {:?}",
+                report.version,
+                report.previous_version,
+                report.destinations_added,
+                report.destinations_removed,
+                report.destinations_changed,
+                report.routes,
+                report.listeners_changed
+            ),
+            Err(e) => eprintln!("passerelle: reload refused, the running configuration stays: {e}"),
+        }
+    }
 }
 
 async fn wait_for_stop_signal() {

@@ -19,8 +19,8 @@ use std::sync::Arc;
 pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
-    /// Configured destinations: name and kind.
-    pub destinations: Arc<Vec<DestinationInfo>>,
+    /// The running configuration: its destinations, its version, and its reload.
+    pub live: Arc<crate::reload::LiveConfig>,
     /// How long a claim lasts: a node silent for longer is reported gone.
     pub lease_ms: i64,
 }
@@ -43,6 +43,8 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/outbox/{id}/rendering", get(rendering))
         .route("/api/audit", get(audit_trail))
         .route("/api/nodes", get(nodes))
+        .route("/api/config", get(config_version))
+        .route("/api/config/reload", axum::routing::post(reload))
         .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
         .with_state(state)
 }
@@ -244,6 +246,39 @@ async fn message(State(s): State<AdminState>, Extension(caller): Extension<Calle
     }
 }
 
+/// `GET /api/destinations`: the configured destinations with their queued rows, and any
+/// destination a reload removed that still has rows in the outbox (`configured: false`) until an
+/// operator retries or dead-letters them.
 async fn destinations(State(s): State<AdminState>) -> Response {
-    Json(s.destinations.as_ref().clone()).into_response()
+    let configured = s.live.destinations.read().map(|d| d.clone()).unwrap_or_default();
+    let depth: std::collections::HashMap<String, u64> = match s.store.depth().await {
+        Ok(depth) => depth.into_iter().collect(),
+        Err(e) => return unavailable(e),
+    };
+    let mut rows: Vec<serde_json::Value> = configured
+        .iter()
+        .map(|d| serde_json::json!({ "name": d.name, "kind": d.kind, "configured": true, "queued": depth.get(&d.name).copied().unwrap_or(0) }))
+        .collect();
+    let mut removed: Vec<(&String, &u64)> = depth.iter().filter(|(name, n)| **n > 0 && !configured.iter().any(|d| &d.name == *name)).collect();
+    removed.sort();
+    rows.extend(removed.into_iter().map(|(name, n)| serde_json::json!({ "name": name, "kind": null, "configured": false, "queued": n })));
+    Json(rows).into_response()
+}
+
+/// `GET /api/config`: the version (first 12 hex digits of the file's SHA-256) this node runs.
+async fn config_version(State(s): State<AdminState>) -> Response {
+    let version = s.live.version.read().map(|v| v.clone()).unwrap_or_default();
+    Json(serde_json::json!({ "version": version })).into_response()
+}
+
+/// `POST /api/config/reload` (role `operator`): the file read again and applied, or refused
+/// (422, with the file-and-line error) while the running configuration stays.
+async fn reload(State(s): State<AdminState>) -> Response {
+    match s.live.reload().await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "configuration reload refused; the running configuration stays");
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+        }
+    }
 }

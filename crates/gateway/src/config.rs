@@ -9,7 +9,7 @@ use std::path::Path;
 /// The annotated default that runs out of the box (`passerelle run` with no flag).
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../config/passerelle.toml");
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub store: StoreConfig,
@@ -27,6 +27,9 @@ pub struct Config {
     /// so the nodes of a hub reading one file show one version).
     #[serde(skip)]
     pub version: String,
+    /// The file this was loaded from (none for the embedded default): what a reload reads again.
+    #[serde(skip)]
+    pub source: Option<std::path::PathBuf>,
 }
 
 pub use crate::store::{StoreConfig, StoreKind};
@@ -34,7 +37,7 @@ pub use crate::store::{StoreConfig, StoreKind};
 pub use crate::admin_auth::AdminConfig;
 
 /// Identity the gateway uses in ACKs to unreadable input, and logging switches.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
     #[serde(default = "default_application")]
@@ -102,14 +105,14 @@ pub use crate::listener_config::{ListenerAuth, ListenerConfig, ListenerKind};
 
 /// `[destination.auth]`: a fixed `bearer = "${TOKEN}"`, or `oauth2 = { token_url, client_id,
 /// client_secret }` (client credentials grant; the token is cached until it expires).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationAuth {
     pub bearer: Option<String>,
     pub oauth2: Option<OAuth2Config>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
     pub token_url: String,
@@ -185,7 +188,7 @@ impl DocumentRendering {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationConfig {
     pub name: String,
@@ -314,7 +317,9 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text, &path.display().to_string())
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        config.source = Some(path.to_owned());
+        Ok(config)
     }
 
     pub fn embedded_default() -> Result<Self, ConfigError> {

@@ -25,10 +25,10 @@ fn format_of(bytes: &[u8]) -> Option<InputFormat> {
     }
 }
 
-/// Watches `config.dir` until `stop`.
-pub async fn serve_files(config: ListenerConfig, pipeline: Arc<Pipeline>, stop: CancellationToken) {
+/// Watches `config.dir` until `stop`; a reload's new `poll_ms` applies from the next poll.
+pub async fn serve_files(settings: tokio::sync::watch::Receiver<ListenerConfig>, pipeline: Arc<Pipeline>, stop: CancellationToken) {
+    let config = settings.borrow().clone();
     let Some(dir) = config.dir.clone().map(PathBuf::from) else { return };
-    let period = Duration::from_millis(config.poll_ms.max(10));
     // Size seen at the previous poll: a file is taken when it has not changed for one period.
     let mut seen: HashMap<PathBuf, u64> = HashMap::new();
     loop {
@@ -53,6 +53,7 @@ pub async fn serve_files(config: ListenerConfig, pipeline: Arc<Pipeline>, stop: 
             handle(&config.name, &dir, &path, &pipeline).await;
         }
         seen = now;
+        let period = Duration::from_millis(settings.borrow().poll_ms.max(10));
         tokio::select! {
             () = tokio::time::sleep(period) => {}
             () = stop.cancelled() => break,

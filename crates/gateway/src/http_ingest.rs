@@ -18,14 +18,11 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the HTTP handlers share: the listener's name and limits, and the pipeline.
+/// What the HTTP handlers share: the listener's name and limits (as last reloaded), and the pipeline.
 pub struct HttpIngest {
     name: String,
     pipeline: Arc<Pipeline>,
-    max_body_bytes: usize,
-    body_timeout: Duration,
-    /// Hex SHA-256 of the accepted bearer tokens; empty: no token required.
-    tokens: Vec<String>,
+    settings: tokio::sync::watch::Receiver<ListenerConfig>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -50,6 +47,14 @@ impl Protocol {
 }
 
 impl HttpIngest {
+    fn max_body_bytes(&self) -> usize {
+        self.settings.borrow().max_frame_bytes
+    }
+
+    fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.settings.borrow().body_timeout_secs.max(1))
+    }
+
     /// The body and its charge against the bytes-in-flight budget (hold it until answered), or
     /// the refusal in this endpoint's protocol: a Content-Type it does not take (415), a body over
     /// the limit (413), not received in time (408), too many bytes in flight (503).
@@ -59,7 +64,7 @@ impl HttpIngest {
         let charge = self.pipeline.intake.charge(remote);
         let refused = match self.check_headers(headers, declared, protocol).await {
             Some(refused) => refused,
-            None => match tokio::time::timeout(self.body_timeout, read_body(body, self.max_body_bytes, &charge)).await {
+            None => match tokio::time::timeout(self.body_timeout(), read_body(body, self.max_body_bytes(), &charge)).await {
                 Ok(Ok(bytes)) => return Ok((bytes, charge)),
                 // What is left unread is not read, and the connection closes.
                 Ok(Err(BodyRefusal::TooLarge(start))) => return Err(self.too_large(protocol, start).await),
@@ -78,7 +83,7 @@ impl HttpIngest {
         // so that the client (which sends its whole body before reading) gets the answer rather
         // than a reset connection.
         if declared.is_some_and(|n| n <= DRAIN_CAP) {
-            let _ = tokio::time::timeout(self.body_timeout, drain(body, DRAIN_CAP)).await;
+            let _ = tokio::time::timeout(self.body_timeout(), drain(body, DRAIN_CAP)).await;
         }
         Err(refused)
     }
@@ -102,7 +107,7 @@ impl HttpIngest {
         if let Some(ct) = content_type.filter(|ct| !protocol.accepts(ct)) {
             return Some(self.refuse(protocol, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", &format!("content type {ct} is not taken here")).await);
         }
-        if declared.is_some_and(|n| n > self.max_body_bytes) {
+        if declared.is_some_and(|n| n > self.max_body_bytes()) {
             return Some(self.too_large(protocol, Bytes::new()).await);
         }
         None
@@ -110,17 +115,20 @@ impl HttpIngest {
 
     /// No token configured, or the request's bearer token is one of them (compared as SHA-256).
     fn authorised(&self, headers: &HeaderMap) -> bool {
-        if self.tokens.is_empty() {
+        // Hex SHA-256 of the accepted bearer tokens; none configured: no token required.
+        let tokens: Vec<String> =
+            self.settings.borrow().auth.iter().flat_map(|a| a.tokens.iter()).map(|t| t.trim_start_matches("sha256:").to_ascii_lowercase()).collect();
+        if tokens.is_empty() {
             return true;
         }
         let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else { return false };
         let digest = crate::admin_auth::sha256_hex(token.trim().as_bytes());
-        self.tokens.iter().fold(false, |found, t| found | crate::admin_auth::constant_time_eq(t.as_bytes(), digest.as_bytes()))
+        tokens.iter().fold(false, |found, t| found | crate::admin_auth::constant_time_eq(t.as_bytes(), digest.as_bytes()))
     }
 
     /// 413; `start` (the first [`KEPT_OF_REFUSED`] bytes read, if any) is kept with the rejection.
     async fn too_large(&self, protocol: Protocol, start: Bytes) -> Response {
-        let why = format!("the body exceeds max_frame_bytes ({})", self.max_body_bytes);
+        let why = format!("the body exceeds max_frame_bytes ({})", self.max_body_bytes());
         self.refuse_keeping(protocol, StatusCode::PAYLOAD_TOO_LARGE, "max_body_bytes", &why, start).await
     }
 
@@ -195,14 +203,9 @@ const DRAIN_CAP: usize = 8 * 1024 * 1024;
 /// for a PUT of a known person) when journaled and deliverable, with `Location:
 /// /fhir/Patient/<identity>` for a patient and `/api/messages/{id}` for a document.
 /// Bodies over the listener's `max_frame_bytes` are refused with 413 in the endpoint's protocol.
-pub fn http_router(config: ListenerConfig, pipeline: Arc<Pipeline>) -> Router {
-    let ingest = Arc::new(HttpIngest {
-        name: config.name.clone(),
-        pipeline,
-        max_body_bytes: config.max_frame_bytes,
-        body_timeout: Duration::from_secs(config.body_timeout_secs.max(1)),
-        tokens: config.auth.iter().flat_map(|a| a.tokens.iter()).map(|t| t.trim_start_matches("sha256:").to_ascii_lowercase()).collect(),
-    });
+pub fn http_router(settings: tokio::sync::watch::Receiver<ListenerConfig>, pipeline: Arc<Pipeline>) -> Router {
+    let name = settings.borrow().name.clone();
+    let ingest = Arc::new(HttpIngest { name, pipeline, settings });
     Router::new()
         .route("/hl7v2", post(post_hl7v2))
         .route("/fhir", post(post_fhir))

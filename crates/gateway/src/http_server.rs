@@ -21,22 +21,22 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn serve_http(
     listener: TcpListener,
-    config: ListenerConfig,
+    settings: tokio::sync::watch::Receiver<ListenerConfig>,
     app: Router,
     metrics: Arc<Metrics>,
     tls: Option<Arc<ListenerTls>>,
     intake: Option<Arc<crate::intake::Intake>>,
     shutdown: CancellationToken,
 ) {
-    let header_timeout = Duration::from_secs(config.first_read_timeout_secs.max(1));
-    let stop = shutdown.clone();
+    let (stop, listener_settings) = (shutdown.clone(), settings.clone());
     let handle = move |stream: Connection, peer: SocketAddr| {
+        let header_timeout = Duration::from_secs(settings.borrow().first_read_timeout_secs.max(1));
         // The peer address reaches the handlers as axum's ConnectInfo (the admin audit trail uses it).
         let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         let shutdown = stop.clone();
         async move { serve_connection(stream, app, header_timeout, &shutdown).await }
     };
-    serve_connections(listener, config, metrics, tls, intake, shutdown, handle).await;
+    serve_connections(listener, listener_settings, metrics, tls, intake, shutdown, handle).await;
 }
 
 /// HTTP/1.1 on one connection (plain or TLS), shut down gracefully with the listener.

@@ -21,6 +21,7 @@ pub mod listener_config;
 pub mod listeners;
 pub mod metrics;
 pub mod pipeline;
+pub mod reload;
 pub mod routing;
 pub mod runtime;
 pub mod store;

@@ -9,17 +9,19 @@ use crate::metrics::Metrics;
 use crate::tls::ListenerTls;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 
-/// The admission rules of one listener.
+/// The admission rules of one listener (its caps can be changed by a reload while it runs).
 pub struct Admission {
     listener: String,
-    permits: Arc<Semaphore>,
+    active: Arc<AtomicUsize>,
+    max_connections: AtomicUsize,
     per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    max_per_remote: usize,
+    max_per_remote: AtomicUsize,
     /// The gateway-wide cap the ingest listeners share (none on the admin port).
     intake: Option<Arc<crate::intake::Intake>>,
     metrics: Arc<Metrics>,
@@ -27,7 +29,7 @@ pub struct Admission {
 
 /// An admitted connection: its slots are given back when it is dropped.
 pub struct Admitted {
-    _permit: OwnedSemaphorePermit,
+    active: Arc<AtomicUsize>,
     _gateway_permit: Option<OwnedSemaphorePermit>,
     remote: IpAddr,
     per_remote: Arc<Mutex<HashMap<IpAddr, usize>>>,
@@ -35,6 +37,7 @@ pub struct Admitted {
 
 impl Drop for Admitted {
     fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::AcqRel);
         if let Ok(mut map) = self.per_remote.lock()
             && let Some(n) = map.get_mut(&self.remote)
         {
@@ -50,9 +53,10 @@ impl Admission {
     pub fn new(listener: &str, max_connections: usize, max_per_remote: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             listener: listener.to_owned(),
-            permits: Arc::new(Semaphore::new(max_connections)),
+            active: Arc::default(),
+            max_connections: AtomicUsize::new(max_connections),
             per_remote: Arc::default(),
-            max_per_remote: max_per_remote.max(1),
+            max_per_remote: AtomicUsize::new(max_per_remote.max(1)),
             intake: None,
             metrics,
         }
@@ -62,6 +66,12 @@ impl Admission {
     pub fn within(mut self, intake: Option<Arc<crate::intake::Intake>>) -> Self {
         self.intake = intake;
         self
+    }
+
+    /// New caps for the connections admitted from now on (those already in are kept).
+    pub fn resize(&self, max_connections: usize, max_per_remote: usize) {
+        self.max_connections.store(max_connections, Ordering::Release);
+        self.max_per_remote.store(max_per_remote.max(1), Ordering::Release);
     }
 
     /// Admits `peer` when the gateway's, its listener's and its address's caps allow.
@@ -76,19 +86,21 @@ impl Admission {
             },
             None => None,
         };
-        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+        // Only the listener's accept loop admits, so reading then counting cannot race.
+        if self.active.load(Ordering::Acquire) >= self.max_connections.load(Ordering::Acquire) {
             self.refused("max_connections");
             return None;
-        };
+        }
         let Ok(mut map) = self.per_remote.lock() else { return None };
         let n = map.entry(peer.ip()).or_insert(0);
-        if *n >= self.max_per_remote {
+        if *n >= self.max_per_remote.load(Ordering::Acquire) {
             drop(map);
             self.refused("max_connections_per_remote");
             return None;
         }
         *n += 1;
-        Some(Admitted { _permit: permit, _gateway_permit: gateway_permit, remote: peer.ip(), per_remote: Arc::clone(&self.per_remote) })
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Some(Admitted { active: Arc::clone(&self.active), _gateway_permit: gateway_permit, remote: peer.ip(), per_remote: Arc::clone(&self.per_remote) })
     }
 
     fn refused(&self, limit: &str) {
@@ -119,7 +131,7 @@ pub type Connection = tokio_util::either::Either<TcpStream, tokio_rustls::server
 /// task with [`REMOTE`] set; at `shutdown`, waits for the connections in flight.
 pub async fn serve_connections<F, Fut>(
     listener: TcpListener,
-    config: ListenerConfig,
+    mut settings: watch::Receiver<ListenerConfig>,
     metrics: Arc<Metrics>,
     tls: Option<Arc<ListenerTls>>,
     intake: Option<Arc<crate::intake::Intake>>,
@@ -129,6 +141,7 @@ pub async fn serve_connections<F, Fut>(
     F: Fn(Connection, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    let mut config = settings.borrow_and_update().clone();
     let admission = Admission::new(&config.name, config.max_connections, config.max_connections_per_remote, Arc::clone(&metrics)).within(intake);
     let tracker = tokio_util::task::TaskTracker::new();
     loop {
@@ -136,6 +149,11 @@ pub async fn serve_connections<F, Fut>(
             a = admission.accept(&listener) => a,
             () = shutdown.cancelled() => break,
         };
+        // A reload's new limits apply from the next connection on.
+        if settings.has_changed().unwrap_or(false) {
+            config = settings.borrow_and_update().clone();
+            admission.resize(config.max_connections, config.max_connections_per_remote);
+        }
         let Some(admitted) = admission.admit(peer) else {
             drop(stream);
             continue;

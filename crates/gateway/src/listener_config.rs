@@ -12,7 +12,7 @@ pub enum ListenerKind {
     File,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerConfig {
     pub name: String,
@@ -47,7 +47,7 @@ pub struct ListenerConfig {
 }
 
 /// `[listener.auth] tokens = ["sha256:<hex>", …]`: a request must carry one of these tokens.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerAuth {
     pub tokens: Vec<String>,

@@ -13,33 +13,42 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
 /// Accepts MLLP connections until `shutdown`, then waits for in-flight messages to be answered.
-pub async fn serve_mllp(listener: TcpListener, config: ListenerConfig, pipeline: Arc<Pipeline>, tls: Option<Arc<ListenerTls>>, shutdown: CancellationToken) {
+/// `settings` carries the listener's limits; a reload's new ones apply from the next frame on.
+pub async fn serve_mllp(
+    listener: TcpListener,
+    settings: watch::Receiver<ListenerConfig>,
+    pipeline: Arc<Pipeline>,
+    tls: Option<Arc<ListenerTls>>,
+    shutdown: CancellationToken,
+) {
     let metrics = Arc::clone(&pipeline.metrics);
-    let (listener_config, stop) = (config.clone(), shutdown.clone());
+    let (listener_settings, stop) = (settings.clone(), shutdown.clone());
     let intake = Some(Arc::clone(&pipeline.intake));
     let handle = move |stream: Connection, peer: std::net::SocketAddr| {
-        let (config, pipeline, shutdown) = (config.clone(), Arc::clone(&pipeline), shutdown.clone());
+        let (mut config, pipeline, shutdown) = (settings.clone(), Arc::clone(&pipeline), shutdown.clone());
         // Every byte read counts against the bytes-in-flight budget until its message is committed.
         let charge = pipeline.intake.charge(peer.ip());
         let stream = ChargedStream::new(stream, Arc::clone(&charge));
-        async move { handle_connection(stream, &charge, &config, &pipeline, &shutdown).await }
+        async move { handle_connection(stream, &charge, &mut config, &pipeline, &shutdown).await }
     };
-    serve_connections(listener, listener_config, metrics, tls, intake, stop, handle).await;
+    serve_connections(listener, listener_settings, metrics, tls, intake, stop, handle).await;
 }
 
 async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     charge: &Charge,
-    config: &ListenerConfig,
+    settings: &mut watch::Receiver<ListenerConfig>,
     pipeline: &Pipeline,
     shutdown: &CancellationToken,
 ) {
+    let mut config = settings.borrow_and_update().clone();
     let mut framed = Framed::new(stream, MllpCodec::new(config.max_frame_bytes));
-    let idle = Duration::from_secs(config.idle_timeout_secs.max(1));
+    let mut idle = Duration::from_secs(config.idle_timeout_secs.max(1));
     // A connection that sends nothing holds a slot only briefly; between messages, `idle` applies.
     let mut wait = Duration::from_secs(config.first_read_timeout_secs.max(1)).min(idle);
     let mut discarded_reported = 0;
@@ -48,6 +57,11 @@ async fn handle_connection<S: AsyncRead + AsyncWrite + Unpin>(
             n = tokio::time::timeout(wait, framed.next()) => n,
             () = shutdown.cancelled() => break,
         };
+        if settings.has_changed().unwrap_or(false) {
+            config = settings.borrow_and_update().clone();
+            framed.codec_mut().set_max_frame_len(config.max_frame_bytes);
+            idle = Duration::from_secs(config.idle_timeout_secs.max(1));
+        }
         wait = idle;
         if next.is_err() {
             pipeline.metrics.limits_hit.with_label_values(&[&config.name, "read_timeout"]).inc();

@@ -18,13 +18,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
-pub struct Pipeline {
-    pub store: Arc<dyn Store>,
+/// What a reload replaces: the routes, one renderer per destination, and which destinations are
+/// the DMP.
+#[derive(Default)]
+pub struct Routing {
     pub routes: Vec<RouteConfig>,
     /// One renderer per destination, by name: every routed destination's rendering is made here.
     pub renderers: HashMap<String, Renderer>,
     /// Destinations declared `class = "dmp"`: the consent rules apply to them.
     pub dmp_destinations: HashSet<String>,
+}
+
+pub struct Pipeline {
+    pub store: Arc<dyn Store>,
+    /// Routes and renderers, replaced whole by a configuration reload (a message in flight keeps
+    /// the set it started with).
+    routing: std::sync::RwLock<Arc<Routing>>,
     pub metrics: Arc<Metrics>,
     pub application: String,
     pub facility: String,
@@ -150,20 +159,10 @@ pub fn identifier_system(i: &passerelle_model::Identifier) -> Option<String> {
 }
 
 impl Pipeline {
-    pub fn new(
-        store: Arc<dyn Store>,
-        routes: Vec<RouteConfig>,
-        renderers: HashMap<String, Renderer>,
-        metrics: Arc<Metrics>,
-        application: String,
-        facility: String,
-        log_phi: bool,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, routing: Routing, metrics: Arc<Metrics>, application: String, facility: String, log_phi: bool) -> Self {
         Self {
             store,
-            routes,
-            renderers,
-            dmp_destinations: HashSet::new(),
+            routing: std::sync::RwLock::new(Arc::new(routing)),
             metrics,
             application,
             facility,
@@ -176,9 +175,15 @@ impl Pipeline {
         }
     }
 
-    pub fn with_dmp_destinations(mut self, names: HashSet<String>) -> Self {
-        self.dmp_destinations = names;
-        self
+    /// The routing new messages use from now on.
+    pub fn set_routing(&self, routing: Routing) {
+        if let Ok(mut current) = self.routing.write() {
+            *current = Arc::new(routing);
+        }
+    }
+
+    pub fn routing(&self) -> Arc<Routing> {
+        self.routing.read().map(|r| Arc::clone(&r)).unwrap_or_default()
     }
 
     pub fn with_keep_normalised(mut self, keep: bool) -> Self {
@@ -245,8 +250,9 @@ impl Pipeline {
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens, documents: &decoded.documents };
-                    let routed = route(&self.routes, msg);
-                    if routed.iter().any(|d| self.dmp_destinations.contains(d)) {
+                    let routing = self.routing();
+                    let routed = route(&routing.routes, msg);
+                    if routed.iter().any(|d| routing.dmp_destinations.contains(d)) {
                         match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {
                             Ok(reason) => withheld = reason,
                             // Unknown consent is not consent: keep it back, and say why.
@@ -254,10 +260,10 @@ impl Pipeline {
                         }
                     }
                     for destination in routed {
-                        if withheld.is_some() && self.dmp_destinations.contains(&destination) {
+                        if withheld.is_some() && routing.dmp_destinations.contains(&destination) {
                             continue;
                         }
-                        let rendered = match self.renderers.get(&destination) {
+                        let rendered = match routing.renderers.get(&destination) {
                             Some(renderer) => renderer.render(&source).map_err(|e| e.to_string()),
                             None => Err("no renderer for this destination".to_owned()),
                         };

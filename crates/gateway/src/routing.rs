@@ -60,7 +60,7 @@ impl ResourceType {
 }
 
 /// What a route matches; every condition given must hold.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// Glob on the source's own code `TYPE^TRIGGER`, e.g. `ADT^*`.
@@ -87,7 +87,7 @@ pub struct RouteMatch {
     pub dmp_feeding: Option<Vec<FeedingChoice>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub name: String,

@@ -1,8 +1,8 @@
 //! Starting and stopping the gateway: store, listeners, delivery workers, admin, retention.
 
-use crate::admin::{AdminState, DestinationInfo, router};
-use crate::config::{Config, DestinationClass, ListenerConfig, ListenerKind};
-use crate::delivery::{Worker, render::Renderer, transport_for};
+use crate::admin::{AdminState, router};
+use crate::config::{Config, ListenerConfig, ListenerKind};
+use crate::delivery::transport_for;
 use crate::listeners::serve_mllp;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, now_ms};
@@ -36,6 +36,8 @@ pub struct RunningGateway {
     pub addresses: HashMap<String, SocketAddr>,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    /// What a reload (SIGHUP, `POST /api/config/reload`) replaces.
+    pub live: Arc<crate::reload::LiveConfig>,
     ingress: CancellationToken,
     workers: CancellationToken,
     ingress_tasks: TaskTracker,
@@ -54,10 +56,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     }
     let metrics = Arc::new(Metrics::new()?);
     let new_work = Arc::new(Notify::new());
-    let mut renderers = HashMap::new();
-    for d in &config.destinations {
-        renderers.insert(d.name.clone(), Renderer::new(d).map_err(|e| StartError::Destination(e.to_string()))?);
-    }
+    let routing = crate::reload::routing_of(&config).map_err(|e| StartError::Destination(e.to_string()))?;
     let g = &config.gateway;
     let intake = Arc::new(crate::intake::Intake::new(g.max_connections, g.max_bytes_in_flight, g.max_bytes_in_flight_per_remote));
     if intake.max_connections < g.max_connections {
@@ -71,15 +70,13 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let pipeline = Arc::new(
         Pipeline::new(
             Arc::clone(&store),
-            config.routes.clone(),
-            renderers,
+            routing,
             Arc::clone(&metrics),
             config.gateway.application.clone(),
             config.gateway.facility.clone(),
             config.gateway.log_phi,
         )
         .with_new_work(Arc::clone(&new_work))
-        .with_dmp_destinations(config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect())
         .with_keep_normalised(config.store.keep_normalised)
         .with_reject_budget(config.gateway.rejects_stored_per_minute)
         .with_intake(Arc::clone(&intake)),
@@ -100,21 +97,22 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             }
         });
     }
+    let context = crate::reload::WorkerContext {
+        store: Arc::clone(&store),
+        metrics: Arc::clone(&metrics),
+        new_work: Arc::clone(&new_work),
+        lease: Duration::from_secs(config.store.lease_secs),
+        shutdown: workers.clone(),
+        tracker: worker_tasks.clone(),
+    };
+    let live = Arc::new(crate::reload::LiveConfig::new(config.clone(), Arc::clone(&pipeline), context, &listeners, intake.max_connections));
     for d in &config.destinations {
-        let worker = Arc::new(Worker {
-            config: d.clone(),
-            store: Arc::clone(&store),
-            metrics: Arc::clone(&metrics),
-            transport: transport_for(d).map_err(StartError::Destination)?,
-            new_work: Arc::clone(&new_work),
-            renew_every: Duration::from_millis((config.store.lease_secs * 1000 / 3).max(100)),
-            lease: Duration::from_secs(config.store.lease_secs),
-        });
-        worker_tasks.spawn(worker.run(workers.clone()));
+        live.start_worker(d, transport_for(d).map_err(StartError::Destination)?);
     }
     for l in &listeners {
+        let Some(settings) = live.listener(&l.name) else { continue };
         if l.kind == ListenerKind::File {
-            ingress_tasks.spawn(crate::file_listener::serve_files(l.clone(), Arc::clone(&pipeline), ingress.clone()));
+            ingress_tasks.spawn(crate::file_listener::serve_files(settings, Arc::clone(&pipeline), ingress.clone()));
             continue;
         }
         let tls = match &l.tls {
@@ -130,25 +128,24 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         addresses.insert(l.name.clone(), listener.local_addr().map_err(|source| StartError::Bind { name: l.name.clone(), bind: l.bind.clone(), source })?);
         match l.kind {
             ListenerKind::Mllp => {
-                ingress_tasks.spawn(serve_mllp(listener, l.clone(), Arc::clone(&pipeline), tls, ingress.clone()));
+                ingress_tasks.spawn(serve_mllp(listener, settings, Arc::clone(&pipeline), tls, ingress.clone()));
             }
             ListenerKind::File => {}
             ListenerKind::Http => {
-                let app = crate::http_ingest::http_router(l.clone(), Arc::clone(&pipeline));
-                let (token, config, metrics) = (ingress.clone(), l.clone(), Arc::clone(&metrics));
+                let app = crate::http_ingest::http_router(settings.clone(), Arc::clone(&pipeline));
+                let (token, metrics) = (ingress.clone(), Arc::clone(&metrics));
                 let intake = Some(Arc::clone(&intake));
-                ingress_tasks.spawn(crate::http_server::serve_http(listener, config, app, metrics, tls, intake, token));
+                ingress_tasks.spawn(crate::http_server::serve_http(listener, settings, app, metrics, tls, intake, token));
             }
         }
     }
     let admin = bind("admin", &config.admin.bind).await?;
     addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
-    let destinations = config.destinations.iter().map(|d| DestinationInfo { name: d.name.clone(), kind: d.kind.as_str() }).collect();
     let auth = Arc::new(crate::admin_auth::AdminAuth::new(&config.admin, addresses["admin"]));
     let lease_ms = i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), destinations: Arc::new(destinations), lease_ms };
+    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms };
     let app = router(state, auth);
-    worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, workers.clone()));
+    worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live.version), workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
     let admin_listener = ListenerConfig {
         name: "admin".into(),
@@ -173,7 +170,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         }
         None => None,
     };
-    worker_tasks.spawn(crate::http_server::serve_http(admin, admin_listener, app, Arc::clone(&metrics), admin_tls, None, workers.clone()));
+    let admin_settings = tokio::sync::watch::channel(admin_listener).1;
+    worker_tasks.spawn(crate::http_server::serve_http(admin, admin_settings, app, Arc::clone(&metrics), admin_tls, None, workers.clone()));
     if config.store.retention_days > 0 {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
         worker_tasks.spawn(async move {
@@ -190,14 +188,19 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             }
         });
     }
-    Ok(RunningGateway { addresses, store, metrics, ingress, workers, ingress_tasks, worker_tasks })
+    Ok(RunningGateway { addresses, store, metrics, live, ingress, workers, ingress_tasks, worker_tasks })
 }
 
 /// Beats every third of a lease (at most every 5 s) until `shutdown`, so that the hub's nodes
 /// and their configuration versions are visible from any node (`GET /api/nodes`, metrics).
-fn heartbeat(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken) -> impl std::future::Future<Output = ()> + Send + 'static {
+fn heartbeat(
+    store: Arc<dyn Store>,
+    config: &Config,
+    version: Arc<std::sync::RwLock<String>>,
+    shutdown: CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let every = Duration::from_millis((config.store.lease_secs * 1000 / 3).clamp(100, 5000));
-    let (node, version, started_ms) = (crate::store::node_id(config), config.version.clone(), now_ms());
+    let (node, started_ms) = (crate::store::node_id(config), now_ms());
     async move {
         let mut failing = false;
         loop {
@@ -205,7 +208,7 @@ fn heartbeat(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken
                 node: node.clone(),
                 started_ms,
                 seen_ms: now_ms(),
-                config_version: version.clone(),
+                config_version: version.read().map(|v| v.clone()).unwrap_or_default(),
                 binary_version: env!("CARGO_PKG_VERSION").to_owned(),
             };
             match store.heartbeat(beat).await {
@@ -227,6 +230,11 @@ fn heartbeat(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken
 impl RunningGateway {
     pub fn address(&self, name: &str) -> Option<SocketAddr> {
         self.addresses.get(name).copied()
+    }
+
+    /// Reads the configuration file again and applies routes, destinations and listener limits.
+    pub async fn reload(&self) -> Result<crate::reload::ReloadReport, crate::reload::ReloadError> {
+        self.live.reload().await
     }
 
     /// Graceful stop: stop accepting, answer in-flight messages, then let workers finish the

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM certificate chain.
@@ -28,7 +28,7 @@ pub struct TlsConfig {
 
 /// `[destination.tls]`: TLS to a destination, always verifying its certificate (there is no
 /// switch to accept an invalid one).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationTls {
     /// PEM CA bundle the destination's certificate must chain to.

@@ -95,7 +95,7 @@ impl Outbox for BrokenStore {
 #[tokio::test]
 async fn a_failed_commit_is_answered_ar_never_aa() {
     let metrics = Arc::new(Metrics::new().expect("metrics"));
-    let pipeline = Pipeline::new(Arc::new(BrokenStore), Vec::new(), Default::default(), metrics, "GW".into(), "FAC".into(), false);
+    let pipeline = Pipeline::new(Arc::new(BrokenStore), Default::default(), metrics, "GW".into(), "FAC".into(), false);
     let msg = b"MSH|^~\\&|APP|FAC|GW|FAC|20261123||ADT^A01^ADT_A01|C-1|P|2.5\rPID|1||42^^^H&1.2.3&ISO^PI||DOE^J\r";
     let result = pipeline.ingest("mllp-in", InputFormat::Hl7v2, bytes::Bytes::from_static(msg)).await;
     assert_eq!(result.verdict, Verdict::NotStored);

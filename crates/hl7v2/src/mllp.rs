@@ -31,6 +31,11 @@ impl MllpCodec {
     pub fn new(max_frame_len: usize) -> Self {
         Self { max_frame_len, scanned: 0, discarded_bytes: 0 }
     }
+
+    /// A new largest frame for the frames not yet read (a listener's limits were reloaded).
+    pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
+        self.max_frame_len = max_frame_len;
+    }
     /// Bytes dropped so far because they came before a start block.
     pub fn discarded_bytes(&self) -> u64 {
         self.discarded_bytes
