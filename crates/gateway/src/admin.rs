@@ -43,6 +43,7 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/outbox/{id}/rendering", get(rendering))
         .route("/api/audit", get(audit_trail))
         .route("/api/nodes", get(nodes))
+        .route("/api/senders", get(senders))
         .route("/api/config", get(config_version))
         .route("/api/config/reload", axum::routing::post(reload))
         .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
@@ -262,6 +263,33 @@ async fn destinations(State(s): State<AdminState>) -> Response {
     let mut removed: Vec<(&String, &u64)> = depth.iter().filter(|(name, n)| **n > 0 && !configured.iter().any(|d| &d.name == *name)).collect();
     removed.sort();
     rows.extend(removed.into_iter().map(|(name, n)| serde_json::json!({ "name": name, "kind": null, "configured": false, "queued": n })));
+    Json(rows).into_response()
+}
+
+/// `GET /api/senders` (role `operator`): each declared sender with its facilities and listeners,
+/// then `undeclared` and `unidentified`, with this node's message counts by outcome since it started.
+async fn senders(State(s): State<AdminState>) -> Response {
+    use prometheus::core::Collector;
+    let mut counts: std::collections::HashMap<String, std::collections::BTreeMap<String, u64>> = std::collections::HashMap::new();
+    for family in s.metrics.sender_messages.collect() {
+        for m in family.get_metric() {
+            let label = |name: &str| m.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_owned()).unwrap_or_default();
+            *counts.entry(label("sender")).or_default().entry(label("outcome")).or_default() += m.get_counter().get_value() as u64;
+        }
+    }
+    let mut rows: Vec<serde_json::Value> = s
+        .live
+        .senders()
+        .into_iter()
+        .map(|d| {
+            let messages = counts.remove(&d.name).unwrap_or_default();
+            serde_json::json!({ "name": d.name, "declared": true, "facilities": d.facilities, "listeners": d.listeners, "messages": messages })
+        })
+        .collect();
+    for label in [crate::senders::UNDECLARED, crate::senders::UNIDENTIFIED] {
+        let messages = counts.remove(label).unwrap_or_default();
+        rows.push(serde_json::json!({ "name": label, "declared": false, "messages": messages }));
+    }
     Json(rows).into_response()
 }
 

@@ -23,6 +23,9 @@ pub struct Config {
     pub destinations: Vec<DestinationConfig>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// `[[sender]]`: the facilities this gateway serves, counted by name.
+    #[serde(default, rename = "sender")]
+    pub senders: Vec<crate::senders::SenderConfig>,
     /// The first 12 hex digits of the SHA-256 of the file as written (before `${ENV}` expansion,
     /// so the nodes of a hub reading one file show one version).
     #[serde(skip)]
@@ -63,6 +66,10 @@ pub struct GatewayConfig {
     /// The share of `max_bytes_in_flight` one remote address may hold.
     #[serde(default = "default_bytes_in_flight_per_remote")]
     pub max_bytes_in_flight_per_remote: usize,
+    /// A message whose facility no `[[sender]]` declares: `accept` (counted as `undeclared`) or
+    /// `refuse` (AE / 422). Reloadable.
+    #[serde(default)]
+    pub undeclared_senders: crate::senders::UndeclaredSenders,
 }
 
 fn default_gateway_connections() -> usize {
@@ -90,6 +97,7 @@ impl Default for GatewayConfig {
             max_connections: default_gateway_connections(),
             max_bytes_in_flight: default_bytes_in_flight(),
             max_bytes_in_flight_per_remote: default_bytes_in_flight_per_remote(),
+            undeclared_senders: Default::default(),
         }
     }
 }
@@ -399,6 +407,8 @@ impl Config {
                 return Err(at("destination", i, "max_backoff_ms", format!("destination {name}: max_backoff_ms must not be below backoff_ms")));
             }
         }
+        let listener_names: Vec<&str> = listener_names.into_iter().collect();
+        crate::senders::validate(&self.senders, &listener_names).map_err(|(i, key, message)| at("sender", i, key, message))?;
         for (i, r) in self.routes.iter().enumerate() {
             for to in &r.to {
                 if !names.contains(to.as_str()) {

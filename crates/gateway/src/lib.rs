@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod reload;
 pub mod routing;
 pub mod runtime;
+pub mod senders;
 pub mod store;
 pub mod tls;
 pub mod visit;

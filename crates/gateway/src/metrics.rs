@@ -17,6 +17,8 @@ pub struct Metrics {
     pub mllp_discarded_bytes: IntCounterVec,
     /// A limit that fired: connections refused, timeouts, bodies too large, rejects not stored.
     pub limits_hit: IntCounterVec,
+    /// Messages by declared sender (or `undeclared`, `unidentified`), listener and outcome.
+    pub sender_messages: IntCounterVec,
     /// Seconds since each node of the store last beat (a hub's nodes; one on a single node).
     pub node_heartbeat_age: prometheus::GaugeVec,
 }
@@ -76,6 +78,12 @@ impl Metrics {
             )?,
             mllp_discarded_bytes: counter(&registry, "passerelle_mllp_discarded_bytes_total", "Bytes dropped before an MLLP start block", &["listener"])?,
             limits_hit: counter(&registry, "passerelle_limits_hit_total", "Times a resource limit fired, by listener and limit", &["listener", "limit"])?,
+            sender_messages: counter(
+                &registry,
+                "passerelle_sender_messages_total",
+                "Messages by declared sender (undeclared, unidentified), listener and outcome (accepted, refused, rejected, not_stored)",
+                &["sender", "listener", "outcome"],
+            )?,
             outbox_depth,
             node_heartbeat_age,
             registry,

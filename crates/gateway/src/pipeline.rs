@@ -27,6 +27,8 @@ pub struct Routing {
     pub renderers: HashMap<String, Renderer>,
     /// Destinations declared `class = "dmp"`: the consent rules apply to them.
     pub dmp_destinations: HashSet<String>,
+    /// `[[sender]]`: who may send, counted by name.
+    pub senders: crate::senders::Senders,
 }
 
 pub struct Pipeline {
@@ -62,6 +64,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The metric label: accepted, refused, rejected, not_stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Refused => "refused",
+            Self::Rejected => "rejected",
+            Self::NotStored => "not_stored",
+        }
+    }
+
     pub fn ack_code(self) -> AckCode {
         match self {
             Self::Accepted => AckCode::Aa,
@@ -222,6 +234,8 @@ impl Pipeline {
         let ts = hl7_now();
         let control = self.ack_control_id();
         let ack_options = AckOptions { timestamp: &ts, control_id: &control, application: &self.application, facility: &self.facility };
+        let routing = self.routing();
+        let mut sender = crate::senders::UNIDENTIFIED;
         let mut decoded = codec::decode(format, raw);
         let mut identity = None;
         if let Ok(d) = &mut decoded {
@@ -244,13 +258,15 @@ impl Pipeline {
             Ok(decoded) => {
                 let mut issues: Vec<Issue> = std::mem::take(&mut decoded.message.issues);
                 let msg = &decoded.message.value;
+                let (declared, refusal) = routing.senders.check(msg, listener);
+                sender = declared;
+                issues.extend(refusal);
                 let tokens = decoded.hl7v2.as_ref();
                 let mut deliveries = Vec::new();
                 let mut withheld: Option<String> = None;
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens, documents: &decoded.documents };
-                    let routing = self.routing();
                     let routed = route(&routing.routes, msg);
                     if routed.iter().any(|d| routing.dmp_destinations.contains(d)) {
                         match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {
@@ -307,6 +323,7 @@ impl Pipeline {
             }
         };
         let mut result = self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await;
+        self.metrics.sender_messages.with_label_values(&[sender, listener, result.verdict.as_str()]).inc();
         if let Some((id, created)) = identity.filter(|_| result.verdict == Verdict::Accepted) {
             (result.identity_id, result.identity_created) = (Some(id), created);
         }

@@ -1,5 +1,5 @@
 //! Live reconfiguration (SIGHUP, `POST /api/config/reload`): routes, destinations and listener
-//! limits are taken from the file again without a restart. A new file is read and checked whole
+//! limits and declared senders are taken from the file again without a restart. A new file is read and checked whole
 //! first; an invalid one is refused with its file-and-line error and the running one stays. What
 //! only a restart can change (store, admin port, `[gateway]`, a listener's kind, bind, TLS or
 //! directory) is refused by name. Messages in flight keep the routes they started with; a
@@ -93,7 +93,8 @@ pub fn routing_of(config: &Config) -> Result<Routing, ReloadError> {
         renderers.insert(d.name.clone(), renderer);
     }
     let dmp_destinations = config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect();
-    Ok(Routing { routes: config.routes.clone(), renderers, dmp_destinations })
+    let senders = crate::senders::Senders::new(&config.senders, config.gateway.undeclared_senders);
+    Ok(Routing { routes: config.routes.clone(), renderers, dmp_destinations, senders })
 }
 
 fn destination_infos(config: &Config) -> Vec<DestinationInfo> {
@@ -108,7 +109,9 @@ fn listener_identity(l: &ListenerConfig) -> (crate::config::ListenerKind, &str, 
 /// Why `new` cannot replace `old` while running (empty when it can).
 fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     let mut changes = Vec::new();
-    for (section, same) in [("[store]", old.store == new.store), ("[admin]", old.admin == new.admin), ("[gateway]", old.gateway == new.gateway)] {
+    // `undeclared_senders` is the one `[gateway]` key a reload applies.
+    let gateway_same = crate::config::GatewayConfig { undeclared_senders: new.gateway.undeclared_senders, ..old.gateway.clone() } == new.gateway;
+    for (section, same) in [("[store]", old.store == new.store), ("[admin]", old.admin == new.admin), ("[gateway]", gateway_same)] {
         if !same {
             changes.push(format!("{section} changed: restart the node to apply it"));
         }
@@ -147,6 +150,11 @@ impl LiveConfig {
             listeners,
             connection_room,
         }
+    }
+
+    /// The senders the running configuration declares.
+    pub fn senders(&self) -> Vec<crate::senders::SenderConfig> {
+        self.pipeline.routing().senders.declared().to_vec()
     }
 
     /// The settings listener `name` follows: a reload sends it new limits.
