@@ -176,7 +176,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         let (store, token, days) = (Arc::clone(&store), workers.clone(), i64::from(config.store.retention_days));
         worker_tasks.spawn(async move {
             loop {
-                if let Ok(n) = store.purge(now_ms() - days * 86_400_000).await
+                // Every node tries hourly; a shared store runs it on one node, once per horizon.
+                if let Ok(n) = store.purge(store.purge_horizon(now_ms() - days * 86_400_000)).await
                     && n > 0
                 {
                     tracing::info!(purged = n, "retention: finished messages purged");

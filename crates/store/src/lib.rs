@@ -21,6 +21,12 @@ pub use sqlite::SqliteStore;
 pub fn migrations_for_tests() -> &'static [&'static str] {
     migrations::SQLITE
 }
+
+/// The PostgreSQL migration steps, for tests that build a hub database as an older release left it.
+#[cfg(feature = "conformance")]
+pub fn postgres_migrations_for_tests() -> &'static [&'static str] {
+    migrations::POSTGRES
+}
 pub use types::*;
 
 use std::future::Future;
@@ -82,6 +88,11 @@ pub trait Journal: Send + Sync {
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>>;
+    /// The horizon retention should pass to [`Journal::purge`] for `before_ms`: a partitioned
+    /// store rounds it down to a partition boundary, so that whole partitions are dropped.
+    fn purge_horizon(&self, before_ms: i64) -> i64 {
+        before_ms
+    }
 }
 
 /// Deliveries still to make, claimed by workers per destination in per-patient order. Claims are

@@ -230,4 +230,85 @@ pub const POSTGRES: &[&str] = &[
         config_version TEXT NOT NULL,
         binary_version TEXT NOT NULL
     );",
+    // 2 → 3: journal, identifiers and outbox partitioned by 7-day period of reception (`week`,
+    // Unix ms / 604,800,000), so that retention drops whole partitions. A DEFAULT partition takes
+    // what arrives for a period without one (and the rows of before this step). Unique indexes of
+    // partitioned tables must hold the partition key: the dedupe index is per period, and the
+    // append looks earlier periods up itself. Foreign keys are dropped: the append writes a
+    // message and its rows in one statement, and retention drops a period of all three together.
+    "ALTER TABLE outbox RENAME TO outbox_unpartitioned;
+    ALTER TABLE identifiers RENAME TO identifiers_unpartitioned;
+    ALTER TABLE messages RENAME TO messages_unpartitioned;
+    DROP INDEX messages_dedupe, messages_control_id, messages_received, identifiers_value, outbox_due, outbox_open_partition, outbox_message;
+    CREATE TABLE messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY,
+        week INTEGER NOT NULL,
+        received_at_ms BIGINT NOT NULL,
+        listener TEXT NOT NULL,
+        format TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        ins TEXT, niss TEXT, ipp TEXT,
+        raw BYTEA NOT NULL,
+        normalised BYTEA,
+        ack BYTEA NOT NULL,
+        diagnostics TEXT NOT NULL DEFAULT '',
+        withheld TEXT,
+        PRIMARY KEY (id, week)
+    ) PARTITION BY RANGE (week);
+    CREATE TABLE messages_default PARTITION OF messages DEFAULT;
+    CREATE UNIQUE INDEX messages_dedupe ON messages (control_id, sender, content_hash, week) WHERE status = 'accepted';
+    CREATE INDEX messages_control_id ON messages (control_id);
+    CREATE INDEX messages_received ON messages (received_at_ms);
+    CREATE TABLE identifiers (
+        message_id BIGINT NOT NULL,
+        week INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        system TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (message_id, system, value, week)
+    ) PARTITION BY RANGE (week);
+    CREATE TABLE identifiers_default PARTITION OF identifiers DEFAULT;
+    CREATE INDEX identifiers_value ON identifiers (value, system);
+    CREATE TABLE outbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY,
+        week INTEGER NOT NULL,
+        message_id BIGINT NOT NULL,
+        destination TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'inflight', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms BIGINT NOT NULL,
+        last_error TEXT,
+        updated_ms BIGINT NOT NULL,
+        lease_owner TEXT,
+        lease_expires_ms BIGINT,
+        payload BYTEA NOT NULL,
+        content_type TEXT NOT NULL DEFAULT '',
+        reference TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (id, week)
+    ) PARTITION BY RANGE (week);
+    CREATE TABLE outbox_default PARTITION OF outbox DEFAULT;
+    CREATE INDEX outbox_due ON outbox (destination, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_open_partition ON outbox (destination, partition_key, id) WHERE status IN ('pending', 'inflight');
+    CREATE INDEX outbox_message ON outbox (message_id);
+    INSERT INTO messages (id, week, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, withheld)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, (received_at_ms / 604800000)::int, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, withheld
+        FROM messages_unpartitioned;
+    INSERT INTO identifiers (message_id, week, kind, system, value)
+        SELECT i.message_id, (m.received_at_ms / 604800000)::int, i.kind, i.system, i.value
+        FROM identifiers_unpartitioned i JOIN messages_unpartitioned m ON m.id = i.message_id;
+    INSERT INTO outbox (id, week, message_id, destination, partition_key, status, attempts, next_attempt_ms, last_error, updated_ms, lease_owner, lease_expires_ms, payload, content_type, reference)
+        OVERRIDING SYSTEM VALUE
+        SELECT o.id, (m.received_at_ms / 604800000)::int, o.message_id, o.destination, o.partition_key, o.status, o.attempts, o.next_attempt_ms, o.last_error, o.updated_ms,
+               o.lease_owner, o.lease_expires_ms, o.payload, o.content_type, o.reference
+        FROM outbox_unpartitioned o JOIN messages_unpartitioned m ON m.id = o.message_id;
+    SELECT setval(pg_get_serial_sequence('messages', 'id'), COALESCE((SELECT MAX(id) FROM messages), 0) + 1, false);
+    SELECT setval(pg_get_serial_sequence('outbox', 'id'), COALESCE((SELECT MAX(id) FROM outbox), 0) + 1, false);
+    DROP TABLE outbox_unpartitioned, identifiers_unpartitioned, messages_unpartitioned;
+    CREATE TABLE passerelle_retention (cutoff_ms BIGINT NOT NULL, at_ms BIGINT NOT NULL, node TEXT NOT NULL, dropped INTEGER NOT NULL, deleted BIGINT NOT NULL);",
 ];

@@ -5,6 +5,7 @@
 //! LISTEN connection wakes this node's workers when any node makes new outbox rows.
 
 mod ops;
+mod partitions;
 mod pool;
 mod records;
 
@@ -47,9 +48,31 @@ impl PostgresStore {
         let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Database(format!("postgresql url: {e}")))?;
         let pool = Arc::new(Pool::new(config.clone(), pool_size));
         ops::migrate(&*pool.get().await?).await?;
+        partitions::ensure(&*pool.get().await?, now_ms()).await?;
+        tokio::spawn(keep_partitions_ahead(Arc::downgrade(&pool)));
         let wake = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(listen(config, Arc::downgrade(&wake)));
         Ok(Self { pool, lease: Arc::new(lease), wake, notified_ms: Arc::default() })
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or_default()
+}
+
+/// Hourly, while the store is open: the partitions of the coming periods are made before any
+/// message needs them.
+async fn keep_partitions_ahead(pool: std::sync::Weak<Pool>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        let Some(pool) = pool.upgrade() else { break };
+        let ensured = match pool.get().await {
+            Ok(conn) => partitions::ensure(&conn, now_ms()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ensured {
+            tracing::warn!(error = %e, "cannot check the journal's partitions; retrying in an hour");
+        }
     }
 }
 
@@ -144,7 +167,10 @@ impl Journal for PostgresStore {
         Box::pin(async move { ops::message(&*self.pool.get().await?, id).await })
     }
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(async move { ops::purge(&*self.pool.get().await?, before_ms).await })
+        Box::pin(async move { partitions::purge(&*self.pool.get().await?, before_ms, &self.lease.owner, now_ms()).await })
+    }
+    fn purge_horizon(&self, before_ms: i64) -> i64 {
+        partitions::horizon(before_ms)
     }
 }
 
