@@ -2,6 +2,7 @@
 
 mod alloc;
 mod convert;
+mod healthcheck;
 mod loadgen;
 mod outbox;
 mod run;
@@ -29,6 +30,8 @@ enum Command {
     Outbox(outbox::OutboxArgs),
     /// Load generator: N ADT messages over K MLLP connections; prints throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
+    /// Exit 0 when the admin port answers /healthz (container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(&args),
         Command::Outbox(args) => outbox::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Loadgen(args) => loadgen::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Healthcheck(args) => healthcheck::run(&args),
     };
     match result {
         Ok(code) => code,

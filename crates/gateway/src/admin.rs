@@ -123,6 +123,13 @@ async fn metrics(State(s): State<AdminState>) -> Response {
             s.metrics.outbox_depth.with_label_values(&[&destination]).set(n as i64);
         }
     }
+    if let Ok(oldest) = s.store.oldest_queued().await {
+        let now = crate::pipeline::now_ms();
+        s.metrics.outbox_oldest_age.reset();
+        for (destination, received_ms) in oldest {
+            s.metrics.outbox_oldest_age.with_label_values(&[&destination]).set((now - received_ms).max(0) as f64 / 1000.0);
+        }
+    }
     // Node ids are the hub's own configuration (bounded), never patient data.
     if let Ok(nodes) = s.store.nodes().await {
         let now = crate::pipeline::now_ms();
@@ -138,7 +145,11 @@ async fn metrics(State(s): State<AdminState>) -> Response {
 async fn readyz(State(s): State<AdminState>) -> Response {
     match s.store.depth().await {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}\n")).into_response(),
+        Err(e) => {
+            // Anyone may ask (probes carry no token): the reason goes to the log only.
+            tracing::warn!(error = %e, "not ready: the store does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
     }
 }
 

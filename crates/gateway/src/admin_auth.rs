@@ -105,10 +105,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl AdminAuth {
     pub fn new(config: &AdminConfig, bound: SocketAddr) -> Self {
+        // Loopback names are always allowed (a rebinding attack needs a name of the attacker's):
+        // probes and health checks from inside a container or pod use them.
         let mut hosts: Vec<String> = config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        if hosts.is_empty() {
-            hosts = vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into(), bound.ip().to_string()];
-        }
+        hosts.extend(["localhost".into(), "127.0.0.1".into(), "[::1]".into(), bound.ip().to_string()]);
         Self { tokens: config.token.iter().map(|t| (t.role, t.sha256.to_ascii_lowercase())).collect(), hosts }
     }
 
@@ -157,6 +157,11 @@ pub async fn check(State(auth): State<Arc<AdminAuth>>, ConnectInfo(remote): Conn
     let headers = request.headers();
     if !auth.host_allowed(headers.get(header::HOST).and_then(|h| h.to_str().ok())) {
         return refuse(StatusCode::MISDIRECTED_REQUEST, "host not allowed on the admin port");
+    }
+    // Liveness and readiness answer anyone who passed the Host check: they say up or not, nothing else.
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+        request.extensions_mut().insert(Caller { role: Role::Metrics, remote: remote.to_string() });
+        return next.run(request).await;
     }
     let Some(role) = auth.role(headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok())) else {
         let mut response = refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");

@@ -19,6 +19,12 @@ pub struct Metrics {
     pub limits_hit: IntCounterVec,
     /// Messages by declared sender (or `undeclared`, `unidentified`), listener and outcome.
     pub sender_messages: IntCounterVec,
+    /// Messages each route matched (counted when routed, before the journal's verdict).
+    pub route_matches: IntCounterVec,
+    /// When the oldest undelivered message of each destination was received, as an age.
+    pub outbox_oldest_age: prometheus::GaugeVec,
+    /// When each TLS listener's certificate expires (Unix seconds).
+    pub tls_certificate_expiry: IntGaugeVec,
     /// Seconds since each node of the store last beat (a hub's nodes; one on a single node).
     pub node_heartbeat_age: prometheus::GaugeVec,
 }
@@ -46,6 +52,16 @@ impl Metrics {
         let node_heartbeat_age =
             prometheus::GaugeVec::new(Opts::new("passerelle_node_heartbeat_age_seconds", "Seconds since each node of the store last beat"), &["node"])?;
         registry.register(Box::new(node_heartbeat_age.clone()))?;
+        let outbox_oldest_age = prometheus::GaugeVec::new(
+            Opts::new("passerelle_outbox_oldest_age_seconds", "Age of the oldest undelivered message by destination"),
+            &["destination"],
+        )?;
+        registry.register(Box::new(outbox_oldest_age.clone()))?;
+        let tls_certificate_expiry = IntGaugeVec::new(
+            Opts::new("passerelle_tls_certificate_expiry_timestamp_seconds", "When the certificate of each TLS listener (and the admin port) expires"),
+            &["listener"],
+        )?;
+        registry.register(Box::new(tls_certificate_expiry.clone()))?;
         Ok(Self {
             received: counter(
                 &registry,
@@ -84,10 +100,38 @@ impl Metrics {
                 "Messages by declared sender (undeclared, unidentified), listener and outcome (accepted, refused, rejected, not_stored)",
                 &["sender", "listener", "outcome"],
             )?,
+            route_matches: counter(&registry, "passerelle_route_matches_total", "Messages each route matched", &["route"])?,
+            outbox_oldest_age,
+            tls_certificate_expiry,
             outbox_depth,
             node_heartbeat_age,
             registry,
         })
+    }
+
+    /// The name of every metric this gateway exports (dashboards and alert rules are checked
+    /// against it), whether or not it has a sample yet.
+    pub fn names(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 16] = [
+            &self.received,
+            &self.acked,
+            &self.rejected,
+            &self.duplicates,
+            &self.deliveries,
+            &self.outbox_depth,
+            &self.ack_latency,
+            &self.end_to_end_latency,
+            &self.parse_duration,
+            &self.mllp_discarded_bytes,
+            &self.limits_hit,
+            &self.sender_messages,
+            &self.route_matches,
+            &self.outbox_oldest_age,
+            &self.tls_certificate_expiry,
+            &self.node_heartbeat_age,
+        ];
+        collectors.iter().flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone())).collect()
     }
 
     pub fn render(&self) -> String {

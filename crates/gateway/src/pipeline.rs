@@ -7,7 +7,7 @@ use crate::codec::{self, InputFormat};
 use crate::consent;
 use crate::delivery::render::{Renderer, Source};
 use crate::metrics::{Metrics, message_type_label};
-use crate::routing::{RouteConfig, route};
+use crate::routing::{RouteConfig, route_counted};
 use bytes::Bytes;
 use passerelle_hl7v2::{AckCode, AckOptions, ErrorCondition, build_ack, build_reject};
 use passerelle_model::{IdentifierKind, Issue, Message, Severity};
@@ -267,7 +267,7 @@ impl Pipeline {
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens, documents: &decoded.documents };
-                    let routed = route(&routing.routes, msg);
+                    let routed = route_counted(&routing.routes, msg, |name| self.metrics.route_matches.with_label_values(&[name]).inc());
                     if routed.iter().any(|d| routing.dmp_destinations.contains(d)) {
                         match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {
                             Ok(reason) => withheld = reason,

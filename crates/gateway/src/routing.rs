@@ -163,8 +163,14 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
 
 /// Destinations for a message: the union of every matching route's `to`, in first-seen order.
 pub fn route(rules: &[RouteConfig], msg: &Message) -> Vec<String> {
+    route_counted(rules, msg, |_| {})
+}
+
+/// [`route`], calling `matched` with the name of each route that matches (for its metric).
+pub fn route_counted(rules: &[RouteConfig], msg: &Message, mut matched: impl FnMut(&str)) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in rules.iter().filter(|r| matches(&r.matches, msg)) {
+        matched(&r.name);
         for d in &r.to {
             if !out.contains(d) {
                 out.push(d.clone());

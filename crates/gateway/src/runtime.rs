@@ -119,7 +119,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             Some(t) => {
                 let tls = crate::tls::ListenerTls::new(t).map_err(|reason| StartError::Tls { name: l.name.clone(), reason })?;
                 // Certificate and key files are polled, so a renewed pair is used without a restart.
-                worker_tasks.spawn(Arc::clone(&tls).watch(l.name.clone(), Duration::from_secs(5), workers.clone()));
+                let expiry = metrics.tls_certificate_expiry.with_label_values(&[&l.name]);
+                worker_tasks.spawn(Arc::clone(&tls).watch(l.name.clone(), Duration::from_secs(5), expiry, workers.clone()));
                 Some(tls)
             }
             None => None,
@@ -165,7 +166,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let admin_tls = match &config.admin.tls {
         Some(t) => {
             let tls = crate::tls::ListenerTls::new(t).map_err(|reason| StartError::Tls { name: "admin".into(), reason })?;
-            worker_tasks.spawn(Arc::clone(&tls).watch("admin".into(), Duration::from_secs(5), workers.clone()));
+            let expiry = metrics.tls_certificate_expiry.with_label_values(&["admin"]);
+            worker_tasks.spawn(Arc::clone(&tls).watch("admin".into(), Duration::from_secs(5), expiry, workers.clone()));
             Some(tls)
         }
         None => None,

@@ -136,9 +136,12 @@ impl ListenerTls {
         }
     }
 
-    /// Polls the files every `period` until `stop`.
-    pub async fn watch(self: Arc<Self>, listener: String, period: Duration, stop: tokio_util::sync::CancellationToken) {
+    /// Polls the files every `period` until `stop`, keeping `expiry` at the certificate's end of validity.
+    pub async fn watch(self: Arc<Self>, listener: String, period: Duration, expiry: prometheus::IntGauge, stop: tokio_util::sync::CancellationToken) {
         loop {
+            if let Some(at) = certificate_expiry(&self.config.cert) {
+                expiry.set(at);
+            }
             tokio::select! {
                 () = tokio::time::sleep(period) => self.reload_if_changed(&listener),
                 () = stop.cancelled() => return,
@@ -160,6 +163,41 @@ impl ListenerTls {
             _ => false,
         })
     }
+}
+
+/// When the first certificate of the PEM file at `path` expires (Unix seconds).
+pub fn certificate_expiry(path: &str) -> Option<i64> {
+    let pem = std::fs::read(path).ok()?;
+    let leaf = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
+    not_after(&leaf)
+}
+
+/// The end of an X.509 certificate's validity (`notAfter`, UTCTime or GeneralizedTime), Unix seconds.
+pub fn not_after(cert: &[u8]) -> Option<i64> {
+    let (_, certificate, _) = tlv(cert)?;
+    let (_, tbs, _) = tlv(certificate)?;
+    let mut fields = tbs;
+    if fields.first() == Some(&0xa0) {
+        fields = tlv(fields)?.2;
+    }
+    // serial, signature algorithm, issuer; then validity { notBefore, notAfter }.
+    for _ in 0..3 {
+        fields = tlv(fields)?.2;
+    }
+    let (_, validity, _) = tlv(fields)?;
+    let (tag, time, _) = tlv(tlv(validity)?.2)?;
+    let digits = std::str::from_utf8(time).ok()?.strip_suffix('Z')?;
+    let (year, rest) = match tag {
+        0x17 => {
+            let yy: i64 = digits.get(..2)?.parse().ok()?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, digits.get(2..)?)
+        }
+        0x18 => (digits.get(..4)?.parse().ok()?, digits.get(4..)?),
+        _ => return None,
+    };
+    let two = |i: usize| rest.get(i..i + 2);
+    let iso = format!("{year:04}-{}-{}T{}:{}:{}Z", two(0)?, two(2)?, two(4)?, two(6)?, two(8)?);
+    passerelle_model::PartialDateTime::parse_fhir(&iso)?.to_unix_ms().map(|ms| ms / 1000)
 }
 
 /// One DER TLV at the start of `der`: (tag, content, rest).

@@ -47,6 +47,10 @@ async fn each_role_reads_only_what_it_may_and_patient_data_reads_are_audited() {
         }
     };
     assert_eq!(get("/metrics", None, None).await.0, 401, "no token");
+    // Liveness and readiness say nothing but up or not: probes (a container's, a kubelet's) need no token.
+    assert_eq!(get("/healthz", None, None).await.0, 200);
+    assert_eq!(get("/readyz", None, None).await.0, 200);
+    assert_eq!(get("/healthz", None, Some("evil.example")).await.0, 421, "the Host check still applies");
     assert_eq!(get("/metrics", Some("wrong"), None).await.0, 401, "unknown token");
     assert_eq!(get("/metrics", Some("metrics-secret"), None).await.0, 200);
     assert_eq!(get("/api/outbox", Some("metrics-secret"), None).await.0, 403, "metrics reads the probes only");

@@ -84,6 +84,9 @@ impl Outbox for BrokenStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         fail()
     }
+    fn oldest_queued(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>> {
+        fail()
+    }
     fn heartbeat(&self, _: NodeBeat) -> BoxFuture<'_, Result<()>> {
         fail()
     }

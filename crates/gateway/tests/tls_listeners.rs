@@ -31,6 +31,7 @@ impl Pki {
             let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
             params.distinguished_name.push(DnType::CommonName, cn);
             params.subject_alt_names = sans;
+            params.not_after = rcgen::date_time_ymd(2031, 5, 17);
             let cert = params.signed_by(&key, &issuer).expect("sign");
             std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).expect("write");
             std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
@@ -176,4 +177,15 @@ fn the_subject_common_name_is_read_from_the_certificate() {
     params.distinguished_name.push(DnType::CommonName, "chu-lyon");
     let cert = params.self_signed(&key).expect("cert");
     assert_eq!(passerelle_gateway::tls::subject_common_name(cert.der()).as_deref(), Some("chu-lyon"));
+}
+
+/// `passerelle_tls_certificate_expiry_timestamp_seconds` (the certificate-expiry alert) reads
+/// the end of validity from the listener's certificate file.
+#[test]
+fn the_end_of_validity_is_read_from_the_certificate() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pki = Pki::new(tmp.path());
+    // 2031-05-17T00:00:00Z
+    assert_eq!(passerelle_gateway::tls::certificate_expiry(&pki.path("server.pem")), Some(1_936_742_400));
+    assert_eq!(passerelle_gateway::tls::certificate_expiry(&pki.path("server.key")), None, "a key is not a certificate");
 }

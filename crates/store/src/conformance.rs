@@ -365,6 +365,8 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert!(store.message(9_999_999).await.expect("message").is_none());
     let depth = store.depth().await.expect("depth");
     assert!(depth.contains(&("d-depth".to_string(), 1)) && depth.contains(&("d-depth-2".to_string(), 1)), "{depth:?}");
+    let oldest = store.oldest_queued().await.expect("oldest");
+    assert!(oldest.contains(&("d-depth".to_string(), 1_000)), "the oldest undelivered message's reception time: {oldest:?}");
 }
 
 async fn consent_is_remembered_per_identifier_and_withheld_messages_are_found(store: &impl Store) {

@@ -122,6 +122,8 @@ pub trait Outbox: Send + Sync {
     fn rendering(&self, id: i64) -> BoxFuture<'_, Result<Option<Rendering>>>;
     /// Undelivered rows (pending + in flight) per destination.
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>>;
+    /// Per destination with undelivered rows: when the oldest of their messages was received (Unix ms).
+    fn oldest_queued(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>>;
     /// Records a node's heartbeat (one row per node, replaced at each beat).
     fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>>;
     /// Every node that has beaten on this store, by id.

@@ -209,6 +209,9 @@ impl Outbox for PostgresStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         Box::pin(async move { ops::depth(&*self.pool.get().await?).await })
     }
+    fn oldest_queued(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>> {
+        Box::pin(async move { ops::oldest_queued(&*self.pool.get().await?).await })
+    }
     fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move { ops::heartbeat(&*self.pool.get().await?, &beat).await })
     }

@@ -255,6 +255,18 @@ pub async fn depth(conn: &Conn) -> Result<Vec<(String, u64)>> {
     Ok(rows.iter().map(|r| (r.get(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or_default())).collect())
 }
 
+pub async fn oldest_queued(conn: &Conn) -> Result<Vec<(String, i64)>> {
+    let rows = conn
+        .client
+        .query(
+            "SELECT o.destination, MIN(m.received_at_ms) FROM outbox o JOIN messages m ON m.id = o.message_id AND m.week = o.week
+             WHERE o.status IN ('pending', 'inflight') GROUP BY o.destination ORDER BY o.destination",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 pub use super::records::*;
 
 /// The outbox rows made from message `id`, oldest first.

@@ -259,6 +259,9 @@ impl Outbox for SqliteStore {
     fn depth(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>>> {
         self.read(ops::depth)
     }
+    fn oldest_queued(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>> {
+        self.read(ops::oldest_queued)
+    }
     fn heartbeat(&self, beat: NodeBeat) -> BoxFuture<'_, Result<()>> {
         self.write(move |c| ops::heartbeat(c, &beat))
     }

@@ -261,6 +261,15 @@ pub fn depth(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows)
 }
 
+pub fn oldest_queued(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.destination, MIN(m.received_at_ms) FROM outbox o JOIN messages m ON m.id = o.message_id
+         WHERE o.status IN ('pending', 'inflight') GROUP BY o.destination ORDER BY o.destination",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?.collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 pub fn heartbeat(conn: &Connection, b: &NodeBeat) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO nodes (node, started_ms, seen_ms, config_version, binary_version) VALUES (?1, ?2, ?3, ?4, ?5)
