@@ -13,7 +13,8 @@ Scenarios: sqlite, pg1, pg3 (default: all three).
 import os, pathlib, re, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = str(ROOT / "target/release/passerelle")
+# PASSERELLE_BIN: another build to compare side by side (the same configs and load).
+BIN = os.environ.get("PASSERELLE_BIN", str(ROOT / "target/release/passerelle"))
 args = sys.argv[1:]
 MESSAGES = int(args.pop(0)) if args and args[0].isdigit() else 20000
 SCENARIOS = args or ["sqlite", "pg1", "pg3"]

@@ -12,3 +12,4 @@ pub fn passerelle(args: &[&str]) -> Output {
 }
 
 pub mod gateway;
+pub mod hub;

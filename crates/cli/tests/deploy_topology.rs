@@ -1,0 +1,103 @@
+//! The compose topology run natively, on the shipped files: three `passerelle run` nodes on
+//! deploy/config/hub.toml (one PostgreSQL schema), HAProxy on deploy/haproxy/haproxy.cfg in front
+//! of them. Messages sent to HAProxy's MLLP and HTTP ports are acknowledged, spread over the
+//! nodes, counted under their declared sender, and all delivered. Needs PostgreSQL and haproxy:
+//! SKIPPED loudly without haproxy unless `PASSERELLE_REQUIRE_DEPLOY_TOOLS=1` (CI).
+
+mod common;
+
+use common::gateway::{free_port, send};
+use common::hub::{Children, Deliveries, HubNode, sink};
+use passerelle_testkit::PgSchema;
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_hub_config_behind_the_shipped_haproxy_config_delivers_everything() {
+    if Command::new("haproxy").arg("-v").output().is_err() {
+        assert!(std::env::var("PASSERELLE_REQUIRE_DEPLOY_TOOLS").as_deref() != Ok("1"), "haproxy is not installed");
+        eprintln!("SKIPPED: haproxy is not installed (.ci/run installs it)");
+        return;
+    }
+    let Some(pg) = PgSchema::create("deploy_topology").await else { return };
+    let deliveries: Deliveries = Arc::default();
+    let sink_port = sink(Arc::clone(&deliveries));
+    let root = common::workspace_root();
+    let nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &pg.url, sink_port, 3)).collect();
+    let mut children = Children(nodes.iter().map(HubNode::start).collect());
+    let mut haproxy_env: Vec<(String, String)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let n = i + 1;
+        let addresses = [
+            ("HOST", "127.0.0.1".to_owned()),
+            ("MLLP", format!("127.0.0.1:{}", node.mllp)),
+            ("HTTP", format!("127.0.0.1:{}", node.http)),
+            ("ADMIN_PORT", node.admin.to_string()),
+        ];
+        haproxy_env.extend(addresses.into_iter().map(|(key, value)| (format!("NODE{n}_{key}"), value)));
+    }
+    let (hub_mllp, hub_http) = (free_port(), free_port());
+    let haproxy = Command::new("haproxy")
+        .args(["-db", "-f", root.join("deploy/haproxy/haproxy.cfg").to_str().expect("path")])
+        .envs(haproxy_env)
+        .env("HUB_MLLP_BIND", format!("127.0.0.1:{hub_mllp}"))
+        .env("HUB_HTTP_BIND", format!("127.0.0.1:{hub_http}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start haproxy");
+    children.0.push(haproxy);
+    for port in nodes.iter().map(|n| n.admin).chain([hub_mllp, hub_http]) {
+        wait_for(port);
+    }
+    // HAProxy marks a node up after two good /readyz checks (2 s apart).
+    std::thread::sleep(Duration::from_secs(5));
+
+    let (connections, per_connection) = (6, 15);
+    let mut total = 0;
+    let mut streams: Vec<TcpStream> = (0..connections).map(|_| TcpStream::connect(("127.0.0.1", hub_mllp)).expect("haproxy mllp")).collect();
+    for seq in 0..per_connection {
+        for (c, stream) in streams.iter_mut().enumerate() {
+            stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+            let message = format!(
+                "MSH|^~\\&|HUBTEST|CHU-TEST|SIH|CHU-TEST|20261202101500||ADT^A01^ADT_A01|LB{c}-{seq}|P|2.5\rPID|1||LB{c}^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||HUB^SEQ{seq}\rPV1|1|I\r"
+            );
+            let (code, err) = send(stream, message.as_bytes()).expect("an ACK through haproxy");
+            assert_eq!(code, "AA", "{err}");
+            total += 1;
+        }
+    }
+    drop(streams);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while deliveries.lock().expect("lock").len() < total {
+        assert!(Instant::now() < deadline, "only {} of {total} delivered", deliveries.lock().expect("lock").len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Spread over the nodes, each message counted under its declared sender on the node that took it.
+    let accepted: Vec<u64> = nodes
+        .iter()
+        .map(|node| {
+            let metrics = node.admin_get("/metrics");
+            metrics
+                .lines()
+                .find(|l| l.starts_with("passerelle_sender_messages_total{listener=\"mllp-in\",outcome=\"accepted\",sender=\"chu-exemple\"}"))
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(accepted.iter().sum::<u64>(), total as u64, "{accepted:?}");
+    assert!(accepted.iter().filter(|n| **n > 0).count() >= 2, "HAProxy spread the connections over the nodes: {accepted:?}");
+    let listed = nodes[0].admin_get("/api/nodes");
+    assert!(listed.contains("403"), "the metrics token does not read the operator API: {listed}");
+    pg.drop_schema().await;
+}
