@@ -72,8 +72,10 @@ def run(scenario):
         for p in procs:
             p.terminate()
             p.wait(20)
-        if schema:
+        if schema and not os.environ.get("PASSERELLE_KEEP_SCHEMA"):
             psql(f"DROP SCHEMA {schema} CASCADE")
+        elif schema:
+            print(f"kept schema {schema}", flush=True)
         acked = re.search(r"acknowledged: (\d+) msg/s \((\d+) not AA\)", out)
         lat = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", out)
         delivered = re.search(r"= (\d+) msg/s end to end", out)

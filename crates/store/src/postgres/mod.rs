@@ -22,6 +22,27 @@ pub struct PostgresStore {
     wake: Arc<tokio::sync::Notify>,
     /// When this handle last sent a notification (Unix ms).
     notified_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// The journal period of each row this node has claimed and not yet recorded: the renewal and
+    /// the outcome then name the row's partition (by id alone, the planner walked a partial index
+    /// of every partition: 0.6 ms instead of 0.03 ms per outcome).
+    claimed: Arc<std::sync::Mutex<std::collections::HashMap<i64, i32>>>,
+}
+
+impl PostgresStore {
+    fn remember_claims(&self, items: &[OutboxItem]) {
+        if let Ok(mut claimed) = self.claimed.lock() {
+            // Claims lost without an outcome (a fenced batch) are forgotten now and then.
+            if claimed.len() > 100_000 {
+                claimed.clear();
+            }
+            claimed.extend(items.iter().map(|i| (i.id, ops::period_of(i.received_at_ms))));
+        }
+    }
+
+    fn period_of_claim(&self, id: i64, forget: bool) -> Option<i32> {
+        let mut claimed = self.claimed.lock().ok()?;
+        if forget { claimed.remove(&id) } else { claimed.get(&id).copied() }
+    }
 }
 
 /// At most one notification per this many milliseconds from a node. A NOTIFY inside every
@@ -52,7 +73,7 @@ impl PostgresStore {
         tokio::spawn(keep_partitions_ahead(Arc::downgrade(&pool)));
         let wake = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(listen(config, Arc::downgrade(&wake)));
-        Ok(Self { pool, lease: Arc::new(lease), wake, notified_ms: Arc::default() })
+        Ok(Self { pool, lease: Arc::new(lease), wake, notified_ms: Arc::default(), claimed: Arc::default() })
     }
 }
 
@@ -177,19 +198,29 @@ impl Journal for PostgresStore {
 impl Outbox for PostgresStore {
     fn claim(&self, destination: &str, limit: usize, now_ms: i64) -> BoxFuture<'_, Result<Vec<OutboxItem>>> {
         let destination = destination.to_owned();
-        Box::pin(async move { ops::claim(&*self.pool.get().await?, &destination, limit, now_ms, &self.lease).await })
+        Box::pin(async move {
+            let items = ops::claim(&*self.pool.get().await?, &destination, limit, now_ms, &self.lease).await?;
+            self.remember_claims(&items);
+            Ok(items)
+        })
     }
     fn renew(&self, ids: Vec<i64>, now_ms: i64) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(async move { ops::renew(&*self.pool.get().await?, &ids, now_ms, &self.lease).await })
+        Box::pin(async move {
+            let periods: Option<Vec<i32>> = ids.iter().map(|id| self.period_of_claim(*id, false)).collect();
+            ops::renew(&*self.pool.get().await?, &ids, periods.as_deref(), now_ms, &self.lease).await
+        })
     }
     fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Delivered, now_ms, None, &self.lease).await })
+        let (period, lease) = (self.period_of_claim(id, true), &self.lease);
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Delivered, now_ms, None, lease).await })
     }
     fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), &self.lease).await })
+        let (period, lease) = (self.period_of_claim(id, true), &self.lease);
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Pending, next_attempt_ms, Some(&error), lease).await })
     }
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, id, OutboxStatus::Dead, now_ms, Some(&error), &self.lease).await })
+        let (period, lease) = (self.period_of_claim(id, true), &self.lease);
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Dead, now_ms, Some(&error), lease).await })
     }
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None).await })
@@ -198,6 +229,9 @@ impl Outbox for PostgresStore {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)).await })
     }
     fn release_own_claims(&self) -> BoxFuture<'_, Result<u64>> {
+        if let Ok(mut claimed) = self.claimed.lock() {
+            claimed.clear();
+        }
         Box::pin(async move { ops::release_own_claims(&*self.pool.get().await?, &self.lease).await })
     }
     fn list(&self, filter: OutboxFilter) -> BoxFuture<'_, Result<Vec<OutboxRow>>> {

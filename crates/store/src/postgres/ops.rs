@@ -43,6 +43,11 @@ async fn apply_migrations(conn: &Conn) -> Result<()> {
 /// The journal's 7-day period of a reception time: its partition (`week` in every table).
 pub const PERIOD_MS: i64 = 604_800_000;
 
+/// The period (`week`) of a message received at `received_at_ms`, as the append computes it.
+pub fn period_of(received_at_ms: i64) -> i32 {
+    i32::try_from(received_at_ms.div_euclid(PERIOD_MS)).unwrap_or(i32::MAX)
+}
+
 /// An accepted message is inserted unless an accepted copy exists in any period (the unique
 /// index covers the message's own period, including a racing copy, which it waits for).
 const APPEND: &str = "WITH m AS (
@@ -180,18 +185,40 @@ pub async fn claim(conn: &Conn, destination: &str, limit: usize, now_ms: i64, le
     Ok(items)
 }
 
-pub async fn renew(conn: &Conn, ids: &[i64], now_ms: i64, lease: &Lease) -> Result<u64> {
+/// Renews this node's leases on `ids`; `periods` (each row's, when known) lets each row be
+/// found in its own partition.
+pub async fn renew(conn: &Conn, ids: &[i64], periods: Option<&[i32]>, now_ms: i64, lease: &Lease) -> Result<u64> {
     const RENEW: &str = "UPDATE outbox SET lease_expires_ms = $2 WHERE id = ANY($1) AND status = 'inflight' AND lease_owner = $3";
-    let statement = conn.prepared(RENEW).await?;
-    Ok(conn.client.execute(&statement, &[&ids, &(now_ms + lease.duration_ms), &lease.owner]).await?)
+    const RENEW_IN: &str = "UPDATE outbox o SET lease_expires_ms = $2 FROM unnest($1::bigint[], $4::int[]) AS k (id, week)
+         WHERE o.id = k.id AND o.week = k.week AND o.status = 'inflight' AND o.lease_owner = $3";
+    let until = now_ms + lease.duration_ms;
+    Ok(match periods {
+        Some(periods) => conn.client.execute(&conn.prepared(RENEW_IN).await?, &[&ids, &until, &lease.owner, &periods]).await?,
+        None => conn.client.execute(&conn.prepared(RENEW).await?, &[&ids, &until, &lease.owner]).await?,
+    })
 }
 
-pub async fn record_outcome(conn: &Conn, id: i64, status: OutboxStatus, next_ms: i64, error: Option<&str>, lease: &Lease) -> Result<bool> {
+/// Records the outcome of this node's send of row `id` (in period `week` when known).
+pub async fn record_outcome(
+    conn: &Conn,
+    (id, week): (i64, Option<i32>),
+    status: OutboxStatus,
+    next_ms: i64,
+    error: Option<&str>,
+    lease: &Lease,
+) -> Result<bool> {
     const OUTCOME: &str = "UPDATE outbox SET status = $2, next_attempt_ms = $3, updated_ms = $3, last_error = COALESCE($4, last_error),
          attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
          WHERE id = $1 AND status = 'inflight' AND lease_owner = $5";
-    let statement = conn.prepared(OUTCOME).await?;
-    Ok(conn.client.execute(&statement, &[&id, &status.as_str(), &next_ms, &error, &lease.owner]).await? == 1)
+    const OUTCOME_IN: &str = "UPDATE outbox SET status = $2, next_attempt_ms = $3, updated_ms = $3, last_error = COALESCE($4, last_error),
+         attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
+         WHERE id = $1 AND week = $6 AND status = 'inflight' AND lease_owner = $5";
+    let status = status.as_str();
+    let changed = match week {
+        Some(week) => conn.client.execute(&conn.prepared(OUTCOME_IN).await?, &[&id, &status, &next_ms, &error, &lease.owner, &week]).await?,
+        None => conn.client.execute(&conn.prepared(OUTCOME).await?, &[&id, &status, &next_ms, &error, &lease.owner]).await?,
+    };
+    Ok(changed == 1)
 }
 
 pub async fn transition(conn: &Conn, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<Transition> {
