@@ -8,80 +8,12 @@
 
 mod common;
 
-use common::gateway::{free_port, send};
+use common::gateway::send;
 use common::hub::{Children, Deliveries, HubNode, assert_all_delivered_in_order, send_load, sink};
+use passerelle_testkit::PrivatePostgres;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A PostgreSQL server of its own in a temporary directory, stopped when dropped.
-struct PrivatePostgres {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-/// PostgreSQL refuses to run as root: as root, its tools run as the `postgres` user.
-fn as_server_user(bin: &Path, tool: &str) -> Command {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
-        c
-    } else {
-        Command::new(bin.join(tool))
-    }
-}
-
-impl PrivatePostgres {
-    fn create() -> Option<Self> {
-        let mut versions: Vec<PathBuf> =
-            std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin")).filter(|b| b.join("pg_ctl").exists()).collect();
-        versions.sort();
-        let bin = versions.pop()?;
-        let dir = tempfile::tempdir().expect("tmp");
-        let _ = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status();
-        let data = dir.path().join("data");
-        let init = as_server_user(&bin, "initdb").args(["-U", "postgres", "-A", "trust", "--no-sync", "-D"]).arg(&data).output().expect("initdb");
-        assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
-        let server = Self { bin, data, port: free_port(), _dir: dir };
-        server.start();
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname=postgres", self.port)
-    }
-
-    fn start(&self) {
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {}", self.port, self.data.display());
-        let log = self.data.join("server.log");
-        let out = as_server_user(&self.bin, "pg_ctl")
-            .args(["-w", "-D"])
-            .arg(&self.data)
-            .args(["-o", &options, "-l"])
-            .arg(&log)
-            .arg("start")
-            .output()
-            .expect("pg_ctl start");
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    /// A fast shutdown: every connection cut, as at a server restart.
-    fn stop(&self) {
-        let out = as_server_user(&self.bin, "pg_ctl").args(["-w", "-m", "fast", "-D"]).arg(&self.data).arg("stop").output().expect("pg_ctl stop");
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let _ = as_server_user(&self.bin, "pg_ctl").args(["-w", "-m", "immediate", "-D"]).arg(&self.data).arg("stop").output();
-    }
-}
 
 fn wait_for(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -93,11 +25,12 @@ fn wait_for(port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_server_restarted_mid_run_loses_nothing_acknowledged() {
-    let Some(server) = PrivatePostgres::create() else {
+    let Some(server) = PrivatePostgres::init() else {
         assert!(std::env::var("PASSERELLE_REQUIRE_PG").as_deref() != Ok("1"), "PostgreSQL's server binaries (pg_ctl) are not installed");
         eprintln!("SKIPPED: PostgreSQL's server binaries (pg_ctl) are not installed");
         return;
     };
+    server.start();
     let deliveries: Deliveries = Arc::default();
     let sink_port = sink(Arc::clone(&deliveries));
     let nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &server.url(), sink_port, 3)).collect();

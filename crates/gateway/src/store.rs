@@ -42,6 +42,17 @@ pub struct StoreConfig {
     /// every third of it while it sends, so only a dead node's claims expire.
     #[serde(default = "default_lease_secs")]
     pub lease_secs: u64,
+    /// `[store.tls]`: TLS to PostgreSQL, required once given (`ca`: the CA of the server's
+    /// certificate, whose name or address must be the URL's host; `cert` and `key`: ours).
+    pub tls: Option<StoreTls>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreTls {
+    pub ca: String,
+    pub cert: Option<String>,
+    pub key: Option<String>,
 }
 
 fn default_pool_size() -> usize {
@@ -58,6 +69,16 @@ impl StoreConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.lease_secs == 0 {
             return Err("lease_secs must be at least 1".to_owned());
+        }
+        if let Some(tls) = &self.tls {
+            if self.kind != StoreKind::Postgres {
+                return Err("[store.tls] is for kind = \"postgres\"".to_owned());
+            }
+            if tls.cert.is_some() != tls.key.is_some() {
+                return Err("[store.tls] cert and key go together".to_owned());
+            }
+        } else if self.kind == StoreKind::Postgres && self.url.contains("sslmode=require") {
+            return Err("url asks for sslmode=require: give [store.tls] ca (the CA of the server's certificate)".to_owned());
         }
         match self.kind {
             StoreKind::Sqlite if self.path.trim().is_empty() => Err("kind = \"sqlite\" needs `path`".to_owned()),
@@ -87,6 +108,28 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     let lease = Lease { owner: node_id(config), duration_ms: i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX) };
     Ok(match config.store.kind {
         StoreKind::Sqlite => Arc::new(SqliteStore::open_as(&config.store.path, lease)?),
-        StoreKind::Postgres => Arc::new(PostgresStore::open(&config.store.url, config.store.pool_size, lease).await?),
+        StoreKind::Postgres => {
+            let tls = config.store.tls.as_ref().map(|t| passerelle_store::postgres::PgTlsFiles { ca: t.ca.clone(), cert: t.cert.clone(), key: t.key.clone() });
+            Arc::new(PostgresStore::open_with_tls(&config.store.url, config.store.pool_size, lease, tls.as_ref()).await?)
+        }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn tls_to_postgresql_is_checked_at_load() {
+        let base = "[store]\nkind = \"postgres\"\nurl = \"host=db.example user=passerelle sslmode=require\"\n";
+        let err = Config::parse(base, "hub.toml").expect_err("no ca").to_string();
+        assert!(err.contains("sslmode=require: give [store.tls] ca"), "{err}");
+        let with_ca = format!("{base}[store.tls]\nca = \"/etc/passerelle/db-ca.pem\"\n");
+        let config = Config::parse(&with_ca, "hub.toml").expect("with a ca");
+        assert_eq!(config.store.tls.map(|t| t.ca), Some("/etc/passerelle/db-ca.pem".to_owned()));
+        let half = format!("{with_ca}cert = \"/etc/passerelle/node.pem\"\n");
+        assert!(Config::parse(&half, "hub.toml").expect_err("cert without key").to_string().contains("cert and key go together"));
+        let sqlite = "[store]\npath = \"x.db\"\n[store.tls]\nca = \"ca.pem\"\n";
+        assert!(Config::parse(sqlite, "hub.toml").expect_err("sqlite").to_string().contains("is for kind = \"postgres\""));
+    }
 }

@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+mod private_postgres;
+pub use private_postgres::PrivatePostgres;
+
 /// The workspace root (two levels above any crate of ours).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")

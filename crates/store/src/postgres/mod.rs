@@ -8,6 +8,9 @@ mod ops;
 mod partitions;
 mod pool;
 mod records;
+mod tls;
+
+pub use tls::PgTlsFiles;
 
 use crate::types::*;
 use crate::{BoxFuture, Journal, Outbox, Result, StoreError};
@@ -66,13 +69,25 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db?options=…` or `host=… user=…`), applies
     /// pending migrations (one node at a time), and keeps at most `pool_size` connections.
     pub async fn open(url: &str, pool_size: usize, lease: Lease) -> Result<Self> {
+        Self::open_with_tls(url, pool_size, lease, None).await
+    }
+
+    /// [`PostgresStore::open`] through TLS when `tls` names the server's CA (required then).
+    pub async fn open_with_tls(url: &str, pool_size: usize, lease: Lease, tls: Option<&PgTlsFiles>) -> Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Database(format!("postgresql url: {e}")))?;
-        let pool = Arc::new(Pool::new(config.clone(), pool_size));
+        let connector = match tls {
+            Some(files) => tls::Connector::Tls(tls::client_config(files)?),
+            None if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require => {
+                return Err(StoreError::Database("postgresql url asks for sslmode=require: give [store.tls] ca".into()));
+            }
+            None => tls::Connector::Plain,
+        };
+        let pool = Arc::new(Pool::new(config.clone(), connector.clone(), pool_size));
         ops::migrate(&*pool.get().await?).await?;
         partitions::ensure(&*pool.get().await?, now_ms()).await?;
         tokio::spawn(keep_partitions_ahead(Arc::downgrade(&pool)));
         let wake = Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(listen(config, Arc::downgrade(&wake)));
+        tokio::spawn(listen(config, connector, Arc::downgrade(&wake)));
         Ok(Self { pool, lease: Arc::new(lease), wake, notified_ms: Arc::default(), claimed: Arc::default() })
     }
 }
@@ -99,33 +114,19 @@ async fn keep_partitions_ahead(pool: std::sync::Weak<Pool>) {
 
 /// Holds a connection that LISTENs on `passerelle_outbox` and turns each notification into a
 /// wake-up, reconnecting after a second when the connection is lost; ends with the store.
-async fn listen(config: tokio_postgres::Config, wake: std::sync::Weak<tokio::sync::Notify>) {
-    use tokio_postgres::AsyncMessage;
+async fn listen(config: tokio_postgres::Config, connector: tls::Connector, wake: std::sync::Weak<tokio::sync::Notify>) {
     while wake.strong_count() > 0 {
-        if let Ok((client, mut connection)) = config.connect(tokio_postgres::NoTls).await {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let driver = tokio::spawn(async move {
-                while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                    match message {
-                        Ok(AsyncMessage::Notification(_)) => {
-                            if tx.send(()).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-            });
-            if client.batch_execute("LISTEN passerelle_outbox").await.is_ok() {
-                while rx.recv().await.is_some() {
-                    match wake.upgrade() {
-                        Some(wake) => wake.notify_waiters(),
-                        None => break,
-                    }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        // The notifications stop when the connection ends; dropping the client ends its driver.
+        if let Ok(client) = tls::connect(&config, &connector, Some(tx)).await
+            && client.batch_execute("LISTEN passerelle_outbox").await.is_ok()
+        {
+            while rx.recv().await.is_some() {
+                match wake.upgrade() {
+                    Some(wake) => wake.notify_waiters(),
+                    None => break,
                 }
             }
-            driver.abort();
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }

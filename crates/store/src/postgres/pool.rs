@@ -6,7 +6,7 @@ use crate::{Result, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 /// One connection and the statements prepared on it (each SQL text is prepared once per
 /// connection, so a query afterwards is a single round trip).
@@ -35,6 +35,7 @@ impl Conn {
 
 pub struct Pool {
     config: tokio_postgres::Config,
+    connector: super::tls::Connector,
     idle: Mutex<Vec<Arc<Conn>>>,
     permits: Arc<Semaphore>,
 }
@@ -65,8 +66,8 @@ impl Drop for Pooled<'_> {
 }
 
 impl Pool {
-    pub fn new(config: tokio_postgres::Config, size: usize) -> Self {
-        Self { config, idle: Mutex::default(), permits: Arc::new(Semaphore::new(size.max(1))) }
+    pub fn new(config: tokio_postgres::Config, connector: super::tls::Connector, size: usize) -> Self {
+        Self { config, connector, idle: Mutex::default(), permits: Arc::new(Semaphore::new(size.max(1))) }
     }
 
     /// A connection: an idle one that is still open, else a new one.
@@ -85,11 +86,6 @@ impl Pool {
     }
 
     async fn connect(&self) -> Result<Client> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(|e| StoreError::Database(format!("cannot connect to postgresql: {e}")))?;
-        // The connection task ends when the server goes away; the client then reads as closed.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
+        super::tls::connect(&self.config, &self.connector, None).await
     }
 }
