@@ -7,20 +7,12 @@
 mod common;
 
 use common::gateway::{free_port, send};
-use common::hub::{Children, Deliveries, HubNode, sink};
+use common::hub::{Children, Deliveries, HubNode, sink, wait_for};
 use passerelle_testkit::PgSchema;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_hub_config_behind_the_shipped_haproxy_config_delivers_everything() {
@@ -83,7 +75,12 @@ async fn the_shipped_hub_config_behind_the_shipped_haproxy_config_delivers_every
         use std::io::{Read, Write};
         let body = "MSH|^~\\&|HUBTEST|CHU-TEST|SIH|CHU-TEST|20261202101500||ADT^A01^ADT_A01|LBH-0|P|2.5\rPID|1||LBH^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||HUB^SEQ0\rPV1|1|I\r";
         let mut http = TcpStream::connect(("127.0.0.1", hub_http)).expect("haproxy http");
-        write!(http, "POST /hl7v2 HTTP/1.1\r\nHost: hub\r\nContent-Type: application/hl7-v2\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("post");
+        write!(
+            http,
+            "POST /hl7v2 HTTP/1.1\r\nHost: hub\r\nContent-Type: application/hl7-v2\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("post");
         let mut answer = String::new();
         http.read_to_string(&mut answer).expect("answer");
         assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("MSA|AA"), "{answer}");

@@ -9,19 +9,11 @@
 mod common;
 
 use common::gateway::send;
-use common::hub::{Children, Deliveries, HubNode, assert_all_delivered_in_order, send_load, sink};
+use common::hub::{Children, Deliveries, HubNode, assert_all_delivered_in_order, send_load, sink, wait_for};
 use passerelle_testkit::PrivatePostgres;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_server_restarted_mid_run_loses_nothing_acknowledged() {

@@ -174,17 +174,8 @@ pub fn certificate_expiry(path: &str) -> Option<i64> {
 
 /// The end of an X.509 certificate's validity (`notAfter`, UTCTime or GeneralizedTime), Unix seconds.
 pub fn not_after(cert: &[u8]) -> Option<i64> {
-    let (_, certificate, _) = tlv(cert)?;
-    let (_, tbs, _) = tlv(certificate)?;
-    let mut fields = tbs;
-    if fields.first() == Some(&0xa0) {
-        fields = tlv(fields)?.2;
-    }
-    // serial, signature algorithm, issuer; then validity { notBefore, notAfter }.
-    for _ in 0..3 {
-        fields = tlv(fields)?.2;
-    }
-    let (_, validity, _) = tlv(fields)?;
+    // validity { notBefore, notAfter }
+    let (_, validity, _) = tlv(tbs_field(cert, 3)?)?;
     let (tag, time, _) = tlv(tlv(validity)?.2)?;
     let digits = std::str::from_utf8(time).ok()?.strip_suffix('Z')?;
     let (year, rest) = match tag {
@@ -198,6 +189,20 @@ pub fn not_after(cert: &[u8]) -> Option<i64> {
     let two = |i: usize| rest.get(i..i + 2);
     let iso = format!("{year:04}-{}-{}T{}:{}:{}Z", two(0)?, two(2)?, two(4)?, two(6)?, two(8)?);
     passerelle_model::PartialDateTime::parse_fhir(&iso)?.to_unix_ms().map(|ms| ms / 1000)
+}
+
+/// The `n`-th field (from 0) of an X.509 certificate's TBSCertificate after its optional
+/// version: serial, signature algorithm, issuer, validity, subject… (that field and the rest).
+fn tbs_field(cert: &[u8], n: usize) -> Option<&[u8]> {
+    let (_, certificate, _) = tlv(cert)?;
+    let (_, mut fields, _) = tlv(certificate)?;
+    if fields.first() == Some(&0xa0) {
+        fields = tlv(fields)?.2;
+    }
+    for _ in 0..n {
+        fields = tlv(fields)?.2;
+    }
+    Some(fields)
 }
 
 /// One DER TLV at the start of `der`: (tag, content, rest).
@@ -218,17 +223,7 @@ fn tlv(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// The subject's common name (OID 2.5.4.3) of an X.509 certificate.
 pub fn subject_common_name(cert: &[u8]) -> Option<String> {
-    let (_, certificate, _) = tlv(cert)?;
-    let (_, tbs, _) = tlv(certificate)?;
-    let mut fields = tbs;
-    // [0] version (optional), serial, signature algorithm, issuer, validity, subject.
-    if fields.first() == Some(&0xa0) {
-        fields = tlv(fields)?.2;
-    }
-    for _ in 0..4 {
-        fields = tlv(fields)?.2;
-    }
-    let (_, mut subject, _) = tlv(fields)?;
+    let (_, mut subject, _) = tlv(tbs_field(cert, 4)?)?;
     while let Some((_, set, rest)) = tlv(subject) {
         let (_, attribute, _) = tlv(set)?;
         let (_, oid, value) = tlv(attribute)?;

@@ -219,3 +219,12 @@ pub async fn assert_all_delivered_in_order(
     }
     deliveries
 }
+
+/// Waits (30 s at most) until something listens on `port` of loopback.
+pub fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
