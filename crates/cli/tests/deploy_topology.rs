@@ -7,7 +7,7 @@
 mod common;
 
 use common::gateway::{free_port, send};
-use common::hub::{Children, Deliveries, HubNode, sink, wait_for};
+use common::hub::{Children, Deliveries, HubNode, sink};
 use passerelle_testkit::PgSchema;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -25,8 +25,8 @@ async fn the_shipped_hub_config_behind_the_shipped_haproxy_config_delivers_every
     let deliveries: Deliveries = Arc::default();
     let sink_port = sink(Arc::clone(&deliveries));
     let root = common::workspace_root();
-    let nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &pg.url, sink_port, 3)).collect();
-    let mut children = Children(nodes.iter().map(HubNode::start).collect());
+    let mut nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &pg.url, sink_port, 3)).collect();
+    let mut children = Children(nodes.iter_mut().map(HubNode::start_ready).collect());
     let mut haproxy_env: Vec<(String, String)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let n = i + 1;
@@ -38,19 +38,33 @@ async fn the_shipped_hub_config_behind_the_shipped_haproxy_config_delivers_every
         ];
         haproxy_env.extend(addresses.into_iter().map(|(key, value)| (format!("NODE{n}_{key}"), value)));
     }
-    let (hub_mllp, hub_http) = (free_port(), free_port());
-    let haproxy = Command::new("haproxy")
-        .args(["-db", "-f", root.join("deploy/haproxy/haproxy.cfg").to_str().expect("path")])
-        .envs(haproxy_env)
-        .env("HUB_MLLP_BIND", format!("127.0.0.1:{hub_mllp}"))
-        .env("HUB_HTTP_BIND", format!("127.0.0.1:{hub_http}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start haproxy");
-    children.0.push(haproxy);
-    for port in nodes.iter().map(|n| n.admin).chain([hub_mllp, hub_http]) {
-        wait_for(port);
+    // HAProxy on two new ports (again on others if one was taken meanwhile).
+    let log = tempfile::NamedTempFile::new().expect("haproxy log");
+    let (mut hub_mllp, mut hub_http) = (0, 0);
+    for attempt in 0..3 {
+        (hub_mllp, hub_http) = (free_port(), free_port());
+        let mut haproxy = Command::new("haproxy")
+            .args(["-db", "-f", root.join("deploy/haproxy/haproxy.cfg").to_str().expect("path")])
+            .envs(haproxy_env.clone())
+            .env("HUB_MLLP_BIND", format!("127.0.0.1:{hub_mllp}"))
+            .env("HUB_HTTP_BIND", format!("127.0.0.1:{hub_http}"))
+            .stdout(Stdio::null())
+            .stderr(log.reopen().expect("log"))
+            .spawn()
+            .expect("start haproxy");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(TcpStream::connect(("127.0.0.1", hub_mllp)).is_ok() && TcpStream::connect(("127.0.0.1", hub_http)).is_ok()) {
+            if haproxy.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let running = haproxy.try_wait().ok().flatten().is_none();
+        children.0.push(haproxy);
+        if running && TcpStream::connect(("127.0.0.1", hub_mllp)).is_ok() {
+            break;
+        }
+        assert!(attempt < 2, "haproxy did not start: {}", std::fs::read_to_string(log.path()).unwrap_or_default());
     }
     // HAProxy marks a node up after two good /readyz checks (2 s apart).
     std::thread::sleep(Duration::from_secs(5));

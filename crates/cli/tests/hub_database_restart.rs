@@ -9,7 +9,7 @@
 mod common;
 
 use common::gateway::send;
-use common::hub::{Children, Deliveries, HubNode, assert_all_delivered_in_order, send_load, sink, wait_for};
+use common::hub::{Children, Deliveries, HubNode, assert_all_delivered_in_order, send_load, sink};
 use passerelle_testkit::PrivatePostgres;
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -25,11 +25,8 @@ async fn the_database_server_restarted_mid_run_loses_nothing_acknowledged() {
     server.start();
     let deliveries: Deliveries = Arc::default();
     let sink_port = sink(Arc::clone(&deliveries));
-    let nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &server.url(), sink_port, 3)).collect();
-    let mut children = Children(nodes.iter().map(HubNode::start).collect());
-    for node in &nodes {
-        wait_for(node.mllp);
-    }
+    let mut nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &server.url(), sink_port, 3)).collect();
+    let mut children = Children(nodes.iter_mut().map(HubNode::start_ready).collect());
     let (patients, per_patient) = (6, 40);
     let (outcome, senders) = send_load(nodes.iter().map(|n| n.mllp).collect(), patients, per_patient, Duration::from_millis(40));
     tokio::time::sleep(Duration::from_millis(1500)).await;

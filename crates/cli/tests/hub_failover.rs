@@ -22,8 +22,8 @@ async fn a_three_node_hub_loses_nothing_acknowledged_when_a_node_is_killed() {
     let deliveries: Deliveries = Arc::default();
     let sink_port = sink(Arc::clone(&deliveries));
     let lease_secs = 3;
-    let nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &pg.url, sink_port, lease_secs)).collect();
-    let mut children = Children(nodes.iter().map(HubNode::start).collect());
+    let mut nodes: Vec<HubNode> = (1..=3).map(|n| HubNode::new(n, &pg.url, sink_port, lease_secs)).collect();
+    let mut children = Children(nodes.iter_mut().map(HubNode::start_ready).collect());
 
     let (patients, per_patient) = (6, 60);
     let (outcome, senders) = send_load(nodes.iter().map(|n| n.mllp).collect(), patients, per_patient, Duration::from_millis(40));

@@ -69,13 +69,15 @@ impl Drop for Children {
 }
 
 /// A node of the shipped hub configuration (deploy/config/hub.toml), on loopback ports, its
-/// destination the sink on `sink_port`, the metrics token `metrics-token`.
+/// destination the sink on `sink_port`, the metrics token `metrics-token`; its log in `log`.
 pub struct HubNode {
     pub name: String,
     pub mllp: u16,
     pub http: u16,
     pub admin: u16,
     env: Vec<(String, String)>,
+    pub log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -89,14 +91,9 @@ fn sha256_hex(text: &str) -> String {
 
 impl HubNode {
     pub fn new(n: usize, db_url: &str, sink_port: u16, lease_secs: u64) -> Self {
-        let free = super::gateway::free_port;
-        let (mllp, http, admin) = (free(), free(), free());
         let env = [
             ("PASSERELLE_NODE_ID", format!("node{n}")),
             ("PASSERELLE_DB_URL", db_url.to_owned()),
-            ("PASSERELLE_MLLP_BIND", format!("127.0.0.1:{mllp}")),
-            ("PASSERELLE_HTTP_BIND", format!("127.0.0.1:{http}")),
-            ("PASSERELLE_ADMIN_BIND", format!("127.0.0.1:{admin}")),
             ("PASSERELLE_ADMIN_HOST", "127.0.0.1".to_owned()),
             ("PASSERELLE_METRICS_TOKEN_SHA256", sha256_hex("metrics-token")),
             ("PASSERELLE_OPERATOR_TOKEN_SHA256", sha256_hex("operator-token")),
@@ -106,17 +103,58 @@ impl HubNode {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        Self { name: format!("node{n}"), mllp, http, admin, env }
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut node = Self { name: format!("node{n}"), mllp: 0, http: 0, admin: 0, env, log: dir.path().join("node.log"), _dir: dir };
+        node.pick_ports();
+        node
+    }
+
+    /// New free ports (after a port another process took between choosing and binding).
+    fn pick_ports(&mut self) {
+        let free = super::gateway::free_port;
+        (self.mllp, self.http, self.admin) = (free(), free(), free());
+        self.env.retain(|(k, _)| !k.ends_with("_BIND"));
+        for (key, port) in [("PASSERELLE_MLLP_BIND", self.mllp), ("PASSERELLE_HTTP_BIND", self.http), ("PASSERELLE_ADMIN_BIND", self.admin)] {
+            self.env.push((key.to_owned(), format!("127.0.0.1:{port}")));
+        }
     }
 
     pub fn start(&self) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("node log");
         std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
             .args(["run", "--config", super::workspace_root().join("deploy/config/hub.toml").to_str().expect("path")])
             .envs(self.env.iter().cloned())
+            .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start node")
+    }
+
+    /// Starts the node and waits until its admin port answers; a node that exits first (a port
+    /// taken meanwhile by another test) is started again on new ports, twice at most.
+    pub fn start_ready(&mut self) -> Child {
+        for attempt in 0..3 {
+            let mut child = self.start();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if TcpStream::connect(("127.0.0.1", self.admin)).is_ok() {
+                    return child;
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                    assert!(attempt < 2, "{} exited ({status}) three times; its log:\n{log}", self.name);
+                    self.pick_ports();
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("{} did not open its admin port in 30 s; its log:\n{}", self.name, std::fs::read_to_string(&self.log).unwrap_or_default());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        unreachable!("returned or panicked above")
     }
 
     /// A GET on the admin port with the metrics token: the whole HTTP response.
@@ -218,13 +256,4 @@ pub async fn assert_all_delivered_in_order(
         assert_eq!(seqs, &(0..per_patient).collect::<Vec<_>>(), "patient {p}: in order (a repeat only of the message just sent)");
     }
     deliveries
-}
-
-/// Waits (30 s at most) until something listens on `port` of loopback.
-pub fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
