@@ -7,6 +7,7 @@ mod loadgen;
 mod outbox;
 mod run;
 mod send;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Exit 0 when the admin port answers /healthz (container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Offline conformance report of HL7 v2 files (packs hl7v2.5, pam-fr, ins): exit 0 pass, 1 fail, 2 usage.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Outbox(args) => outbox::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Loadgen(args) => loadgen::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Healthcheck(args) => healthcheck::run(&args),
+        Command::Validate(args) => Ok(validate::run(&args)),
     };
     match result {
         Ok(code) => code,

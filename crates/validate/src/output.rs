@@ -1,0 +1,58 @@
+//! Report formats: `text` for a terminal, `json` (the fixed interface), `junit` (one test case per
+//! file, a failure per finding at or above the threshold, for CI pipelines).
+
+use crate::report::{Report, Severity, Status};
+use std::fmt::Write;
+
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+}
+
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let packs: Vec<String> = report.packs.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+    let _ = writeln!(out, "packs: {}", packs.join(", "));
+    for file in &report.files {
+        let status = if file.status == Status::Pass { "pass" } else { "FAIL" };
+        let _ = writeln!(out, "{status} {} ({})", file.path, file.format);
+        for f in &file.findings {
+            let _ = writeln!(out, "  {:7} {:32} {}: {}", f.severity.as_str(), f.rule, f.location, f.message);
+        }
+        for n in &file.not_checked {
+            let _ = writeln!(out, "  not checked {}: {}", n.rule, n.reason);
+        }
+    }
+    let _ = writeln!(out, "{} files, {} failed", report.summary.files, report.summary.failed);
+    for (rule, n) in &report.summary.by_rule {
+        let _ = writeln!(out, "  {n:5} {rule}");
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// JUnit XML: a test suite per run, a test case per file, its findings at or above `fail_on` as
+/// one failure, the others in `system-out`.
+pub fn junit(report: &Report, fail_on: Severity) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(out, "<testsuites name=\"passerelle validate\" tests=\"{}\" failures=\"{}\">", report.summary.files, report.summary.failed);
+    let _ = writeln!(out, "  <testsuite name=\"passerelle validate\" tests=\"{}\" failures=\"{}\">", report.summary.files, report.summary.failed);
+    for file in &report.files {
+        let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\">", file.format, xml_escape(&file.path));
+        let line = |f: &crate::report::Finding| format!("{} {} {}: {}\n", f.severity.as_str(), f.rule, f.location, f.message);
+        let failing: String = file.findings.iter().filter(|f| f.severity >= fail_on).map(line).collect();
+        let other: String = file.findings.iter().filter(|f| f.severity < fail_on).map(line).collect();
+        if !failing.is_empty() {
+            let count = file.findings.iter().filter(|f| f.severity >= fail_on).count();
+            let _ = write!(out, "\n      <failure message=\"{count} findings at or above {}\">{}</failure>", fail_on.as_str(), xml_escape(&failing));
+        }
+        if !other.is_empty() {
+            let _ = write!(out, "\n      <system-out>{}</system-out>", xml_escape(&other));
+        }
+        out.push_str(if failing.is_empty() && other.is_empty() { "</testcase>\n" } else { "\n    </testcase>\n" });
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
