@@ -1,4 +1,4 @@
-//! `passerelle validate FILE|DIR... [--format text|json|junit] [--pack NAME]... [--fail-on
+//! `passerelle validate FILE|DIR... [--format text|json|junit|sarif] [--pack NAME]... [--fail-on
 //! error|warning] [--list-rules]`: offline conformance reports. Exit 0 when nothing reaches the
 //! threshold, 1 when something does, 2 for usage or internal errors (unreadable path).
 
@@ -12,6 +12,7 @@ pub enum ReportFormat {
     Text,
     Json,
     Junit,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -121,6 +122,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         ReportFormat::Text => passerelle_validate::output::text(&report),
         ReportFormat::Json => passerelle_validate::output::json(&report),
         ReportFormat::Junit => passerelle_validate::output::junit(&report, fail_on),
+        ReportFormat::Sarif => passerelle_validate::output::sarif(&report),
     };
     print!("{rendered}");
     if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }

@@ -132,3 +132,25 @@ fn the_junit_report_has_one_test_case_per_file_and_a_failure_per_failing_file() 
     assert_eq!(out.matches("<failure ").count(), 1, "{out}");
     assert!(out.contains("pamfr.zbe.required"), "{out}");
 }
+
+#[test]
+fn the_sarif_report_names_each_rule_and_places_each_result() {
+    let (code, out, _) = run(&["--format", "sarif", "fixtures/validate/err/pamfr.zbe.nature.hl7", "fixtures/validate/ok/fr_a01_admission.hl7"]);
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(rule_ids.len(), all_rules().len(), "every rule of the packs used is described");
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{results:?}");
+    let result = &results[0];
+    assert_eq!(result["ruleId"], "pamfr.zbe.nature");
+    assert_eq!(result["level"], "error");
+    assert!(rule_ids.contains(&"pamfr.zbe.nature"));
+    let location = &result["locations"][0];
+    assert_eq!(location["physicalLocation"]["artifactLocation"]["uri"], "fixtures/validate/err/pamfr.zbe.nature.hl7");
+    assert_eq!(location["physicalLocation"]["region"]["startLine"], 8);
+    assert_eq!(location["physicalLocation"]["region"]["startColumn"], 97);
+    assert_eq!(location["logicalLocations"][0]["fullyQualifiedName"], "ZBE-9");
+}

@@ -30,6 +30,8 @@ enum Protocol {
     Hl7v2,
     Fhir,
     Cda,
+    /// `POST /validate`: any of the three, refusals as JSON errors.
+    Validate,
 }
 
 impl Protocol {
@@ -42,6 +44,7 @@ impl Protocol {
             ),
             Self::Fhir => matches!(media.as_str(), "application/fhir+json" | "application/json"),
             Self::Cda => matches!(media.as_str(), "application/xml" | "text/xml" | "application/hl7-cda+xml" | "application/hl7-v3+xml"),
+            Self::Validate => Self::Hl7v2.accepts(content_type) || Self::Fhir.accepts(content_type) || Self::Cda.accepts(content_type),
         }
     }
 }
@@ -95,7 +98,7 @@ impl HttpIngest {
             self.pipeline.metrics.limits_hit.with_label_values(&[&self.name, "unauthorised"]).inc();
             let mut refused = match protocol {
                 Protocol::Hl7v2 => (StatusCode::UNAUTHORIZED, "a bearer token is required").into_response(),
-                Protocol::Fhir | Protocol::Cda => {
+                Protocol::Fhir | Protocol::Cda | Protocol::Validate => {
                     let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("unauthorised", "a bearer token is required")]);
                     (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
                 }
@@ -142,7 +145,7 @@ impl HttpIngest {
         let result = self.pipeline.reject_unframed(&self.name, why, kept).await;
         match protocol {
             Protocol::Hl7v2 => (status, [(header::CONTENT_TYPE, HL7V2_CONTENT_TYPE)], result.reply).into_response(),
-            Protocol::Fhir | Protocol::Cda => {
+            Protocol::Fhir | Protocol::Cda | Protocol::Validate => {
                 let outcome = crate::pipeline::outcome_json(&[passerelle_model::Issue::error("body-refused", why.to_owned())]);
                 (status, [(header::CONTENT_TYPE, "application/fhir+json")], outcome).into_response()
             }
@@ -212,6 +215,7 @@ pub fn http_router(settings: tokio::sync::watch::Receiver<ListenerConfig>, pipel
         .route("/fhir/Patient", post(post_fhir_patient).put(put_fhir_patient))
         .route("/fhir/Encounter", post(post_fhir_encounter))
         .route("/cda", post(post_cda))
+        .route("/validate", post(post_validate))
         // Bodies are read by `HttpIngest::read`, which answers in the endpoint's protocol.
         .layer(DefaultBodyLimit::disable())
         .with_state(ingest)
@@ -387,4 +391,14 @@ async fn post_cda(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, bod
     let (body, _charge) = ingest.read(&headers, body, Protocol::Cda).await?;
     let (name, pipeline) = (&ingest.name, &ingest.pipeline);
     Ok(outcome_response(pipeline.ingest(name, InputFormat::Cda, body).await))
+}
+
+/// `POST /validate`: the `passerelle validate --format json` report of the body (HL7 v2, CDA or
+/// FHIR, detected), with every shipped pack; nothing is journaled or delivered.
+async fn post_validate(State(ingest): State<Arc<HttpIngest>>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
+    let (body, _charge) = ingest.read(&headers, body, Protocol::Validate).await?;
+    let packs = passerelle_validate::PACKS.to_vec();
+    let file = passerelle_validate::validate("body", &body, &packs, passerelle_validate::report::Severity::Error);
+    let report = passerelle_validate::report::Report::new(packs, vec![file]);
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], passerelle_validate::output::json(&report)).into_response())
 }

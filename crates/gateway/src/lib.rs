@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod senders;
 pub mod store;
 pub mod tls;
+pub mod validation;
 pub mod visit;
 
 pub use config::Config;

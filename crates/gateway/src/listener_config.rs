@@ -44,6 +44,16 @@ pub struct ListenerConfig {
     pub tls: Option<crate::tls::TlsConfig>,
     /// Bearer tokens an `http` listener accepts (their SHA-256).
     pub auth: Option<ListenerAuth>,
+    /// Conformance validation of what arrives (`passerelle validate`'s packs): `warn` journals
+    /// the findings with the message, `reject` answers AE / 422 naming the rules. Reloadable.
+    pub validate: Option<ValidateMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidateMode {
+    Warn,
+    Reject,
 }
 
 /// `[listener.auth] tokens = ["sha256:<hex>", …]`: a request must carry one of these tokens.

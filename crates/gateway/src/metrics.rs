@@ -25,6 +25,8 @@ pub struct Metrics {
     pub outbox_oldest_age: prometheus::GaugeVec,
     /// When each TLS listener's certificate expires (Unix seconds).
     pub tls_certificate_expiry: IntGaugeVec,
+    /// Validation findings (`validate = "warn" | "reject"`) by listener and rule.
+    pub validation_findings: IntCounterVec,
     /// Seconds since each node of the store last beat (a hub's nodes; one on a single node).
     pub node_heartbeat_age: prometheus::GaugeVec,
 }
@@ -101,6 +103,7 @@ impl Metrics {
                 &["sender", "listener", "outcome"],
             )?,
             route_matches: counter(&registry, "passerelle_route_matches_total", "Messages each route matched", &["route"])?,
+            validation_findings: counter(&registry, "passerelle_validation_findings_total", "Validation findings by listener and rule", &["listener", "rule"])?,
             outbox_oldest_age,
             tls_certificate_expiry,
             outbox_depth,
@@ -113,7 +116,7 @@ impl Metrics {
     /// against it), whether or not it has a sample yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 16] = [
+        let collectors: [&dyn Collector; 17] = [
             &self.received,
             &self.acked,
             &self.rejected,
@@ -127,6 +130,7 @@ impl Metrics {
             &self.limits_hit,
             &self.sender_messages,
             &self.route_matches,
+            &self.validation_findings,
             &self.outbox_oldest_age,
             &self.tls_certificate_expiry,
             &self.node_heartbeat_age,

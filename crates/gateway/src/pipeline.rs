@@ -29,6 +29,8 @@ pub struct Routing {
     pub dmp_destinations: HashSet<String>,
     /// `[[sender]]`: who may send, counted by name.
     pub senders: crate::senders::Senders,
+    /// Listeners whose input is validated (`validate = "warn" | "reject"`), by name.
+    pub validation: HashMap<String, crate::listener_config::ValidateMode>,
 }
 
 pub struct Pipeline {
@@ -261,6 +263,9 @@ impl Pipeline {
                 let (declared, refusal) = routing.senders.check(msg, listener);
                 sender = declared;
                 issues.extend(refusal);
+                if let Some(mode) = routing.validation.get(listener) {
+                    issues.extend(crate::validation::issues(&self.metrics, listener, *mode, raw));
+                }
                 let tokens = decoded.hl7v2.as_ref();
                 let mut deliveries = Vec::new();
                 let mut withheld: Option<String> = None;

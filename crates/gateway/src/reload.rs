@@ -94,7 +94,8 @@ pub fn routing_of(config: &Config) -> Result<Routing, ReloadError> {
     }
     let dmp_destinations = config.destinations.iter().filter(|d| d.class == Some(DestinationClass::Dmp)).map(|d| d.name.clone()).collect();
     let senders = crate::senders::Senders::new(&config.senders, config.gateway.undeclared_senders);
-    Ok(Routing { routes: config.routes.clone(), renderers, dmp_destinations, senders })
+    let validation = config.listeners.iter().filter_map(|l| Some((l.name.clone(), l.validate?))).collect();
+    Ok(Routing { routes: config.routes.clone(), renderers, dmp_destinations, senders, validation })
 }
 
 fn destination_infos(config: &Config) -> Vec<DestinationInfo> {

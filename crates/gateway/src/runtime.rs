@@ -162,6 +162,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         body_timeout_secs: 10,
         tls: None,
         auth: None,
+        validate: None,
     };
     let admin_tls = match &config.admin.tls {
         Some(t) => {

@@ -7,7 +7,7 @@ pub mod hl7v2;
 pub mod output;
 pub mod report;
 
-use report::{FileReport, Finding, NotChecked, PackId, Severity, Status};
+use report::{FileReport, Finding, Location, NotChecked, PackId, Severity, Status};
 
 /// Every pack shipped in the binary.
 pub const PACKS: [PackId; 3] = [hl7v2::structure::PACK, hl7v2::pamfr::PACK, hl7v2::ins::PACK];
@@ -46,13 +46,13 @@ pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -
     match format {
         "hl7v2" => findings = hl7v2_findings(bytes, packs),
         "cda" | "fhir" => not_checked.push(NotChecked { rule: "*", reason: format!("no {format} rule pack is shipped yet") }),
-        _ => findings.push(Finding {
-            rule: "format.unknown",
-            severity: Severity::Fatal,
-            location: "/".into(),
-            message: "neither HL7 v2 (MSH, FHS, BHS), CDA (ClinicalDocument) nor FHIR JSON".into(),
-            pack: "core",
-        }),
+        _ => findings.push(Finding::new(
+            "format.unknown",
+            Severity::Fatal,
+            Location { path: "/".into(), ..Location::default() },
+            "neither HL7 v2 (MSH, FHS, BHS), CDA (ClinicalDocument) nor FHIR JSON",
+            "core",
+        )),
     }
     FileReport { path: path.to_owned(), format, status: Status::Pass, findings, not_checked }.judge(fail_on)
 }
@@ -64,13 +64,7 @@ fn hl7v2_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
         Ok(decoded) => decoded,
         Err(e) => {
             let rule = "hl7v2.structure.required-segment";
-            return vec![Finding {
-                rule,
-                severity: Severity::Fatal,
-                location: "MSH (line 1)".into(),
-                message: e.to_string(),
-                pack: hl7v2::structure::PACK.name,
-            }];
+            return vec![Finding::new(rule, Severity::Fatal, hl7v2::whole_message(), e.to_string(), hl7v2::structure::PACK.name)];
         }
     };
     let mut findings = Vec::new();

@@ -56,3 +56,53 @@ pub fn junit(report: &Report, fail_on: Severity) -> String {
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
+
+/// SARIF 2.1.0: one run, the rules of the packs used, a result per finding with its file, line
+/// and column, and the ER7 path as a logical location.
+pub fn sarif(report: &Report) -> String {
+    let rules: Vec<serde_json::Value> = report
+        .packs
+        .iter()
+        .flat_map(|p| crate::rules_of(p.name).into_iter().map(move |(id, what)| (p, id, what)))
+        .map(|(pack, id, what)| serde_json::json!({ "id": id, "shortDescription": { "text": what }, "properties": { "pack": pack.name, "packVersion": pack.version } }))
+        .collect();
+    let level = |s: Severity| match s {
+        Severity::Fatal | Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    };
+    let results: Vec<serde_json::Value> = report
+        .files
+        .iter()
+        .flat_map(|file| file.findings.iter().map(move |f| (file, f)))
+        .map(|(file, f)| {
+            let mut region = serde_json::Map::new();
+            if let Some(line) = f.at.line {
+                region.insert("startLine".into(), line.into());
+            }
+            if let Some(column) = f.at.column {
+                region.insert("startColumn".into(), column.into());
+            }
+            let mut physical = serde_json::json!({ "artifactLocation": { "uri": file.path } });
+            if !region.is_empty() {
+                physical["region"] = serde_json::Value::Object(region);
+            }
+            serde_json::json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": { "text": f.message },
+                "locations": [{ "physicalLocation": physical, "logicalLocations": [{ "fullyQualifiedName": f.at.path }] }],
+                "properties": { "severity": f.severity.as_str(), "pack": f.pack },
+            })
+        })
+        .collect();
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "passerelle validate", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&sarif).unwrap_or_default() + "\n"
+}

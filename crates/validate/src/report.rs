@@ -42,6 +42,33 @@ pub struct Finding {
     pub location: String,
     pub message: String,
     pub pack: &'static str,
+    /// The same place for tools (SARIF): the path alone, its line and column when known.
+    #[serde(skip)]
+    pub at: Location,
+}
+
+/// Where a finding points: an ER7 path (`ZBE-9`) or XPath/FHIRPath, with its line and column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub path: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "{} (line {line}, column {column})", self.path),
+            (Some(line), None) => write!(f, "{} (line {line})", self.path),
+            _ => f.write_str(&self.path),
+        }
+    }
+}
+
+impl Finding {
+    pub fn new(rule: &'static str, severity: Severity, at: Location, message: impl Into<String>, pack: &'static str) -> Self {
+        Self { rule, severity, location: at.to_string(), message: message.into(), pack, at }
+    }
 }
 
 /// A rule that applies but could not be checked here, and why.

@@ -2,7 +2,7 @@
 //! normaliser already reads every PID-3 repetition and PID-32 (the gateway accepts with warnings);
 //! here its identifier diagnostics become rules with the severity conformance asks for.
 
-use crate::report::{Finding, PackId, Severity};
+use crate::report::{Finding, Location, PackId, Severity};
 use passerelle_hl7v2::Message;
 use passerelle_model::{Issue, Locator};
 
@@ -35,13 +35,13 @@ pub fn check(msg: &Message<'_>, issues: &[Issue]) -> Vec<Finding> {
         .iter()
         .filter_map(|issue| {
             let (_, rule, severity, _) = MAPPING.iter().find(|(code, ..)| *code == issue.code)?;
-            Some(Finding { rule, severity: *severity, location: location(msg, issue), message: issue.message.clone(), pack: PACK.name })
+            Some(Finding::new(rule, *severity, location(msg, issue), issue.message.clone(), PACK.name))
         })
         .collect()
 }
 
 /// The issue's ER7 path with its line (the segment's position in the message).
-fn location(msg: &Message<'_>, issue: &Issue) -> String {
+fn location(msg: &Message<'_>, issue: &Issue) -> Location {
     match &issue.location {
         Some(Locator::Er7(l)) => {
             let mut path = l.segment.to_string();
@@ -55,12 +55,9 @@ fn location(msg: &Message<'_>, issue: &Issue) -> String {
                 }
             }
             let line = msg.segments_named(&l.segment).nth(l.sequence.saturating_sub(1)).map(|s| s.index() + 1);
-            match line {
-                Some(line) => format!("{path} (line {line})"),
-                None => path,
-            }
+            Location { path, line, column: None }
         }
-        Some(Locator::Path(p)) => p.to_string(),
-        None => "PID".to_owned(),
+        Some(Locator::Path(p)) => Location { path: p.to_string(), ..Location::default() },
+        None => Location { path: "PID".into(), ..Location::default() },
     }
 }

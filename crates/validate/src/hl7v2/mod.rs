@@ -6,7 +6,7 @@ pub mod ins;
 pub mod pamfr;
 pub mod structure;
 
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Location, Severity};
 use passerelle_hl7v2::{Message, Segment};
 
 /// One message being checked by one pack.
@@ -26,8 +26,8 @@ impl<'m, 'a> Ctx<'m, 'a> {
         Self { msg, pack, findings: Vec::new(), message_type: msh9(1), trigger: msh9(2), structure: msh9(3) }
     }
 
-    pub fn push(&mut self, rule: &'static str, severity: Severity, location: String, message: impl Into<String>) {
-        self.findings.push(Finding { rule, severity, location, message: message.into(), pack: self.pack });
+    pub fn push(&mut self, rule: &'static str, severity: Severity, at: Location, message: impl Into<String>) {
+        self.findings.push(Finding::new(rule, severity, at, message, self.pack));
     }
 
     /// The first segment named `name`.
@@ -43,7 +43,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
 /// `SEG-f` (or `SEG-f.c`) of the segment's occurrence, with its line and, when the field was
 /// sent, its column.
-pub fn at(segment: &Segment<'_, '_>, field: usize, component: usize) -> String {
+pub fn at(segment: &Segment<'_, '_>, field: usize, component: usize) -> Location {
     let name = segment.name();
     let path = match (field, component) {
         (0, _) => name.to_string(),
@@ -55,10 +55,11 @@ pub fn at(segment: &Segment<'_, '_>, field: usize, component: usize) -> String {
     let value = segment.field(field).raw();
     let start = raw.as_ptr() as usize;
     let offset = (value.as_ptr() as usize).wrapping_sub(start);
-    if field > 0 && !value.is_empty() && offset <= raw.len() { format!("{path} (line {line}, column {})", offset + 1) } else { format!("{path} (line {line})") }
+    let column = (field > 0 && !value.is_empty() && offset <= raw.len()).then_some(offset + 1);
+    Location { path, line: Some(line), column }
 }
 
 /// Where a segment that is missing would be: the message itself.
-pub fn whole_message() -> String {
-    "MSH (line 1)".to_owned()
+pub fn whole_message() -> Location {
+    Location { path: "MSH".into(), line: Some(1), column: None }
 }
