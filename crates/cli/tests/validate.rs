@@ -154,3 +154,52 @@ fn the_sarif_report_names_each_rule_and_places_each_result() {
     assert_eq!(location["physicalLocation"]["region"]["startColumn"], 97);
     assert_eq!(location["logicalLocations"][0]["fullyQualifiedName"], "ZBE-9");
 }
+
+/// The Python of the offline checkers (.ci/run makes it): junitparser and sarif-pydantic.
+fn consumers_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("PASSERELLE_TOOLS_PYTHON")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/passerelle-deploy-venv/bin/python")))?;
+    let usable = Command::new(&python).args(["-c", "import junitparser, sarif_pydantic"]).output().is_ok_and(|o| o.status.success());
+    if !usable {
+        assert!(
+            std::env::var("PASSERELLE_REQUIRE_DEPLOY_TOOLS").as_deref() != Ok("1"),
+            "junitparser and sarif-pydantic are not installed for {}",
+            python.display()
+        );
+        eprintln!("SKIPPED: junitparser and sarif-pydantic are not installed (.ci/run installs them)");
+        return None;
+    }
+    Some(python)
+}
+
+/// What an independent consumer read of a report (`report_consumers.py`).
+fn consumed(python: &std::path::Path, kind: &str, report: &str) -> serde_json::Value {
+    let file = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(file.path(), report).expect("write");
+    let script = workspace_root().join("crates/cli/tests/support/report_consumers.py");
+    let out = Command::new(python).arg(script).arg(kind).arg(file.path()).output().expect("python");
+    assert!(out.status.success(), "{kind} consumer rejected the report: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("consumer json")
+}
+
+#[test]
+fn junit_and_sarif_reports_are_read_by_independent_consumers() {
+    let Some(python) = consumers_python() else { return };
+    let (_, junit, _) = run(&["--format", "junit", "fixtures/validate"]);
+    let read = consumed(&python, "junit", &junit);
+    let (_, report) = json_report("fixtures/validate");
+    let files = report["files"].as_array().expect("files");
+    assert_eq!(read["cases"], files.len(), "{read}");
+    let failing: BTreeSet<&str> = read["failing"].as_array().expect("failing").iter().filter_map(|v| v.as_str()).collect();
+    let expected: BTreeSet<&str> = files.iter().filter(|f| f["status"] == "fail").filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(failing, expected, "JUnit failures are the failing files");
+
+    let (_, sarif, _) = run(&["--format", "sarif", "fixtures/validate/err"]);
+    let read = consumed(&python, "sarif", &sarif);
+    assert_eq!(read["version"], "2.1.0");
+    assert_eq!(read["rules"], all_rules().len());
+    let findings: usize =
+        files.iter().filter(|f| f["path"].as_str().is_some_and(|p| p.contains("/err/"))).map(|f| f["findings"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(read["results"].as_array().map(Vec::len), Some(findings), "one SARIF result per finding");
+}
