@@ -8,6 +8,7 @@ pub mod admin_auth;
 pub mod batch_ingest;
 pub mod codec;
 pub mod config;
+pub mod config_values;
 pub mod consent;
 pub mod delivery;
 pub mod embedded;
