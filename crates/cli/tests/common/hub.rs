@@ -80,23 +80,14 @@ pub struct HubNode {
     _dir: tempfile::TempDir,
 }
 
-fn sha256_hex(text: &str) -> String {
-    use std::process::{Command, Stdio};
-    let out = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
-        c.stdin.take().expect("stdin").write_all(text.as_bytes())?;
-        c.wait_with_output()
-    });
-    String::from_utf8_lossy(&out.expect("sha256sum").stdout).split_whitespace().next().expect("digest").to_owned()
-}
-
 impl HubNode {
     pub fn new(n: usize, db_url: &str, sink_port: u16, lease_secs: u64) -> Self {
         let env = [
             ("PASSERELLE_NODE_ID", format!("node{n}")),
             ("PASSERELLE_DB_URL", db_url.to_owned()),
             ("PASSERELLE_ADMIN_HOST", "127.0.0.1".to_owned()),
-            ("PASSERELLE_METRICS_TOKEN_SHA256", sha256_hex("metrics-token")),
-            ("PASSERELLE_OPERATOR_TOKEN_SHA256", sha256_hex("operator-token")),
+            ("PASSERELLE_METRICS_TOKEN_SHA256", passerelle_gateway::admin_auth::sha256_hex(b"metrics-token")),
+            ("PASSERELLE_OPERATOR_TOKEN_SHA256", passerelle_gateway::admin_auth::sha256_hex(b"operator-token")),
             ("PASSERELLE_EHR_URL", format!("http://127.0.0.1:{sink_port}/in")),
             ("PASSERELLE_LEASE_SECS", lease_secs.to_string()),
         ]
