@@ -1,5 +1,6 @@
 //! `passerelle validate`, data-driven: every rule of every shipped pack has a failing fixture in
-//! fixtures/validate/err (named after the rule, `rule__variant.hl7` for more) that raises it, and
+//! fixtures/validate/err (named after the rule, `rule__variant.ext` for more; HL7 v2 `.hl7`, CDA
+//! `.xml`, FHIR `.json`) that raises it, and
 //! none of them fires on the conformant messages of fixtures/validate/ok (the passing fixtures);
 //! each fixture's text report is kept beside it (`.report.txt`, UPDATE_EXPECT=1 regenerates). The
 //! JSON report has the fixed shape; exit statuses are 0, 1 and 2 as documented.
@@ -38,12 +39,17 @@ fn all_rules() -> BTreeSet<String> {
     out.lines().filter(|l| l.starts_with("  ")).filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect()
 }
 
+/// The fixtures of a directory: HL7 v2 messages, CDA documents and FHIR resources.
+fn inputs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    ["hl7", "xml", "json"].iter().flat_map(|ext| files_with_ext(dir, ext)).collect()
+}
+
 #[test]
 fn every_rule_fails_its_fixture_and_passes_the_conformant_messages() {
     let root = workspace_root().join("fixtures/validate");
     let mut problems = Vec::new();
     let mut covered = BTreeSet::new();
-    for input in files_with_ext(&root.join("err"), "hl7") {
+    for input in inputs(&root.join("err")) {
         let path = relative(&input);
         let stem = input.file_stem().and_then(|s| s.to_str()).expect("stem");
         let rule = stem.split("__").next().expect("rule").to_owned();
@@ -61,7 +67,7 @@ fn every_rule_fails_its_fixture_and_passes_the_conformant_messages() {
         let (_, text) = validate(&[&path]);
         problems.extend(check_expectation(&expected_path(&input, "report.txt"), &text));
     }
-    for input in files_with_ext(&root.join("ok"), "hl7") {
+    for input in inputs(&root.join("ok")) {
         let path = relative(&input);
         let (code, report) = json_report(&path);
         let findings = report["files"][0]["findings"].as_array().cloned().unwrap_or_default();
@@ -85,7 +91,7 @@ fn the_json_report_has_the_documented_shape_over_a_directory() {
     let (_, _, stderr) = run(&["fixtures/validate"]);
     assert!(stderr.contains("files skipped: neither HL7 v2, CDA nor FHIR"), "the reports beside the fixtures are skipped: {stderr}");
     let packs: Vec<&str> = report["packs"].as_array().expect("packs").iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(packs, ["hl7v2.5", "pam-fr", "ins"]);
+    assert_eq!(packs, ["hl7v2.5", "pam-fr", "ins", "ids", "ci-sis", "fhir-r4", "fr-core", "be-core"]);
     assert!(report["packs"][0]["version"].is_string());
     let files = report["files"].as_array().expect("files");
     assert!(files.len() >= 40, "every file of the directory: {}", files.len());

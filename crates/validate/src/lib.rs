@@ -1,23 +1,36 @@
 //! `passerelle validate`: offline, private conformance reports. Each file's format is detected,
 //! every selected rule pack that applies to it runs, and the findings follow one model
-//! ([`report`]) whatever the format. No network access, ever. HL7 v2 is checked today (packs
-//! `hl7v2.5`, `pam-fr`, `ins`); CDA and FHIR files are reported as not checked until their packs join.
+//! ([`report`]) whatever the format. No network access, ever. HL7 v2 (`hl7v2.5`, `pam-fr`), CDA
+//! (`ci-sis`) and FHIR (`fhir-r4`, `fr-core`, `be-core`) each have their packs; `ins` and `ids`
+//! (identifiers) apply to all three.
 
+pub mod cda;
+pub mod fhir;
 pub mod hl7v2;
+pub mod ids;
+pub mod ins;
 pub mod output;
 pub mod report;
+pub mod values;
+pub mod xml;
 
 use report::{FileReport, Finding, Location, NotChecked, PackId, Severity, Status};
 
-/// Every pack shipped in the binary.
-pub const PACKS: [PackId; 3] = [hl7v2::structure::PACK, hl7v2::pamfr::PACK, hl7v2::ins::PACK];
+/// Every pack shipped in the binary, with the formats it applies to.
+pub const PACKS: [PackId; 8] =
+    [hl7v2::structure::PACK, hl7v2::pamfr::PACK, ins::PACK, ids::PACK, cda::cisis::PACK, fhir::PACK, fhir::profiles::FR_CORE, fhir::profiles::BE_CORE];
 
 /// The rules of `pack` with what each checks.
 pub fn rules_of(pack: &str) -> Vec<(&'static str, &'static str)> {
     match pack {
         "hl7v2.5" => hl7v2::structure::RULES.to_vec(),
         "pam-fr" => hl7v2::pamfr::RULES.to_vec(),
-        "ins" => hl7v2::ins::rules(),
+        "ins" => ins::rules(),
+        "ids" => ids::RULES.to_vec(),
+        "ci-sis" => cda::cisis::RULES.to_vec(),
+        "fhir-r4" => fhir::RULES.to_vec(),
+        "fr-core" => fhir::profiles::FR_RULES.to_vec(),
+        "be-core" => fhir::profiles::BE_RULES.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -38,22 +51,26 @@ pub fn detect(bytes: &[u8]) -> &'static str {
     }
 }
 
+fn selected(packs: &[PackId], name: &str) -> bool {
+    packs.iter().any(|p| p.name == name)
+}
+
 /// Validates one file's bytes with the packs named in `packs`; judged against `fail_on`.
 pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -> FileReport {
     let format = detect(bytes);
-    let mut findings: Vec<Finding> = Vec::new();
     let mut not_checked = Vec::new();
-    match format {
-        "hl7v2" => findings = hl7v2_findings(bytes, packs),
-        "cda" | "fhir" => not_checked.push(NotChecked { rule: "*", reason: format!("no {format} rule pack is shipped yet") }),
-        _ => findings.push(Finding::new(
+    let findings = match format {
+        "hl7v2" => hl7v2_findings(bytes, packs),
+        "cda" => cda_findings(bytes, packs, &mut not_checked),
+        "fhir" => fhir_findings(bytes, packs),
+        _ => vec![Finding::new(
             "format.unknown",
             Severity::Fatal,
             Location { path: "/".into(), ..Location::default() },
             "neither HL7 v2 (MSH, FHS, BHS), CDA (ClinicalDocument) nor FHIR JSON",
             "core",
-        )),
-    }
+        )],
+    };
     FileReport { path: path.to_owned(), format, status: Status::Pass, findings, not_checked }.judge(fail_on)
 }
 
@@ -80,9 +97,77 @@ fn hl7v2_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
                 hl7v2::pamfr::check(&mut ctx);
                 findings.append(&mut ctx.findings);
             }
-            "ins" => findings.extend(hl7v2::ins::check(&tokens, &normalised.issues)),
+            "ins" => findings.extend(ins::check(&normalised.issues, &|issue| ins::hl7v2_location(&tokens, issue))),
+            "ids" => findings.extend(ids::check_hl7v2(&tokens)),
             _ => {}
         }
+    }
+    findings
+}
+
+fn cda_findings(bytes: &[u8], packs: &[PackId], not_checked: &mut Vec<NotChecked>) -> Vec<Finding> {
+    let decoded = match passerelle_cda::decode(bytes, &passerelle_cda::DecodeOptions::default()) {
+        Ok(decoded) => decoded,
+        Err(e) => return vec![cda::unreadable(e.to_string())],
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let tree = match xml::Tree::parse(&text) {
+        Ok(tree) => tree,
+        Err(e) => return vec![cda::unreadable(e)],
+    };
+    let mut findings = Vec::new();
+    if selected(packs, "ci-sis") {
+        let mut ctx = cda::Ctx::new(&tree, cda::cisis::PACK.name);
+        cda::cisis::check(&mut ctx);
+        findings.append(&mut ctx.findings);
+        not_checked.append(&mut ctx.not_checked);
+    }
+    if selected(packs, "ins") {
+        findings.extend(ins::check(&decoded.issues, &|issue| ins::cda_location(&tree, issue)));
+    }
+    if selected(packs, "ids") {
+        findings.extend(ids::check_cda(&tree));
+    }
+    findings
+}
+
+fn fhir_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
+    let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let root: serde_json::Value = match serde_json::from_slice(json) {
+        Ok(root @ serde_json::Value::Object(_)) => root,
+        Ok(_) => return vec![fhir::unreadable("the JSON is not an object".into())],
+        Err(e) => return vec![fhir::unreadable(format!("not json: {e}"))],
+    };
+    let read = passerelle_fhir::decode(bytes);
+    let mut findings = Vec::new();
+    if selected(packs, "fhir-r4") {
+        let reader_error = match &read {
+            Err(e @ passerelle_fhir::ReadError::Invalid { .. }) => Some((e.to_string(), e.path().map(str::to_owned))),
+            _ => None,
+        };
+        findings.extend(fhir::check_r4(&root, reader_error.as_ref().map(|(m, p)| (m.as_str(), p.as_deref()))));
+    }
+    for (path, resource) in fhir::resources(&root) {
+        if resource.get("resourceType").and_then(serde_json::Value::as_str) != Some("Patient") {
+            continue;
+        }
+        if selected(packs, "fr-core") {
+            findings.extend(fhir::profiles::check_fr(resource, &path));
+        }
+        if selected(packs, "be-core") {
+            findings.extend(fhir::profiles::check_be(resource, &path));
+        }
+    }
+    if selected(packs, "ins")
+        && let Ok(read) = &read
+    {
+        findings.extend(ins::check(&read.issues, &|issue| match &issue.location {
+            Some(passerelle_model::Locator::Path(p)) => fhir::at(p.to_string()),
+            _ => fhir::at("Patient"),
+        }));
+    }
+    if selected(packs, "ids") {
+        findings.extend(ids::check_fhir(&root));
     }
     findings
 }

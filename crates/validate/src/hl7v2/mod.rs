@@ -2,7 +2,6 @@
 //! then each pack's rules read the tokens; identifier rules map the normaliser's diagnostics to
 //! their rule ids. Locations are ER7 paths (`PID-3[2].4`) with the line (segment) and column.
 
-pub mod ins;
 pub mod pamfr;
 pub mod structure;
 

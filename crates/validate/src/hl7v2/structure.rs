@@ -4,6 +4,7 @@
 
 use super::{Ctx, at, whole_message};
 use crate::report::{PackId, Severity};
+use crate::values::is_timestamp;
 
 pub const PACK: PackId = PackId { name: "hl7v2.5", version: "2.5" };
 
@@ -26,18 +27,6 @@ fn required_segments(trigger: &str) -> &'static [&'static str] {
         t if t.starts_with('A') || t == "Z99" => &["EVN", "PID", "PV1"],
         _ => &["EVN", "PID"],
     }
-}
-
-fn is_timestamp(value: &str) -> bool {
-    let (body, offset) = match value.find(['+', '-']) {
-        Some(i) => (&value[..i], Some(&value[i + 1..])),
-        None => (value, None),
-    };
-    let (digits, fraction) = body.split_once('.').map_or((body, None), |(d, f)| (d, Some(f)));
-    let digits_ok = matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14) && digits.bytes().all(|b| b.is_ascii_digit());
-    let fraction_ok = fraction.is_none_or(|f| digits.len() == 14 && (1..=4).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
-    let offset_ok = offset.is_none_or(|o| o.len() == 4 && o.bytes().all(|b| b.is_ascii_digit()));
-    digits_ok && fraction_ok && offset_ok
 }
 
 pub fn check(ctx: &mut Ctx<'_, '_>) {

@@ -1,6 +1,7 @@
-//! Pack `ins`: identifiers and identity trust (../shared/docs/domain-fr-be.md §0, §1, §5): the
-//! normaliser already reads every PID-3 repetition and PID-32 (the gateway accepts with warnings);
-//! here its identifier diagnostics become rules with the severity conformance asks for.
+//! Pack `ins`: identifiers and identity trust (../shared/docs/domain-fr-be.md §0, §1, §5), for
+//! every format: the gateway's readers already classify every identifier (HL7 v2 PID-3 and
+//! PID-32, CDA patientRole/id, FHIR Patient.identifier) with the model's identity rules and
+//! accept with warnings; here their diagnostics become rules with the severity conformance asks for.
 
 use crate::report::{Finding, Location, PackId, Severity};
 use passerelle_hl7v2::Message;
@@ -29,19 +30,31 @@ pub fn rules() -> Vec<(&'static str, &'static str)> {
     rules
 }
 
-/// The findings of this pack among the normaliser's diagnostics of `msg`.
-pub fn check(msg: &Message<'_>, issues: &[Issue]) -> Vec<Finding> {
+/// The findings of this pack among a reader's diagnostics, each placed by `locate`.
+pub fn check(issues: &[Issue], locate: &dyn Fn(&Issue) -> Location) -> Vec<Finding> {
     issues
         .iter()
         .filter_map(|issue| {
             let (_, rule, severity, _) = MAPPING.iter().find(|(code, ..)| *code == issue.code)?;
-            Some(Finding::new(rule, *severity, location(msg, issue), issue.message.clone(), PACK.name))
+            Some(Finding::new(rule, *severity, locate(issue), issue.message.clone(), PACK.name))
         })
         .collect()
 }
 
-/// The issue's ER7 path with its line (the segment's position in the message).
-fn location(msg: &Message<'_>, issue: &Issue) -> Location {
+/// A CDA issue's XPath with the line of the element it names (first match of each step).
+pub fn cda_location(tree: &crate::xml::Tree, issue: &Issue) -> Location {
+    let path = match &issue.location {
+        Some(Locator::Path(p)) => p.to_string(),
+        _ => "/ClinicalDocument/recordTarget/patientRole".into(),
+    };
+    let steps = path.trim_start_matches("/ClinicalDocument").trim_start_matches('/');
+    let elements: String = steps.split('/').take_while(|s| !s.starts_with('@')).collect::<Vec<_>>().join("/");
+    let line = if elements.is_empty() { Some(tree.get(0).line) } else { tree.find(0, &elements).map(|e| tree.get(e).line) };
+    Location { path, line, column: None }
+}
+
+/// An HL7 v2 issue's ER7 path with its line (the segment's position in the message).
+pub fn hl7v2_location(msg: &Message<'_>, issue: &Issue) -> Location {
     match &issue.location {
         Some(Locator::Er7(l)) => {
             let mut path = l.segment.to_string();

@@ -1,0 +1,219 @@
+//! FHIR R4 JSON validation: pack `fhir-r4` (the file is a resource of a known R4 type, Bundle
+//! entries too, and the gateway's own reader accepts its values), then FR Core and BE core rules
+//! on every Patient ([`profiles`]). Locations are FHIRPaths (`Bundle.entry[1].resource.identifier[0]`).
+
+pub mod primitives;
+pub mod profiles;
+
+use crate::report::{Finding, Location, PackId, Severity};
+use serde_json::Value;
+
+pub const PACK: PackId = PackId { name: "fhir-r4", version: "4.0.1" };
+
+pub const RULES: &[(&str, &str)] = &[
+    ("fhir.json.readable", "the file is UTF-8 JSON holding one object"),
+    ("fhir.resource.type", "resourceType names an R4 resource type (the file and each Bundle entry)"),
+    ("fhir.json.empty", "no null, empty string, empty array or empty object (R4 JSON leaves such elements out)"),
+    ("fhir.value.type", "id, birthDate, gender, instants, dateTimes, booleans and integers have their R4 primitive forms"),
+    ("fhir.gateway.accepts", "the gateway's FHIR reader takes the input (warning: it names what Passerelle would refuse and where)"),
+];
+
+/// The R4 (4.0.1) resource types.
+const R4_TYPES: &[&str] = &[
+    "Account",
+    "ActivityDefinition",
+    "AdverseEvent",
+    "AllergyIntolerance",
+    "Appointment",
+    "AppointmentResponse",
+    "AuditEvent",
+    "Basic",
+    "Binary",
+    "BiologicallyDerivedProduct",
+    "BodyStructure",
+    "Bundle",
+    "CapabilityStatement",
+    "CarePlan",
+    "CareTeam",
+    "CatalogEntry",
+    "ChargeItem",
+    "ChargeItemDefinition",
+    "Claim",
+    "ClaimResponse",
+    "ClinicalImpression",
+    "CodeSystem",
+    "Communication",
+    "CommunicationRequest",
+    "CompartmentDefinition",
+    "Composition",
+    "ConceptMap",
+    "Condition",
+    "Consent",
+    "Contract",
+    "Coverage",
+    "CoverageEligibilityRequest",
+    "CoverageEligibilityResponse",
+    "DetectedIssue",
+    "Device",
+    "DeviceDefinition",
+    "DeviceMetric",
+    "DeviceRequest",
+    "DeviceUseStatement",
+    "DiagnosticReport",
+    "DocumentManifest",
+    "DocumentReference",
+    "EffectEvidenceSynthesis",
+    "Encounter",
+    "Endpoint",
+    "EnrollmentRequest",
+    "EnrollmentResponse",
+    "EpisodeOfCare",
+    "EventDefinition",
+    "Evidence",
+    "EvidenceVariable",
+    "ExampleScenario",
+    "ExplanationOfBenefit",
+    "FamilyMemberHistory",
+    "Flag",
+    "Goal",
+    "GraphDefinition",
+    "Group",
+    "GuidanceResponse",
+    "HealthcareService",
+    "ImagingStudy",
+    "Immunization",
+    "ImmunizationEvaluation",
+    "ImmunizationRecommendation",
+    "ImplementationGuide",
+    "InsurancePlan",
+    "Invoice",
+    "Library",
+    "Linkage",
+    "List",
+    "Location",
+    "Measure",
+    "MeasureReport",
+    "Media",
+    "Medication",
+    "MedicationAdministration",
+    "MedicationDispense",
+    "MedicationKnowledge",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicinalProduct",
+    "MedicinalProductAuthorization",
+    "MedicinalProductContraindication",
+    "MedicinalProductIndication",
+    "MedicinalProductIngredient",
+    "MedicinalProductInteraction",
+    "MedicinalProductManufactured",
+    "MedicinalProductPackaged",
+    "MedicinalProductPharmaceutical",
+    "MedicinalProductUndesirableEffect",
+    "MessageDefinition",
+    "MessageHeader",
+    "MolecularSequence",
+    "NamingSystem",
+    "NutritionOrder",
+    "Observation",
+    "ObservationDefinition",
+    "OperationDefinition",
+    "OperationOutcome",
+    "Organization",
+    "OrganizationAffiliation",
+    "Parameters",
+    "Patient",
+    "PaymentNotice",
+    "PaymentReconciliation",
+    "Person",
+    "PlanDefinition",
+    "Practitioner",
+    "PractitionerRole",
+    "Procedure",
+    "Provenance",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "RelatedPerson",
+    "RequestGroup",
+    "ResearchDefinition",
+    "ResearchElementDefinition",
+    "ResearchStudy",
+    "ResearchSubject",
+    "RiskAssessment",
+    "RiskEvidenceSynthesis",
+    "Schedule",
+    "SearchParameter",
+    "ServiceRequest",
+    "Slot",
+    "Specimen",
+    "SpecimenDefinition",
+    "StructureDefinition",
+    "StructureMap",
+    "Subscription",
+    "Substance",
+    "SubstanceNucleicAcid",
+    "SubstancePolymer",
+    "SubstanceProtein",
+    "SubstanceReferenceInformation",
+    "SubstanceSourceMaterial",
+    "SubstanceSpecification",
+    "SupplyDelivery",
+    "SupplyRequest",
+    "Task",
+    "TerminologyCapabilities",
+    "TestReport",
+    "TestScript",
+    "ValueSet",
+    "VerificationResult",
+    "VisionPrescription",
+];
+
+/// A FHIRPath location (JSON carries no lines the reader keeps).
+pub fn at(path: impl Into<String>) -> Location {
+    Location { path: path.into(), ..Location::default() }
+}
+
+fn finding(rule: &'static str, severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Finding {
+    Finding::new(rule, severity, at(path), message, PACK.name)
+}
+
+/// Every resource of the file with its FHIRPath: the file's own, and each Bundle entry's (nested Bundles too).
+pub fn resources(root: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.get("resourceType").and_then(Value::as_str).unwrap_or("Resource").to_owned(), root)];
+    while let Some((path, resource)) = stack.pop() {
+        if let Some(entries) = resource.get("entry").and_then(Value::as_array)
+            && resource.get("resourceType").and_then(Value::as_str) == Some("Bundle")
+        {
+            for (i, entry) in entries.iter().enumerate().rev() {
+                if let Some(inner) = entry.get("resource") {
+                    stack.push((format!("{path}.entry[{i}].resource"), inner));
+                }
+            }
+        }
+        out.push((path, resource));
+    }
+    out
+}
+
+/// Pack `fhir-r4` over the parsed file; `reader_error` is the gateway reader's complaint, if any.
+pub fn check_r4(root: &Value, reader_error: Option<(&str, Option<&str>)>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (path, resource) in resources(root) {
+        match resource.get("resourceType") {
+            Some(Value::String(t)) if R4_TYPES.contains(&t.as_str()) => {}
+            Some(Value::String(t)) => findings.push(finding("fhir.resource.type", Severity::Error, path, format!("{t:?} is not an R4 resource type"))),
+            _ => findings.push(finding("fhir.resource.type", Severity::Error, path, "no resourceType")),
+        }
+    }
+    primitives::check(root, &mut |rule, severity, path, message| findings.push(finding(rule, severity, path, message)));
+    if let Some((message, path)) = reader_error {
+        findings.push(finding("fhir.gateway.accepts", Severity::Warning, path.unwrap_or("/"), format!("the gateway would refuse it: {message}")));
+    }
+    findings
+}
+
+/// The finding for bytes that are not one JSON object.
+pub fn unreadable(message: String) -> Finding {
+    finding("fhir.json.readable", Severity::Fatal, "/", message)
+}
