@@ -91,7 +91,7 @@ fn the_json_report_has_the_documented_shape_over_a_directory() {
     let (_, _, stderr) = run(&["fixtures/validate"]);
     assert!(stderr.contains("files skipped: neither HL7 v2, CDA nor FHIR"), "the reports beside the fixtures are skipped: {stderr}");
     let packs: Vec<&str> = report["packs"].as_array().expect("packs").iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(packs, ["hl7v2.5", "pam-fr", "ins", "ids", "ci-sis", "fhir-r4", "fr-core", "be-core"]);
+    assert_eq!(packs, ["hl7v2.5", "pam-fr", "cisis-docs", "ins", "ids", "ci-sis", "fhir-r4", "fr-core", "be-core"]);
     assert!(report["packs"][0]["version"].is_string());
     let files = report["files"].as_array().expect("files");
     assert!(files.len() >= 40, "every file of the directory: {}", files.len());

@@ -1,6 +1,7 @@
 //! `passerelle validate`: offline, private conformance reports. Each file's format is detected,
 //! every selected rule pack that applies to it runs, and the findings follow one model
-//! ([`report`]) whatever the format. No network access, ever. HL7 v2 (`hl7v2.5`, `pam-fr`), CDA
+//! ([`report`]) whatever the format. No network access, ever. HL7 v2 (`hl7v2.5`, `pam-fr`,
+//! `cisis-docs` for the CDA documents it carries, which the CDA packs validate in turn), CDA
 //! (`ci-sis`) and FHIR (`fhir-r4`, `fr-core`, `be-core`) each have their packs; `ins` and `ids`
 //! (identifiers) apply to all three.
 
@@ -17,14 +18,24 @@ pub mod xml;
 use report::{FileReport, Finding, Location, NotChecked, PackId, Severity, Status};
 
 /// Every pack shipped in the binary, with the formats it applies to.
-pub const PACKS: [PackId; 8] =
-    [hl7v2::structure::PACK, hl7v2::pamfr::PACK, ins::PACK, ids::PACK, cda::cisis::PACK, fhir::PACK, fhir::profiles::FR_CORE, fhir::profiles::BE_CORE];
+pub const PACKS: [PackId; 9] = [
+    hl7v2::structure::PACK,
+    hl7v2::pamfr::PACK,
+    hl7v2::documents::PACK,
+    ins::PACK,
+    ids::PACK,
+    cda::cisis::PACK,
+    fhir::PACK,
+    fhir::profiles::FR_CORE,
+    fhir::profiles::BE_CORE,
+];
 
 /// The rules of `pack` with what each checks.
 pub fn rules_of(pack: &str) -> Vec<(&'static str, &'static str)> {
     match pack {
         "hl7v2.5" => hl7v2::structure::RULES.to_vec(),
         "pam-fr" => hl7v2::pamfr::RULES.to_vec(),
+        "cisis-docs" => hl7v2::documents::RULES.to_vec(),
         "ins" => ins::rules(),
         "ids" => ids::RULES.to_vec(),
         "ci-sis" => cda::cisis::RULES.to_vec(),
@@ -60,7 +71,7 @@ pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -
     let format = detect(bytes);
     let mut not_checked = Vec::new();
     let findings = match format {
-        "hl7v2" => hl7v2_findings(bytes, packs),
+        "hl7v2" => hl7v2_findings(bytes, packs, &mut not_checked),
         "cda" => cda_findings(bytes, packs, &mut not_checked),
         "fhir" => fhir_findings(bytes, packs),
         _ => vec![Finding::new(
@@ -74,7 +85,7 @@ pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -
     FileReport { path: path.to_owned(), format, status: Status::Pass, findings, not_checked }.judge(fail_on)
 }
 
-fn hl7v2_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
+fn hl7v2_findings(bytes: &[u8], packs: &[PackId], not_checked: &mut Vec<NotChecked>) -> Vec<Finding> {
     let parse = passerelle_hl7v2::ParseOptions::default();
     let normalise = passerelle_hl7v2::NormaliseOptions::default();
     let (normalised, tokens) = match passerelle_hl7v2::decode(bytes, &parse, &normalise) {
@@ -99,7 +110,49 @@ fn hl7v2_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
             }
             "ins" => findings.extend(ins::check(&normalised.issues, &|issue| ins::hl7v2_location(&tokens, issue))),
             "ids" => findings.extend(ids::check_hl7v2(&tokens)),
+            "cisis-docs" => {
+                let mut ctx = hl7v2::Ctx::new(&tokens, pack.name);
+                if hl7v2::documents::applies(&ctx) {
+                    let carried = hl7v2::documents::check(&mut ctx);
+                    let pid_ins = hl7v2::documents::pid_ins(&ctx);
+                    findings.append(&mut ctx.findings);
+                    for document in carried {
+                        findings.extend(carried_findings(&document, &pid_ins, packs, not_checked));
+                    }
+                }
+            }
             _ => {}
+        }
+    }
+    findings
+}
+
+/// A CDA carried in an HL7 v2 message: its own findings placed under the OBX that carries it, and
+/// whether its patient's INS is the one of PID-3.
+fn carried_findings(document: &hl7v2::documents::Carried, pid_ins: &[String], packs: &[PackId], not_checked: &mut Vec<NotChecked>) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = cda_findings(&document.bytes, packs, not_checked)
+        .into_iter()
+        .map(|mut f| {
+            let inner = match f.at.line {
+                Some(line) => format!("{} » {} (document line {line})", document.at.path, f.at.path),
+                None => format!("{} » {}", document.at.path, f.at.path),
+            };
+            f.at = Location { path: inner, ..document.at.clone() };
+            f.location = f.at.to_string();
+            f
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&document.bytes);
+    if let Ok(tree) = xml::Tree::parse(&text) {
+        let document_ins: Vec<String> = tree
+            .find_all(0, "recordTarget/patientRole/id")
+            .into_iter()
+            .filter(|id| tree.attr(*id, "root").is_some_and(|r| passerelle_model::IdentifierKind::ins_for_oid(r).is_some()))
+            .filter_map(|id| tree.attr(id, "extension").map(str::to_owned))
+            .collect();
+        if document_ins.iter().any(|ins| !pid_ins.contains(ins)) || pid_ins.iter().any(|ins| !document_ins.contains(ins)) {
+            let message = "the INS of PID-3 and of the document's recordTarget differ";
+            findings.push(Finding::new("cisdoc.patient.ids-match", Severity::Error, document.at.clone(), message, hl7v2::documents::PACK.name));
         }
     }
     findings

@@ -2,6 +2,7 @@
 //! then each pack's rules read the tokens; identifier rules map the normaliser's diagnostics to
 //! their rule ids. Locations are ER7 paths (`PID-3[2].4`) with the line (segment) and column.
 
+pub mod documents;
 pub mod pamfr;
 pub mod structure;
 
