@@ -1,4 +1,4 @@
-//! `passerelle validate FILE|DIR... [--format text|json|junit|sarif] [--pack NAME]... [--fail-on
+//! `passerelle validate FILE|DIR... [--format text|json|junit|sarif|html] [--pack NAME]... [--fail-on
 //! error|warning] [--list-rules]`: offline conformance reports. Exit 0 when nothing reaches the
 //! threshold, 1 when something does, 2 for usage or internal errors (unreadable path).
 
@@ -13,6 +13,7 @@ pub enum ReportFormat {
     Json,
     Junit,
     Sarif,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -27,7 +28,7 @@ pub struct ValidateArgs {
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
-    /// Rule packs to run (default: all): hl7v2.5, pam-fr, ins.
+    /// Rule packs to run (default: all): hl7v2.5, pam-fr, cisis-docs, ins, ids, ci-sis, fhir-r4, fr-core, be-core.
     #[arg(long = "pack")]
     packs: Vec<String>,
     /// The lowest severity that fails a file.
@@ -123,6 +124,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         ReportFormat::Json => passerelle_validate::output::json(&report),
         ReportFormat::Junit => passerelle_validate::output::junit(&report, fail_on),
         ReportFormat::Sarif => passerelle_validate::output::sarif(&report),
+        ReportFormat::Html => passerelle_validate::html::html(&report, fail_on),
     };
     print!("{rendered}");
     if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }

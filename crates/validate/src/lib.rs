@@ -8,6 +8,7 @@
 pub mod cda;
 pub mod fhir;
 pub mod hl7v2;
+pub mod html;
 pub mod ids;
 pub mod ins;
 pub mod output;
