@@ -1,6 +1,7 @@
-//! The `passerelle` binary: subcommands for converting, and later running and operating the gateway.
+//! The `passerelle` binary: subcommands to run and operate the gateway, convert, validate and test a vendor's interface.
 
 mod alloc;
+mod conformance;
 mod convert;
 mod healthcheck;
 mod loadgen;
@@ -33,8 +34,10 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Exit 0 when the admin port answers /healthz (container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
-    /// Offline conformance report of HL7 v2 files (packs hl7v2.5, pam-fr, ins): exit 0 pass, 1 fail, 2 usage.
+    /// Offline conformance report of HL7 v2, CDA and FHIR files (every pack by default): exit 0 pass, 1 fail, 2 usage.
     Validate(validate::ValidateArgs),
+    /// Test a vendor's live interface: `run` a suite against its receiver, `listen` to its sender.
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Validate(args) => Ok(validate::run(&args)),
+        Command::Conformance(args) => conformance::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -119,13 +119,17 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         eprintln!("{skipped} files skipped: neither HL7 v2, CDA nor FHIR");
     }
     let report = Report::new(packs, reports);
-    let rendered = match args.format {
-        ReportFormat::Text => passerelle_validate::output::text(&report),
-        ReportFormat::Json => passerelle_validate::output::json(&report),
-        ReportFormat::Junit => passerelle_validate::output::junit(&report, fail_on),
-        ReportFormat::Sarif => passerelle_validate::output::sarif(&report),
-        ReportFormat::Html => passerelle_validate::html::html(&report, fail_on),
-    };
-    print!("{rendered}");
+    print!("{}", render(&report, args.format, fail_on));
     if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// The report in `format`, judged at `fail_on` (shared with `conformance`).
+pub fn render(report: &Report, format: ReportFormat, fail_on: Severity) -> String {
+    match format {
+        ReportFormat::Text => passerelle_validate::output::text(report),
+        ReportFormat::Json => passerelle_validate::output::json(report),
+        ReportFormat::Junit => passerelle_validate::output::junit(report, fail_on),
+        ReportFormat::Sarif => passerelle_validate::output::sarif(report),
+        ReportFormat::Html => passerelle_validate::html::html(report, fail_on),
+    }
 }

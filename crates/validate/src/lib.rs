@@ -6,6 +6,7 @@
 //! (identifiers) apply to all three.
 
 pub mod cda;
+pub mod conformance;
 pub mod fhir;
 pub mod hl7v2;
 pub mod html;
@@ -43,6 +44,7 @@ pub fn rules_of(pack: &str) -> Vec<(&'static str, &'static str)> {
         "fhir-r4" => fhir::RULES.to_vec(),
         "fr-core" => fhir::profiles::FR_RULES.to_vec(),
         "be-core" => fhir::profiles::BE_RULES.to_vec(),
+        "conformance" => conformance::RULES.to_vec(),
         _ => Vec::new(),
     }
 }
