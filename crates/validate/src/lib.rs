@@ -201,7 +201,7 @@ fn fhir_findings(bytes: &[u8], packs: &[PackId]) -> Vec<Finding> {
             Err(e @ passerelle_fhir::ReadError::Invalid { .. }) => Some((e.to_string(), e.path().map(str::to_owned))),
             _ => None,
         };
-        findings.extend(fhir::check_r4(&root, reader_error.as_ref().map(|(m, p)| (m.as_str(), p.as_deref()))));
+        findings.extend(fhir::check_r4(&root, bytes.starts_with(b"\xEF\xBB\xBF"), reader_error.as_ref().map(|(m, p)| (m.as_str(), p.as_deref()))));
     }
     for (path, resource) in fhir::resources(&root) {
         if resource.get("resourceType").and_then(serde_json::Value::as_str) != Some("Patient") {

@@ -1,9 +1,11 @@
 //! FHIR R4 JSON validation: pack `fhir-r4` (the file is a resource of a known R4 type, Bundle
-//! entries too, and the gateway's own reader accepts its values), then FR Core and BE core rules
+//! entries too, with its required elements, bound codes and primitive forms, and whether the
+//! gateway's own reader accepts it), then FR Core and BE core rules
 //! on every Patient ([`profiles`]). Locations are FHIRPaths (`Bundle.entry[1].resource.identifier[0]`).
 
 pub mod primitives;
 pub mod profiles;
+pub mod required;
 
 use crate::report::{Finding, Location, PackId, Severity};
 use serde_json::Value;
@@ -13,8 +15,14 @@ pub const PACK: PackId = PackId { name: "fhir-r4", version: "4.0.1" };
 pub const RULES: &[(&str, &str)] = &[
     ("fhir.json.readable", "the file is UTF-8 JSON holding one object"),
     ("fhir.resource.type", "resourceType names an R4 resource type (the file and each Bundle entry)"),
+    ("fhir.json.bom", "no byte order mark before the JSON (RFC 8259; strict readers refuse it)"),
+    ("fhir.element.required", "the elements R4 requires are present (Observation.status and code, Encounter.class, MessageHeader.source.endpoint, …)"),
+    (
+        "fhir.code.value",
+        "codes of required bindings are of their value set (telecom system and use, name use, identifier use, address use and type, Bundle.type, request.method)",
+    ),
     ("fhir.json.empty", "no null, empty string, empty array or empty object (R4 JSON leaves such elements out)"),
-    ("fhir.value.type", "id, birthDate, gender, instants, dateTimes, booleans and integers have their R4 primitive forms"),
+    ("fhir.value.type", "id, birthDate, gender, instants, dateTimes, booleans, integers, strings and urls have their R4 primitive forms"),
     ("fhir.gateway.accepts", "the gateway's FHIR reader takes the input (warning: it names what Passerelle would refuse and where)"),
 ];
 
@@ -197,9 +205,13 @@ pub fn resources(root: &Value) -> Vec<(String, &Value)> {
 }
 
 /// Pack `fhir-r4` over the parsed file; `reader_error` is the gateway reader's complaint, if any.
-pub fn check_r4(root: &Value, reader_error: Option<(&str, Option<&str>)>) -> Vec<Finding> {
+pub fn check_r4(root: &Value, bom: bool, reader_error: Option<(&str, Option<&str>)>) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if bom {
+        findings.push(finding("fhir.json.bom", Severity::Warning, "/", "a UTF-8 byte order mark precedes the JSON"));
+    }
     for (path, resource) in resources(root) {
+        required::check(resource, &path, &mut |rule, severity, at, message| findings.push(finding(rule, severity, at, message)));
         match resource.get("resourceType") {
             Some(Value::String(t)) if R4_TYPES.contains(&t.as_str()) => {}
             Some(Value::String(t)) => findings.push(finding("fhir.resource.type", Severity::Error, path, format!("{t:?} is not an R4 resource type"))),

@@ -54,16 +54,27 @@ fn expected(key: &str) -> Option<Primitive> {
         "active" | "deceasedBoolean" | "multipleBirthBoolean" | "valueBoolean" | "experimental" => ("boolean", Value::is_boolean),
         "multipleBirthInteger" | "valueInteger" | "sequence" | "rank" => ("integer", |v| v.as_i64().is_some()),
         "valueDecimal" => ("decimal", Value::is_number),
+        "valueId" => ("id", |v| v.as_str().is_some_and(is_id)),
         "system" | "display" | "family" | "unit" | "reference" | "url" | "status" => ("string", Value::is_string),
         _ => return None,
     })
 }
 
+/// Attachment holders: their `url` is a `url` (with a scheme), where an Extension's is a `uri`.
+const ATTACHMENTS: &[&str] = &["attachment", "presentedForm", "photo", "content"];
+
+/// A URL (RFC 1738): `scheme://…`, or `mailto:` / `tel:`; a URN (`urn:oid:…`) is a uri, not a url.
+fn is_url(s: &str) -> bool {
+    let scheme_ok = |scheme: &str| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    s.split_once("://").is_some_and(|(scheme, rest)| scheme_ok(scheme) && !rest.is_empty()) || s.starts_with("mailto:") || s.starts_with("tel:")
+}
+
 /// The pack's value rules over the whole file.
 pub fn check(root: &Value, push: &mut dyn FnMut(&'static str, Severity, String, String)) {
     let start = root.get("resourceType").and_then(Value::as_str).unwrap_or("Resource").to_owned();
-    let mut stack: Vec<(String, &str, &Value)> = vec![(start, "", root)];
-    while let Some((path, key, value)) = stack.pop() {
+    // (FHIRPath, key of the value, key of the object holding it, value)
+    let mut stack: Vec<(String, &str, &str, &Value)> = vec![(start, "", "", root)];
+    while let Some((path, key, parent, value)) = stack.pop() {
         let empty = match value {
             Value::Null => Some("null"),
             Value::String(s) if s.trim().is_empty() => Some("an empty string"),
@@ -81,6 +92,10 @@ pub fn check(root: &Value, push: &mut dyn FnMut(&'static str, Severity, String, 
         {
             push("fhir.value.type", Severity::Error, path.clone(), format!("{key} is not a valid {type_name}"));
         }
+        let url_typed = key == "endpoint" || (key == "url" && ATTACHMENTS.contains(&parent));
+        if url_typed && value.as_str().is_some_and(|s| !is_url(s)) {
+            push("fhir.value.type", Severity::Error, path.clone(), format!("{key} is a url (scheme://…), not a uri such as urn:oid:"));
+        }
         match value {
             Value::Object(map) => {
                 // A resource's id is an `id`; an element's id is any string.
@@ -90,10 +105,11 @@ pub fn check(root: &Value, push: &mut dyn FnMut(&'static str, Severity, String, 
                 {
                     push("fhir.value.type", Severity::Error, format!("{path}.id"), "the resource id is not a valid id ([A-Za-z0-9-.]{1,64})".into());
                 }
-                stack.extend(map.iter().rev().map(|(k, v)| (format!("{path}.{k}"), k.as_str(), v)));
+                super::required::check_codes(key, map, &path, push);
+                stack.extend(map.iter().rev().map(|(k, v)| (format!("{path}.{k}"), k.as_str(), key, v)));
             }
             // Elements of an array keep the array's name, so `given[0]` is checked as `given`.
-            Value::Array(items) => stack.extend(items.iter().enumerate().rev().map(|(i, v)| (format!("{path}[{i}]"), key, v))),
+            Value::Array(items) => stack.extend(items.iter().enumerate().rev().map(|(i, v)| (format!("{path}[{i}]"), key, parent, v))),
             _ => {}
         }
     }

@@ -3,6 +3,7 @@
 //! their rule ids. Locations are ER7 paths (`PID-3[2].4`) with the line (segment) and column.
 
 pub mod documents;
+pub mod fields;
 pub mod pamfr;
 pub mod structure;
 
