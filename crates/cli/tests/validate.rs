@@ -209,3 +209,30 @@ fn junit_and_sarif_reports_are_read_by_independent_consumers() {
         files.iter().filter(|f| f["path"].as_str().is_some_and(|p| p.contains("/err/"))).map(|f| f["findings"].as_array().map_or(0, Vec::len)).sum();
     assert_eq!(read["results"].as_array().map(Vec::len), Some(findings), "one SARIF result per finding");
 }
+
+#[test]
+fn every_fixture_and_corpus_file_gets_a_report_with_documented_rule_ids() {
+    let mut dirs = vec!["fixtures".to_owned()];
+    let corpus = passerelle_testkit::shared_dir().join("corpus");
+    if corpus.is_dir() {
+        dirs.push(corpus.display().to_string());
+    } else {
+        assert_ne!(std::env::var("PASSERELLE_REQUIRE_VERIFY").as_deref(), Ok("1"), "the shared corpus is missing at {}", corpus.display());
+        eprintln!("SKIPPED: the shared corpus is not at {}", corpus.display());
+    }
+    let rules = all_rules();
+    for dir in dirs {
+        let (code, out, stderr) = run(&["--format", "json", &dir]);
+        assert!(code == 0 || code == 1, "{dir}: exit {code}: {stderr}");
+        let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let files = report["files"].as_array().expect("files");
+        assert!(files.len() > 100, "{dir}: {} files", files.len());
+        for file in files {
+            assert!(matches!(file["format"].as_str(), Some("hl7v2" | "cda" | "fhir")), "{file}");
+            for f in file["findings"].as_array().expect("findings") {
+                let rule = f["rule"].as_str().expect("rule");
+                assert!(rules.contains(rule), "{}: {rule} is not a documented rule", file["path"]);
+            }
+        }
+    }
+}

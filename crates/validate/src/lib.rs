@@ -74,7 +74,7 @@ pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -
     let format = detect(bytes);
     let mut not_checked = Vec::new();
     let findings = match format {
-        "hl7v2" => hl7v2_findings(bytes, packs, &mut not_checked),
+        "hl7v2" => hl7v2_file_findings(bytes, packs, &mut not_checked),
         "cda" => cda_findings(bytes, packs, &mut not_checked),
         "fhir" => fhir_findings(bytes, packs),
         _ => vec![Finding::new(
@@ -86,6 +86,42 @@ pub fn validate(path: &str, bytes: &[u8], packs: &[PackId], fail_on: Severity) -
         )],
     };
     FileReport { path: path.to_owned(), format, status: Status::Pass, findings, not_checked }.judge(fail_on)
+}
+
+/// An HL7 v2 file: one message, or a batch (FHS/BHS … BTS/FTS) or several messages one after the
+/// other, each validated on its own with its findings placed by message and by the file's lines.
+fn hl7v2_file_findings(bytes: &[u8], packs: &[PackId], not_checked: &mut Vec<NotChecked>) -> Vec<Finding> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let is_segment_start = |i: usize| i == 0 || matches!(body[i - 1], b'\r' | b'\n');
+    let messages = body.windows(3).enumerate().filter(|(i, w)| *w == b"MSH" && is_segment_start(*i)).count();
+    if !passerelle_hl7v2::batch::is_batch(body) && messages <= 1 {
+        return hl7v2_findings(bytes, packs, not_checked);
+    }
+    let batch = passerelle_hl7v2::batch::split(body);
+    let mut findings: Vec<Finding> = batch
+        .issues
+        .iter()
+        .map(|i| {
+            Finding::new(
+                "hl7v2.batch.count",
+                Severity::Error,
+                Location { path: "BTS".into(), ..Location::default() },
+                i.message.clone(),
+                hl7v2::structure::PACK.name,
+            )
+        })
+        .collect();
+    for (n, message) in batch.messages.iter().enumerate() {
+        let offset = message.as_ptr() as usize - body.as_ptr() as usize;
+        // Lines are segments (the tokenizer's numbering), whatever the terminators.
+        let lines_before = body[..offset].split(|b| matches!(b, b'\r' | b'\n')).filter(|l| !l.trim_ascii().is_empty()).count();
+        for mut f in hl7v2_findings(message, packs, not_checked) {
+            f.at = Location { path: format!("message {} » {}", n + 1, f.at.path), line: f.at.line.map(|l| l + lines_before), column: f.at.column };
+            f.location = f.at.to_string();
+            findings.push(f);
+        }
+    }
+    findings
 }
 
 fn hl7v2_findings(bytes: &[u8], packs: &[PackId], not_checked: &mut Vec<NotChecked>) -> Vec<Finding> {

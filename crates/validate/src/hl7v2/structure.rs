@@ -21,6 +21,7 @@ pub const RULES: &[(&str, &str)] = &[
         "the message has the segments its structure requires (ADT: EVN, PID, PV1, MRG; ORU: OBR; ORM/OML: ORC; MDM: TXA; ACK: MSA; …)",
     ),
     ("hl7v2.structure.order", "MSH first, then EVN before PID, PID before PV1"),
+    ("hl7v2.batch.count", "a batch file's BTS-1 and FTS-1 count the messages and batches it holds (each message is validated on its own)"),
     ("hl7v2.encoding.bom", "no byte order mark before MSH (strict receivers do not find the MSH)"),
     ("hl7v2.msh.encoding", "MSH-2 holds four distinct encoding characters (five from v2.7 with truncation), none of them the field separator"),
     ("hl7v2.msh.message-structure", "MSH-9.3 names the message structure (required from v2.5), of the message type of MSH-9.1 (ADT_A01 for ADT)"),
