@@ -59,6 +59,7 @@ pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(ope
     rejected_messages_are_kept_without_deliveries(store).await;
     per_patient_order_holds_through_retries_and_dead_letters(store).await;
     operator_actions_say_what_happened(store).await;
+    a_delivered_message_is_replayed_before_the_patients_later_ones(store).await;
     own_claims_are_released_at_start_up_but_not_other_nodes(&open).await;
     expired_leases_are_taken_over_and_the_late_outcome_ignored(&open).await;
     concurrent_claims_from_two_nodes_never_share_a_row(&open).await;
@@ -196,6 +197,23 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
     })
     .await;
     out.into_iter().flatten().collect()
+}
+
+async fn a_delivered_message_is_replayed_before_the_patients_later_ones<S: Store>(store: &S) {
+    let first = stored(store, message("rp-1", "P-replay", &["d-replay"])).await;
+    let claimed = store.claim("d-replay", 10, 1_000).await.expect("claim");
+    assert!(store.mark_delivered(claimed[0].id, 1_100).await.expect("delivered"));
+    let row = claimed[0].id;
+    assert_eq!(store.replay(9_999_999, 1_200).await.expect("replay"), Transition::NoSuchRow);
+    let second = stored(store, message("rp-2", "P-replay", &["d-replay"])).await;
+    assert_eq!(store.replay(row, 1_200).await.expect("replay"), Transition::Done);
+    assert_eq!(store.replay(row, 1_200).await.expect("replay"), Transition::WrongStatus(OutboxStatus::Pending), "only a delivered row is replayed");
+    let again = store.claim("d-replay", 10, 1_300).await.expect("claim");
+    assert_eq!(again.iter().map(|i| i.message_id).collect::<Vec<_>>(), vec![first], "the replay leaves first; the later message waits");
+    assert!(store.mark_delivered(again[0].id, 1_400).await.expect("delivered"));
+    let then = store.claim("d-replay", 10, 1_500).await.expect("claim");
+    assert_eq!(then.iter().map(|i| i.message_id).collect::<Vec<_>>(), vec![second]);
+    assert!(store.mark_delivered(then[0].id, 1_600).await.expect("delivered"));
 }
 
 async fn operator_actions_say_what_happened<S: Store>(store: &S) {

@@ -113,6 +113,9 @@ pub trait Outbox: Send + Sync {
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
     /// Operator action: a dead-lettered row goes back to pending (replay).
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>>;
+    /// Operator action: a delivered row goes back to pending, to be sent again (replay). It keeps
+    /// its place in its patient's lane, so it leaves before that patient's later messages.
+    fn replay(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>>;
     /// Operator action: a pending row is moved to the dead letter.
     fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>>;
     /// At start-up: this node's own claims (left by its previous run) go back to pending.

@@ -226,6 +226,9 @@ impl Outbox for PostgresStore {
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None).await })
     }
+    fn replay(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
+        Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Delivered, OutboxStatus::Pending, now_ms, None).await })
+    }
     fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)).await })
     }

@@ -243,6 +243,9 @@ impl Outbox for SqliteStore {
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None))
     }
+    fn replay(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
+        self.write(move |c| ops::transition(c, id, OutboxStatus::Delivered, OutboxStatus::Pending, now_ms, None))
+    }
     fn dead_letter(&self, id: i64, reason: String, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Pending, OutboxStatus::Dead, now_ms, Some(&reason)))
     }
