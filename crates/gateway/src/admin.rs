@@ -1,6 +1,6 @@
 //! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` (by `patient=`,
 //! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`), `/api/outbox` and `/api/audit` (JSON for
-//! operators and the admin page to come), behind [`crate::admin_auth`]: an `operator` sees
+//! operators and the console, crate::console), behind [`crate::admin_auth`]: an `operator` sees
 //! messages without their patient, a `phi` reader sees them whole, each read audited first.
 
 use crate::admin_auth::{AdminAuth, Caller, Role};
@@ -46,6 +46,7 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/senders", get(senders))
         .route("/api/config", get(config_version))
         .route("/api/config/reload", axum::routing::post(reload))
+        .merge(crate::console::routes())
         .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
         .with_state(state)
 }

@@ -142,8 +142,8 @@ fn required(path: &str, query: Option<&str>) -> Role {
     match path {
         "/metrics" | "/healthz" | "/readyz" => Role::Metrics,
         "/api/audit" => Role::Phi,
-        "/api/messages" if by_patient => Role::Phi,
-        p if p.starts_with("/api/messages/") || p.ends_with("/rendering") => Role::Phi,
+        "/api/messages" | "/messages" if by_patient => Role::Phi,
+        p if p.starts_with("/api/messages/") || p.starts_with("/messages/") || p.ends_with("/rendering") => Role::Phi,
         _ => Role::Operator,
     }
 }

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod config;
 pub mod config_values;
 pub mod consent;
+pub mod console;
 pub mod delivery;
 pub mod embedded;
 pub mod file_listener;

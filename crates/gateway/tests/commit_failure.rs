@@ -69,6 +69,9 @@ impl Outbox for BrokenStore {
     fn requeue(&self, _: i64, _: i64) -> BoxFuture<'_, Result<Transition>> {
         fail()
     }
+    fn replay(&self, _: i64, _: i64) -> BoxFuture<'_, Result<Transition>> {
+        fail()
+    }
     fn dead_letter(&self, _: i64, _: String, _: i64) -> BoxFuture<'_, Result<Transition>> {
         fail()
     }

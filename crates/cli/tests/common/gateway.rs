@@ -44,6 +44,8 @@ pub struct GatewayFiles {
     pub journal: PathBuf,
     pub out: PathBuf,
     pub mllp: u16,
+    /// The admin port (API, metrics, the console).
+    pub admin: u16,
 }
 
 impl GatewayFiles {
@@ -65,7 +67,7 @@ impl GatewayFiles {
             ),
         )
         .expect("config");
-        Self { config, journal: journal.to_owned(), out, mllp }
+        Self { config, journal: journal.to_owned(), out, mllp, admin }
     }
 
     pub fn start(&self) -> Gateway {

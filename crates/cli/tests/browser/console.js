@@ -1,0 +1,67 @@
+// Drives the operator's console in headless Chromium (Debian's, through playwright-core) the way
+// an operator would, and prints what it saw as JSON: the dashboard, a search by IPP and by INS,
+// a message's lineage, a replay and the new attempt, the French labels, and every request the
+// pages made (all must stay on the gateway). Screenshots go to OUTDIR.
+// Usage: node console.js BASE_URL IPP INS_SYSTEM|INS OUTDIR
+const { chromium } = require('playwright-core');
+
+(async () => {
+  const [base, ipp, ins, out] = process.argv.slice(2);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const seen = { requests: [] };
+  try {
+    const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on('request', (r) => seen.requests.push(r.url()));
+    await page.goto(base + '/');
+    seen.dashboard = { title: await page.title(), listeners: await page.locator('#listeners tr').count(), text: await page.locator('#listeners').innerText() };
+    await page.screenshot({ path: out + '/dashboard.png', fullPage: true });
+
+    await page.click('header a[href="/messages"]');
+    await page.fill('input[name=patient]', ipp);
+    await page.click('#search button');
+    await page.waitForSelector('#results');
+    seen.byIpp = await page.locator('#results tr').count() - 1;
+    await page.fill('input[name=patient]', '');
+    await page.fill('input[name=identifier]', ins);
+    await page.click('#search button');
+    await page.waitForSelector('#results');
+    seen.byIns = await page.locator('#results tr').count() - 1;
+    seen.searchUrl = page.url();
+    await page.screenshot({ path: out + '/search.png', fullPage: true });
+
+    await page.locator('#results tr a').last().click();
+    await page.waitForSelector('#deliveries');
+    seen.lineage = {
+      url: page.url(),
+      pid3: await page.locator('#raw span[title="PID-3"]').first().innerText(),
+      msh10: await page.locator('#raw span[title="MSH-10"]').first().innerText(),
+      status: await page.locator('#deliveries .status').first().innerText(),
+      attempts: await page.locator('#deliveries .attempts').first().innerText(),
+      model: (await page.locator('#model').innerText()).length,
+    };
+    await page.screenshot({ path: out + '/lineage.png', fullPage: true });
+    await page.click('#deliveries button:has-text("Replay")');
+    // The replay is delivered by the worker: reload until the attempt shows.
+    for (let i = 0; i < 50; i++) {
+      await page.waitForSelector('#deliveries');
+      const attempts = await page.locator('#deliveries .attempts').first().innerText();
+      const status = await page.locator('#deliveries .status').first().innerText();
+      seen.afterReplay = { attempts, status };
+      if (attempts === '2' && status === 'delivered') break;
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await page.screenshot({ path: out + '/replayed.png', fullPage: true });
+
+    const fr = await browser.newContext({ locale: 'fr-FR' });
+    const frPage = await fr.newPage();
+    frPage.on('request', (r) => seen.requests.push(r.url()));
+    await frPage.goto(base + '/');
+    seen.french = await frPage.locator('h1').innerText();
+    await frPage.screenshot({ path: out + '/tableau-de-bord.png', fullPage: true });
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(seen));
+})().catch((e) => { console.error(e); process.exit(1); });

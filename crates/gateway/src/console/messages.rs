@@ -1,0 +1,221 @@
+//! Message search (`/messages?identifier=SYSTEM|VALUE`, or `patient=` any identifier value,
+//! `control_id=`, `status=`) through the identifier table, and each message's lineage
+//! (`/messages/<id>`): the raw bytes (ER7 segment by segment, each field titled with its
+//! position), the ACK sent, the normalised model, its diagnostics, and for each destination the
+//! delivery row with its rendering and the operator's actions. Identifiers and bodies are shown
+//! to the `phi` role only, and each such view is written to the audit trail first.
+
+use super::page::{Lang, esc, page, time};
+use crate::admin::AdminState;
+use crate::admin_auth::{Caller, Role};
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use passerelle_store::{AuditEntry, MessageQuery, MessageStatus, OutboxStatus};
+use serde::Deserialize;
+use std::fmt::Write;
+
+#[derive(Deserialize, Default)]
+pub struct SearchParams {
+    identifier: Option<String>,
+    patient: Option<String>,
+    control_id: Option<String>,
+    status: Option<String>,
+}
+
+async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
+    let entry =
+        AuditEntry { at_ms: crate::pipeline::now_ms(), role: caller.role.as_str().into(), remote: caller.remote.clone(), action: action.into(), target };
+    s.store.audit(entry).await.map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, format!("audit trail unavailable, nothing shown: {e}")).into_response())
+}
+
+fn input(name: &str, label: &str, value: &Option<String>, hint: &str) -> String {
+    format!(
+        "<label>{label} <input type=\"text\" name=\"{name}\" value=\"{}\" placeholder=\"{}\"></label> ",
+        esc(value.as_deref().unwrap_or_default()),
+        esc(hint)
+    )
+}
+
+pub async fn search(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Query(p): Query<SearchParams>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let mut body = format!("<h1>{}</h1><form method=\"get\" action=\"/messages\" id=\"search\">", lang.t("Messages"));
+    body.push_str(&input("identifier", lang.t("Identifier"), &p.identifier, "urn:oid:1.2.250.1.213.1.4.10|279035121518989"));
+    body.push_str(&input("patient", lang.t("Patient"), &p.patient, "IPP100234"));
+    body.push_str(&input("control_id", lang.t("Control id"), &p.control_id, "MSG-0001"));
+    let _ = write!(body, "<button type=\"submit\">{}</button></form>", lang.t("Search"));
+    let identifier = p.identifier.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.split_once('|')).map(|(a, b)| (a.to_owned(), b.to_owned()));
+    let status = match p.status.as_deref() {
+        Some("accepted") => Some(MessageStatus::Accepted),
+        Some("rejected") => Some(MessageStatus::Rejected),
+        Some("withheld") => Some(MessageStatus::Withheld),
+        _ => None,
+    };
+    let patient = p.patient.filter(|v| !v.is_empty());
+    let by_patient = identifier.is_some() || patient.is_some();
+    let query = MessageQuery { patient, identifier, control_id: p.control_id.filter(|v| !v.is_empty()), status, limit: 200 };
+    let rows = match s.store.search(query).await {
+        Ok(rows) => rows,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")).into_response(),
+    };
+    let phi = caller.role >= Role::Phi;
+    if phi
+        && by_patient
+        && let Err(refused) = audited(&s, &caller, "search", format!("console messages by patient ({} found)", rows.len())).await
+    {
+        return refused;
+    }
+    if rows.is_empty() {
+        let _ = write!(body, "<p id=\"results\">{}</p>", lang.t("No message found"));
+        return page(lang, lang.t("Messages"), &body, false);
+    }
+    let _ = write!(
+        body,
+        "<table id=\"results\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Received at"),
+        lang.t("Listener"),
+        lang.t("Type"),
+        lang.t("Control id"),
+        lang.t("Sender"),
+        lang.t("Status"),
+        lang.t("Patient")
+    );
+    for r in &rows {
+        let keys = &r.patient;
+        let patient = if phi {
+            [keys.ins.as_deref(), keys.niss.as_deref(), keys.ipp.as_deref()].into_iter().flatten().map(esc).collect::<Vec<_>>().join(" · ")
+        } else {
+            format!("<i>{}</i>", lang.t("Hidden: the phi role sees identifiers"))
+        };
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/messages/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{patient}</td></tr>",
+            time(r.received_at_ms),
+            esc(&r.listener),
+            esc(&r.message_type),
+            esc(&r.control_id),
+            esc(&r.sender),
+            r.status,
+            id = r.id,
+        );
+    }
+    body.push_str("</table>");
+    page(lang, lang.t("Messages"), &body, false)
+}
+
+/// ER7 shown segment by segment, each field in a span titled with its position (`PID-3`).
+fn er7(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let separator = text.get(3..4).unwrap_or("|").to_owned();
+    let mut out = String::from("<pre id=\"raw\">");
+    for segment in text.split(['\r', '\n']).filter(|s| !s.is_empty()) {
+        let name = segment.get(..3).unwrap_or(segment);
+        out.push_str("<span class=\"seg\">");
+        for (i, field) in segment.split(separator.as_str()).enumerate() {
+            if i > 0 {
+                out.push_str(&esc(&separator));
+            }
+            // MSH-1 is the separator itself: MSH fields are numbered one further.
+            let n = if name == "MSH" && i > 0 { i + 1 } else { i };
+            let _ = write!(out, "<span title=\"{}-{n}\">{}</span>", esc(name), esc(field));
+        }
+        out.push_str("</span>");
+    }
+    out.push_str("</pre>");
+    out
+}
+
+fn pretty(raw: &[u8]) -> String {
+    let shown = match serde_json::from_slice::<serde_json::Value>(raw) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    };
+    format!("<pre id=\"raw\">{}</pre>", esc(&shown))
+}
+
+pub async fn lineage(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    if let Err(refused) = audited(&s, &caller, "read message", format!("console message/{id}")).await {
+        return refused;
+    }
+    let m = match s.store.message(id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return (StatusCode::NOT_FOUND, format!("no message {id}")).into_response(),
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")).into_response(),
+    };
+    let sum = &m.summary;
+    let mut body = format!(
+        "<h1>{} {id} : {} <code>{}</code></h1><table id=\"summary\"><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{:?}</td></tr>",
+        lang.t("Message"),
+        esc(&sum.message_type),
+        esc(&sum.control_id),
+        lang.t("Received at"),
+        time(sum.received_at_ms),
+        lang.t("Listener"),
+        esc(&sum.listener),
+        lang.t("Sender"),
+        esc(&sum.sender),
+        lang.t("Status"),
+        sum.status
+    );
+    if let Some(why) = &sum.withheld {
+        let _ = write!(body, "<tr><th>{}</th><td class=\"warn\">{}</td></tr>", lang.t("Withheld by consent"), esc(why));
+    }
+    body.push_str("</table>");
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Diagnostics"));
+    if sum.diagnostics.is_empty() {
+        body.push_str("<p class=\"ok\">–</p>");
+    } else {
+        let _ = write!(body, "<pre id=\"diagnostics\">{}</pre>", esc(&sum.diagnostics));
+    }
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Raw message"));
+    body.push_str(&if m.raw.starts_with(b"MSH") { er7(&m.raw) } else { pretty(&m.raw) });
+    let _ = write!(body, "<h2>{}</h2>{}", lang.t("ACK sent"), er7(&m.ack).replace("id=\"raw\"", "id=\"ack\""));
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Routing and deliveries"));
+    if m.deliveries.is_empty() {
+        let _ = write!(body, "<p id=\"deliveries\">{}</p>", lang.t("No delivery: no route matched, or the message was rejected or withheld"));
+    } else {
+        let _ = write!(
+            body,
+            "<table id=\"deliveries\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            lang.t("Destination"),
+            lang.t("Status"),
+            lang.t("Attempts"),
+            lang.t("Next attempt"),
+            lang.t("Last error"),
+            lang.t("Rendering"),
+            lang.t("Actions")
+        );
+        for d in &m.deliveries {
+            let action = match d.status {
+                OutboxStatus::Delivered => Some(("replay", lang.t("Replay"))),
+                OutboxStatus::Dead => Some(("retry", lang.t("Retry"))),
+                OutboxStatus::Pending => Some(("dead-letter", lang.t("Dead-letter"))),
+                _ => None,
+            };
+            let form = action.map_or_else(String::new, |(verb, label)| {
+                format!(
+                    "<form class=\"inline\" method=\"post\" action=\"/console/outbox/{}/{verb}?back={id}\"><button type=\"submit\">{label}</button></form>",
+                    d.id
+                )
+            });
+            let _ = write!(
+                body,
+                "<tr data-outbox=\"{row}\"><td>{row}</td><td>{}</td><td class=\"status\">{}</td><td class=\"n attempts\">{}</td><td>{}</td><td>{}</td><td><a href=\"/api/outbox/{row}/rendering\">{}</a></td><td>{form}</td></tr>",
+                esc(&d.destination),
+                d.status.as_str(),
+                d.attempts,
+                if d.status == OutboxStatus::Pending { time(d.next_attempt_ms) } else { "–".into() },
+                esc(d.last_error.as_deref().unwrap_or("")),
+                lang.t("Rendering"),
+                row = d.id,
+            );
+        }
+        body.push_str("</table>");
+    }
+    if let Some(model) = &m.normalised {
+        let _ = write!(body, "<h2>{}</h2>{}", lang.t("Normalised model"), pretty(model).replace("id=\"raw\"", "id=\"model\""));
+    }
+    page(lang, &format!("{} {id}", lang.t("Message")), &body, false)
+}

@@ -1,0 +1,105 @@
+//! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
+//! identifier), `/messages/<id>` (lineage), and the operator's actions on a delivery row (replay
+//! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
+//! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
+//! English by the browser's language, no script and nothing fetched from elsewhere. The admin
+//! port's access rules apply (roles, Host check); a form post must also come from the console's
+//! own origin (no cross-site request can act), and every action is written to the audit trail.
+
+mod dashboard;
+mod messages;
+mod page;
+
+use crate::admin::AdminState;
+use crate::admin_auth::Caller;
+use axum::Extension;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use passerelle_store::{AuditEntry, Transition};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AdminState> {
+    Router::new()
+        .route("/", get(dashboard::dashboard))
+        .route("/messages", get(messages::search))
+        .route("/messages/{id}", get(messages::lineage))
+        .route("/console/outbox/{id}/{verb}", post(form_action))
+        .route("/api/outbox/{id}/{verb}", post(api_action))
+}
+
+/// Runs `verb` on outbox row `id`, audited first.
+async fn act(s: &AdminState, caller: &Caller, id: i64, verb: &str) -> Result<Transition, (StatusCode, String)> {
+    let entry = AuditEntry {
+        at_ms: crate::pipeline::now_ms(),
+        role: caller.role.as_str().into(),
+        remote: caller.remote.clone(),
+        action: verb.into(),
+        target: format!("outbox/{id}"),
+    };
+    let unavailable = |e: passerelle_store::StoreError| (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"));
+    s.store.audit(entry).await.map_err(unavailable)?;
+    let now = crate::pipeline::now_ms();
+    let done = match verb {
+        "replay" => s.store.replay(id, now).await,
+        "retry" => s.store.requeue(id, now).await,
+        "dead-letter" => s.store.dead_letter(id, format!("dead-lettered by an operator ({})", caller.role.as_str()), now).await,
+        other => return Err((StatusCode::NOT_FOUND, format!("unknown action {other} (replay, retry, dead-letter)"))),
+    };
+    done.map_err(unavailable)
+}
+
+fn answer(t: Transition, id: i64, verb: &str) -> (StatusCode, String) {
+    match t {
+        Transition::Done => (StatusCode::OK, format!("{verb}: outbox row {id} is pending")),
+        Transition::NoSuchRow => (StatusCode::NOT_FOUND, format!("no outbox row {id}")),
+        Transition::WrongStatus(st) => (StatusCode::CONFLICT, format!("outbox row {id} is {}: {verb} does not apply", st.as_str())),
+    }
+}
+
+/// `POST /api/outbox/<id>/replay|retry|dead-letter` (role operator): JSON `{"outcome"}` or `{"error"}`.
+async fn api_action(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Path((id, verb)): Path<(i64, String)>) -> Response {
+    let (status, text) = match act(&s, &caller, id, &verb).await {
+        Ok(t) => answer(t, id, &verb),
+        Err(e) => e,
+    };
+    let key = if status == StatusCode::OK { "outcome" } else { "error" };
+    (status, axum::Json(serde_json::json!({ key: text }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<i64>,
+}
+
+/// A form post is the console's own when the browser says so: Origin (or, without it,
+/// Sec-Fetch-Site) names this very host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    match headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) {
+        Some(origin) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
+        None => headers.get("sec-fetch-site").and_then(|h| h.to_str().ok()).is_none_or(|site| site == "same-origin" || site == "none"),
+    }
+}
+
+async fn form_action(
+    State(s): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path((id, verb)): Path<(i64, String)>,
+    Query(back): Query<Back>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
+    }
+    match act(&s, &caller, id, &verb).await {
+        Ok(Transition::Done) => match back.back {
+            Some(message) => Redirect::to(&format!("/messages/{message}")).into_response(),
+            None => Redirect::to("/").into_response(),
+        },
+        Ok(t) => answer(t, id, &verb).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
