@@ -46,6 +46,8 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/senders", get(senders))
         .route("/api/config", get(config_version))
         .route("/api/config/reload", axum::routing::post(reload))
+        .route("/api/identity/alerts", get(identity_alerts))
+        .route("/api/identity/alerts/acknowledge", axum::routing::post(acknowledge_alert))
         .merge(crate::console::routes())
         .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
         .with_state(state)
@@ -320,5 +322,39 @@ async fn reload(State(s): State<AdminState>) -> Response {
             tracing::warn!(error = %e, "configuration reload refused; the running configuration stays");
             (StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct AlertParams {
+    /// The window read, in days back from now (default 30).
+    days: Option<i64>,
+    /// At most this many messages read (default 50,000, newest first).
+    limit: Option<usize>,
+}
+
+/// `GET /api/identity/alerts` (role `phi`, audited): `{"alerts": [{"id", "kind", "identifier":
+/// {"system", "value"}, "messages", "detail", "acknowledged"}]}`.
+async fn identity_alerts(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<AlertParams>) -> Response {
+    if let Err(refused) = audited(&s, &caller, "read identity alerts", "identity alerts".into()).await {
+        return refused;
+    }
+    let since = crate::pipeline::now_ms() - p.days.unwrap_or(30).clamp(1, 3650) * 86_400_000;
+    match crate::identity_alerts::current(s.store.as_ref(), &s.metrics, since, p.limit.unwrap_or(50_000).min(1_000_000)).await {
+        Ok(alerts) => Json(serde_json::json!({ "alerts": alerts })).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct AcknowledgeParams {
+    id: String,
+}
+
+/// `POST /api/identity/alerts/acknowledge?id=<alert id>` (role `phi`): recorded in the audit trail.
+async fn acknowledge_alert(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<AcknowledgeParams>) -> Response {
+    match audited(&s, &caller, crate::identity_alerts::ACKNOWLEDGE, p.id.clone()).await {
+        Ok(()) => Json(serde_json::json!({ "acknowledged": p.id })).into_response(),
+        Err(refused) => refused,
     }
 }

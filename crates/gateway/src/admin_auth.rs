@@ -142,6 +142,7 @@ fn required(path: &str, query: Option<&str>) -> Role {
     match path {
         "/metrics" | "/healthz" | "/readyz" => Role::Metrics,
         "/api/audit" => Role::Phi,
+        p if p.starts_with("/api/identity/") || p == "/identity" || p.starts_with("/console/identity/") => Role::Phi,
         "/api/messages" | "/messages" if by_patient => Role::Phi,
         p if p.starts_with("/api/messages/") || p.starts_with("/messages/") || p.ends_with("/rendering") => Role::Phi,
         _ => Role::Operator,

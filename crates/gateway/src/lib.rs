@@ -17,6 +17,7 @@ pub mod file_listener;
 pub mod http_ingest;
 pub mod http_server;
 pub mod identity;
+pub mod identity_alerts;
 pub mod intake;
 pub mod limits;
 pub mod listener_config;

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub validation_findings: IntCounterVec,
     /// Seconds since each node of the store last beat (a hub's nodes; one on a single node).
     pub node_heartbeat_age: prometheus::GaugeVec,
+    /// Unacknowledged identity alerts by kind, as of the last time they were computed.
+    pub identity_alerts: IntGaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -64,6 +66,9 @@ impl Metrics {
             &["listener"],
         )?;
         registry.register(Box::new(tls_certificate_expiry.clone()))?;
+        let identity_alerts =
+            IntGaugeVec::new(Opts::new("passerelle_identity_alerts", "Unacknowledged identity alerts by kind (identity monitoring)"), &["kind"])?;
+        registry.register(Box::new(identity_alerts.clone()))?;
         Ok(Self {
             received: counter(
                 &registry,
@@ -108,6 +113,7 @@ impl Metrics {
             tls_certificate_expiry,
             outbox_depth,
             node_heartbeat_age,
+            identity_alerts,
             registry,
         })
     }
@@ -116,7 +122,7 @@ impl Metrics {
     /// against it), whether or not it has a sample yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 17] = [
+        let collectors: [&dyn Collector; 18] = [
             &self.received,
             &self.acked,
             &self.rejected,
@@ -134,6 +140,7 @@ impl Metrics {
             &self.outbox_oldest_age,
             &self.tls_certificate_expiry,
             &self.node_heartbeat_age,
+            &self.identity_alerts,
         ];
         collectors.iter().flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone())).collect()
     }

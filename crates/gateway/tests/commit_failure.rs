@@ -45,6 +45,9 @@ impl Journal for BrokenStore {
     fn message(&self, _: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         fail()
     }
+    fn recent_models(&self, _: i64, _: usize) -> BoxFuture<'_, Result<Vec<RecentModel>>> {
+        fail()
+    }
     fn purge(&self, _: i64) -> BoxFuture<'_, Result<u64>> {
         fail()
     }

@@ -86,6 +86,9 @@ pub trait Journal: Send + Sync {
     fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
+    /// The normalised models of accepted messages received since `since_ms`, newest first, at
+    /// most `limit` (messages journaled without their model are not among them).
+    fn recent_models(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<RecentModel>>>;
     /// Deletes messages received before `before_ms` whose deliveries are all finished.
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>>;
     /// The horizon retention should pass to [`Journal::purge`] for `before_ms`: a partitioned

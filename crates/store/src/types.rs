@@ -258,3 +258,15 @@ pub struct NodeBeat {
     pub config_version: String,
     pub binary_version: String,
 }
+
+/// An accepted message's normalised model, for reading patients across messages (identity
+/// monitoring): newest first.
+#[derive(Debug, Clone)]
+pub struct RecentModel {
+    pub id: i64,
+    pub received_at_ms: i64,
+    pub sender: String,
+    /// The diagnostics as journaled (`warning[ins-key-invalid] …`).
+    pub diagnostics: String,
+    pub normalised: Vec<u8>,
+}

@@ -1,5 +1,5 @@
 //! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
-//! identifier), `/messages/<id>` (lineage), and the operator's actions on a delivery row (replay
+//! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), and the operator's actions on a delivery row (replay
 //! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
 //! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
 //! English by the browser's language, no script and nothing fetched from elsewhere. The admin
@@ -7,6 +7,7 @@
 //! own origin (no cross-site request can act), and every action is written to the audit trail.
 
 mod dashboard;
+mod identity;
 mod messages;
 mod page;
 
@@ -26,6 +27,8 @@ pub fn routes() -> Router<AdminState> {
         .route("/", get(dashboard::dashboard))
         .route("/messages", get(messages::search))
         .route("/messages/{id}", get(messages::lineage))
+        .route("/identity", get(identity::alerts))
+        .route("/console/identity/acknowledge", post(acknowledge))
         .route("/console/outbox/{id}/{verb}", post(form_action))
         .route("/api/outbox/{id}/{verb}", post(api_action))
 }
@@ -101,5 +104,27 @@ async fn form_action(
         },
         Ok(t) => answer(t, id, &verb).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct AlertId {
+    id: String,
+}
+
+async fn acknowledge(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Query(alert): Query<AlertId>) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
+    }
+    let entry = AuditEntry {
+        at_ms: crate::pipeline::now_ms(),
+        role: caller.role.as_str().into(),
+        remote: caller.remote.clone(),
+        action: crate::identity_alerts::ACKNOWLEDGE.into(),
+        target: alert.id,
+    };
+    match s.store.audit(entry).await {
+        Ok(()) => Redirect::to("/identity").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")).into_response(),
     }
 }

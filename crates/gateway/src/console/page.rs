@@ -77,6 +77,12 @@ impl Lang {
             "Refreshes every 10 s" => "Actualisé toutes les 10 s",
             "No delivery: no route matched, or the message was rejected or withheld" => "Aucune livraison : aucune route retenue, ou message rejeté ou retenu",
             "Withheld by consent" => "Retenu par le consentement",
+            "Identity monitoring" => "Identitovigilance",
+            "No identity alert" => "Aucune alerte d'identité",
+            "Alert" => "Alerte",
+            "Detail" => "Détail",
+            "Acknowledge" => "Acquitter",
+            "Message" => "Message",
             _ => key,
         };
         match self {
@@ -120,11 +126,12 @@ pub fn page(lang: Lang, title: &str, body: &str, refresh: bool) -> Response {
     let meta = if refresh { "<meta http-equiv=\"refresh\" content=\"10\">" } else { "" };
     let html = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">{meta}<title>{title} · Passerelle</title><style>{STYLE}</style></head><body>\
-         <header><b>Passerelle</b><a href=\"/\">{dashboard}</a><a href=\"/messages\">{messages}</a></header><main>{body}</main></body></html>",
+         <header><b>Passerelle</b><a href=\"/\">{dashboard}</a><a href=\"/messages\">{messages}</a><a href=\"/identity\">{identity}</a></header><main>{body}</main></body></html>",
         code = lang.code(),
         title = esc(title),
         dashboard = lang.t("Dashboard"),
         messages = lang.t("Messages"),
+        identity = lang.t("Identity monitoring"),
     );
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }

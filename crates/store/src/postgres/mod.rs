@@ -188,6 +188,9 @@ impl Journal for PostgresStore {
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         Box::pin(async move { ops::message(&*self.pool.get().await?, id).await })
     }
+    fn recent_models(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<RecentModel>>> {
+        Box::pin(async move { ops::recent_models(&*self.pool.get().await?, since_ms, limit).await })
+    }
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move { partitions::purge(&*self.pool.get().await?, before_ms, &self.lease.owner, now_ms()).await })
     }

@@ -156,3 +156,15 @@ pub async fn nodes(conn: &Conn) -> Result<Vec<NodeBeat>> {
     let rows = conn.client.query("SELECT node, started_ms, seen_ms, config_version, binary_version FROM nodes ORDER BY node", &[]).await?;
     Ok(rows.iter().map(|r| NodeBeat { node: r.get(0), started_ms: r.get(1), seen_ms: r.get(2), config_version: r.get(3), binary_version: r.get(4) }).collect())
 }
+
+pub async fn recent_models(conn: &Conn, since_ms: i64, limit: usize) -> Result<Vec<RecentModel>> {
+    let rows = conn
+        .client
+        .query(
+            "SELECT id, received_at_ms, sender, diagnostics, normalised FROM messages
+              WHERE status = 'accepted' AND received_at_ms >= $1 AND normalised IS NOT NULL ORDER BY id DESC LIMIT $2",
+            &[&since_ms, &(limit as i64)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| RecentModel { id: r.get(0), received_at_ms: r.get(1), sender: r.get(2), diagnostics: r.get(3), normalised: r.get(4) }).collect())
+}

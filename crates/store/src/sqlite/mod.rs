@@ -214,6 +214,9 @@ impl Journal for SqliteStore {
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         self.read(move |c| ops::message(c, id))
     }
+    fn recent_models(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<RecentModel>>> {
+        self.read(move |c| ops::recent_models(c, since_ms, limit))
+    }
     fn purge(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
         self.write(move |c| ops::purge(c, before_ms))
     }

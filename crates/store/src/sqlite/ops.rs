@@ -420,6 +420,17 @@ pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>
     Ok(rows)
 }
 
+pub fn recent_models(conn: &Connection, since_ms: i64, limit: usize) -> Result<Vec<RecentModel>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, received_at_ms, sender, diagnostics, normalised FROM messages
+          WHERE status = 'accepted' AND received_at_ms >= ?1 AND normalised IS NOT NULL ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![since_ms, limit as i64], |r| {
+        Ok(RecentModel { id: r.get(0)?, received_at_ms: r.get(1)?, sender: r.get(2)?, diagnostics: r.get(3)?, normalised: r.get(4)? })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
