@@ -10,6 +10,7 @@
 pub mod conformance;
 mod migrations;
 pub mod postgres;
+mod search_sql;
 pub mod sqlite;
 mod types;
 

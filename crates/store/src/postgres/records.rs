@@ -125,18 +125,12 @@ pub async fn message(conn: &Conn, id: i64) -> Result<Option<StoredMessage>> {
 }
 
 pub async fn search(conn: &Conn, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM messages
-         WHERE ($1::text IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = $1))
-           AND ($2::text IS NULL OR control_id = $2)
-           AND ($3::text IS NULL OR ($3 = 'withheld' AND withheld IS NOT NULL) OR ($3 = 'accepted' AND status = 'accepted' AND withheld IS NULL)
-                OR ($3 = 'rejected' AND status = 'rejected'))
-           AND ($5::text IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = $5 AND system = $6))
-         ORDER BY id DESC LIMIT $4"
-    );
+    let (clause, params) = crate::search_sql::search_where(q, |n| format!("${n}::text"));
     let limit = if q.limit == 0 { 100 } else { q.limit } as i64;
-    let (system, value) = q.identifier.as_ref().map(|(s, v)| (Some(s.as_str()), Some(v.as_str()))).unwrap_or_default();
-    let rows = conn.client.query(&sql, &[&q.patient, &q.control_id, &q.status.map(MessageStatus::as_str), &limit, &value, &system]).await?;
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM messages{clause} ORDER BY id DESC LIMIT ${}", params.len() + 1);
+    let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+    values.push(&limit);
+    let rows = conn.client.query(&sql, &values).await?;
     Ok(rows.iter().map(summary_row).collect())
 }
 

@@ -403,20 +403,16 @@ pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
 }
 
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics, withheld FROM messages
-         WHERE (?1 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?1))
-           AND (?2 IS NULL OR control_id = ?2)
-           AND (?3 IS NULL OR (?3 = 'withheld' AND withheld IS NOT NULL) OR (?3 = 'accepted' AND status = 'accepted' AND withheld IS NULL)
-                OR (?3 = 'rejected' AND status = 'rejected'))
-           AND (?5 IS NULL OR id IN (SELECT message_id FROM identifiers WHERE value = ?5 AND system = ?6))
-         ORDER BY id DESC LIMIT ?4",
-    )?;
-    let limit = if q.limit == 0 { 100 } else { q.limit } as i64;
-    let (system, value) = q.identifier.as_ref().map(|(s, v)| (Some(s.as_str()), Some(v.as_str()))).unwrap_or_default();
-    let rows = stmt
-        .query_map(params![q.patient, q.control_id, q.status.map(MessageStatus::as_str), limit, value, system], summary_row)?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (clause, mut params) = crate::search_sql::search_where(q, |n| format!("?{n}"));
+    let limit = if q.limit == 0 { 100 } else { q.limit };
+    params.push(limit.to_string());
+    let sql = format!(
+        "SELECT id, received_at_ms, listener, format, message_type, control_id, sender, status, ins, niss, ipp, diagnostics, withheld FROM messages{clause}
+         ORDER BY id DESC LIMIT CAST(?{} AS INTEGER)",
+        params.len()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), summary_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -434,6 +430,27 @@ pub fn recent_models(conn: &Connection, since_ms: i64, limit: usize) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found before landing (issue 13): a search written `(?1 IS NULL OR id IN (…))` made SQLite
+    /// scan every message (60 ms at a million); each condition is now written only when asked
+    /// for, and an identifier search is a lookup in the identifier index.
+    #[test]
+    fn a_search_with_is_null_or_conditions_scanned_every_message() {
+        let conn = Connection::open_in_memory().expect("open");
+        migrate(&conn).expect("migrate");
+        let queries = [
+            MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.10".into(), "279035121518989".into())), ..Default::default() },
+            MessageQuery { patient: Some("IPP100234".into()), ..Default::default() },
+            MessageQuery { control_id: Some("MSG-1".into()), ..Default::default() },
+        ];
+        for q in queries {
+            let (clause, params) = crate::search_sql::search_where(&q, |n| format!("?{n}"));
+            let sql = format!("EXPLAIN QUERY PLAN SELECT id FROM messages{clause} ORDER BY id DESC LIMIT 100");
+            let mut stmt = conn.prepare(&sql).expect("plan");
+            let steps: Vec<String> = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(3)).expect("plan").flatten().collect();
+            assert!(!steps.iter().any(|s| s.starts_with("SCAN messages") || s.starts_with("SCAN identifiers")), "{clause}: {steps:?}");
+        }
+    }
 
     /// Found before landing: a claim written with `OR` between the two statuses made SQLite scan
     /// every outbox row of the destination (delivered ones included) on each claim, which cut
