@@ -9,7 +9,7 @@ use crate::types::{MessageQuery, MessageStatus};
 pub fn search_where(q: &MessageQuery, placeholder: impl Fn(usize) -> String) -> (String, Vec<String>) {
     let mut conditions = Vec::new();
     let mut params: Vec<String> = Vec::new();
-    let mut next = |value: &str, params: &mut Vec<String>| {
+    let next = |value: &str, params: &mut Vec<String>| {
         params.push(value.to_owned());
         placeholder(params.len())
     };
