@@ -35,6 +35,9 @@ fn seed(path: &std::path::Path, n: u64) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// A search for patient number n.
+type QueryOf = Box<dyn Fn(u64) -> MessageQuery>;
+
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -50,7 +53,7 @@ async fn main() {
     seed(&path, n).expect("seed");
     println!("seeded {n} messages ({} identifiers) in {:.1} s", n * 2, started.elapsed().as_secs_f64());
     let store = SqliteStore::open(&path).expect("open");
-    let cases: [(&str, Box<dyn Fn(u64) -> MessageQuery>); 4] = [
+    let cases: [(&str, QueryOf); 4] = [
         (
             "by INS (system|value)",
             Box::new(|p| MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.10".into(), nir(p))), limit: 100, ..Default::default() }),
