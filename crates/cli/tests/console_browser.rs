@@ -2,7 +2,8 @@
 //! messages of one patient, then headless Chromium (Debian's, driven by playwright-core;
 //! crates/cli/tests/browser/console.js) loads the dashboard, searches by IPP and by INS, opens a
 //! message's lineage (ER7 fields titled with their positions, the model, the delivery row),
-//! replays it and sees the new attempt delivered, and reads the French labels; no page requests
+//! replays it and sees the new attempt delivered, runs a bulk dry run, sees and acknowledges the
+//! identity alert a third message raised, and reads the French labels; no page requests
 //! anything outside the gateway. Screenshots are kept under target/console-screenshots. The API
 //! side of the actions is checked too: a cross-site form post is refused, a wrong action says
 //! why. SKIPPED without node/npm packages/chromium; a failure where PASSERELLE_REQUIRE_BROWSER=1.
@@ -28,12 +29,20 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     let files = GatewayFiles::write(dir.path(), &dir.path().join("journal.db"), "");
     let _gateway: Gateway = files.start();
     let mut mllp = files.connect_when_up();
-    for fixture in ["fr_a01_admission.hl7", "fr_a02_transfer.hl7"] {
-        let bytes = std::fs::read(workspace_root().join("fixtures/validate/ok").join(fixture)).expect("fixture");
+    let read = |f: &str| std::fs::read(workspace_root().join("fixtures/validate/ok").join(f)).expect("fixture");
+    // The same INS from another application with another birth date and IPP: an identity alert.
+    let diverging = String::from_utf8(read("fr_a01_admission.hl7"))
+        .expect("utf-8")
+        .replacen("|PASSERELLE-TEST|", "|AUTRE-APPLI|", 1)
+        .replacen("|FR-A01-0001|", "|FR-A01-9999|", 1)
+        .replacen("|19790321|F|", "|19790322|F|", 1)
+        .replacen("IPP100234^^^CHU-TEST", "IPP200001^^^CHU-TEST", 1)
+        .into_bytes();
+    for bytes in [read("fr_a01_admission.hl7"), read("fr_a02_transfer.hl7"), diverging] {
         let (code, _) = send(&mut mllp, &bytes).expect("ack");
-        assert_eq!(code, "AA", "{fixture}");
+        assert_eq!(code, "AA");
     }
-    files.wait_delivered(&["FR-A01-0001".to_owned(), "FR-A02-0001".to_owned()].into_iter().collect());
+    files.wait_delivered(&["FR-A01-0001".to_owned(), "FR-A02-0001".to_owned(), "FR-A01-9999".to_owned()].into_iter().collect());
     let admin = files.admin;
 
     // The actions' API: a cross-site form post is refused; an action that does not apply says why.
@@ -43,6 +52,10 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert!(wrong.starts_with("HTTP/1.1 409") && wrong.contains("is delivered: dead-letter does not apply"), "{wrong}");
     let unknown = http(admin, "POST", "/api/outbox/1/explode", "");
     assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let dry = http(admin, "POST", "/api/outbox/bulk?destination=files&status=delivered&action=replay&dry_run=true", "");
+    assert!(dry.contains("\"matched\":3") && dry.contains("\"done\":0"), "{dry}");
+    let misfit = http(admin, "POST", "/api/outbox/bulk?destination=files&status=delivered&action=retry", "");
+    assert!(misfit.starts_with("HTTP/1.1 400") && misfit.contains("retry does not apply to delivered rows"), "{misfit}");
 
     let dir_browser = workspace_root().join("crates/cli/tests/browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -65,7 +78,7 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(seen["dashboard"]["text"].as_str().is_some_and(|t| t.contains("mllp-in")), "{seen}");
     assert_eq!(seen["byIpp"], 2, "{seen}");
-    assert_eq!(seen["byIns"], 2, "{seen}");
+    assert_eq!(seen["byIns"], 3, "the INS is in all three: {seen}");
     assert!(
         seen["searchUrl"].as_str().is_some_and(|u| u.contains("/messages?") && u.contains("identifier=urn%3Aoid%3A1.2.250.1.213.1.4.10%7C279035121518989")),
         "{seen}"
@@ -79,9 +92,18 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert!(lineage["model"].as_u64() > Some(100), "the model is shown: {seen}");
     assert_eq!(seen["afterReplay"], serde_json::json!({"attempts": "2", "status": "delivered"}), "the replay was sent again: {seen}");
     assert_eq!(seen["french"], "Tableau de bord");
+    assert_eq!(seen["outboxRows"], 3, "{seen}");
+    assert_eq!(seen["dryRun"], serde_json::json!({"matched": "3", "done": "0"}), "a dry run touches nothing: {seen}");
+    assert_eq!(seen["alerts"], serde_json::json!(["diverging-traits"]), "{seen}");
+    assert_eq!(seen["acknowledged"], 1, "{seen}");
     let outside: Vec<&str> = seen["requests"].as_array().expect("requests").iter().filter_map(|r| r.as_str()).filter(|r| !r.starts_with(&base)).collect();
     assert!(outside.is_empty(), "requests outside the gateway: {outside:?}");
-    for shot in ["dashboard.png", "search.png", "lineage.png", "replayed.png", "tableau-de-bord.png"] {
+    // The bulk run itself: every delivered row replayed, one audit record, all delivered again.
+    let run = http(admin, "POST", "/api/outbox/bulk?destination=files&status=delivered&action=replay", "");
+    assert!(run.contains("\"matched\":3") && run.contains("\"done\":3"), "{run}");
+    let audit = http(admin, "GET", "/api/audit", "");
+    assert_eq!(audit.matches("bulk replay").count(), 1, "{audit}");
+    for shot in ["dashboard.png", "search.png", "lineage.png", "replayed.png", "bulk-dry-run.png", "identity.png", "tableau-de-bord.png"] {
         assert!(std::fs::metadata(shots.join(shot)).is_ok_and(|m| m.len() > 2000), "{shot}");
     }
 }

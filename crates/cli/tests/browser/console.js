@@ -54,6 +54,23 @@ const { chromium } = require('playwright-core');
     }
     await page.screenshot({ path: out + '/replayed.png', fullPage: true });
 
+    // Bulk: a dry run over the destination's delivered rows says how many it would touch.
+    await page.goto(base + '/outbox?destination=files&status=delivered');
+    seen.outboxRows = await page.locator('#rows tr').count() - 1;
+    await page.click('#bulk button:has-text("Dry run")');
+    await page.waitForSelector('#bulk-outcome');
+    seen.dryRun = { matched: await page.locator('#bulk-outcome').getAttribute('data-matched'), done: await page.locator('#bulk-outcome').getAttribute('data-done') };
+    await page.screenshot({ path: out + '/bulk-dry-run.png', fullPage: true });
+
+    // Identity monitoring: the alert the diverging message raised, acknowledged from the page.
+    await page.click('header a[href="/identity"]');
+    await page.waitForSelector('#alerts');
+    seen.alerts = await page.locator('#alerts tr.alert').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind')));
+    await page.screenshot({ path: out + '/identity.png', fullPage: true });
+    await page.locator('#alerts tr[data-kind="diverging-traits"] button').click();
+    await page.waitForSelector('#alerts');
+    seen.acknowledged = await page.locator('#alerts tr[data-kind="diverging-traits"] .ok').count();
+
     const fr = await browser.newContext({ locale: 'fr-FR' });
     const frPage = await fr.newPage();
     frPage.on('request', (r) => seen.requests.push(r.url()));

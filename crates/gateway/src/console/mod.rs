@@ -1,5 +1,6 @@
 //! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
-//! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), and the operator's actions on a delivery row (replay
+//! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), `/outbox` (rows by destination and
+//! status, bulk actions by filter with a dry run), and the operator's actions on a delivery row (replay
 //! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
 //! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
 //! English by the browser's language, no script and nothing fetched from elsewhere. The admin
@@ -9,6 +10,7 @@
 mod dashboard;
 mod identity;
 mod messages;
+mod outbox;
 mod page;
 
 use crate::admin::AdminState;
@@ -29,6 +31,9 @@ pub fn routes() -> Router<AdminState> {
         .route("/messages/{id}", get(messages::lineage))
         .route("/identity", get(identity::alerts))
         .route("/console/identity/acknowledge", post(acknowledge))
+        .route("/outbox", get(outbox::view))
+        .route("/console/outbox/bulk", post(bulk_form))
+        .route("/api/outbox/bulk", post(bulk_api))
         .route("/console/outbox/{id}/{verb}", post(form_action))
         .route("/api/outbox/{id}/{verb}", post(api_action))
 }
@@ -126,5 +131,24 @@ async fn acknowledge(State(s): State<AdminState>, Extension(caller): Extension<C
     match s.store.audit(entry).await {
         Ok(()) => Redirect::to("/identity").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")).into_response(),
+    }
+}
+
+/// `POST /api/outbox/bulk?destination=&status=&action=&dry_run=` (role operator): `{"matched",
+/// "done", "skipped", "dry_run"}`.
+async fn bulk_api(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<outbox::BulkParams>) -> Response {
+    match outbox::bulk(&s, &caller, &p).await {
+        Ok(outcome) => axum::Json(outcome).into_response(),
+        Err((status, text)) => (status, axum::Json(serde_json::json!({ "error": text }))).into_response(),
+    }
+}
+
+async fn bulk_form(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Query(p): Query<outbox::BulkParams>) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
+    }
+    match outbox::bulk(&s, &caller, &p).await {
+        Ok(outcome) => outbox::bulk_page(page::Lang::from_headers(&headers), &p, &outcome),
+        Err(e) => e.into_response(),
     }
 }

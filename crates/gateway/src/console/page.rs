@@ -83,6 +83,12 @@ impl Lang {
             "Detail" => "Détail",
             "Acknowledge" => "Acquitter",
             "Message" => "Message",
+            "Outbox" => "File d'envoi",
+            "Dry run" => "Simulation",
+            "all matching rows" => "toutes les lignes retenues",
+            "Matching rows" => "Lignes retenues",
+            "Done" => "Fait",
+            "Skipped" => "Ignorées",
             _ => key,
         };
         match self {
@@ -126,12 +132,13 @@ pub fn page(lang: Lang, title: &str, body: &str, refresh: bool) -> Response {
     let meta = if refresh { "<meta http-equiv=\"refresh\" content=\"10\">" } else { "" };
     let html = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">{meta}<title>{title} · Passerelle</title><style>{STYLE}</style></head><body>\
-         <header><b>Passerelle</b><a href=\"/\">{dashboard}</a><a href=\"/messages\">{messages}</a><a href=\"/identity\">{identity}</a></header><main>{body}</main></body></html>",
+         <header><b>Passerelle</b><a href=\"/\">{dashboard}</a><a href=\"/messages\">{messages}</a><a href=\"/outbox\">{outbox}</a><a href=\"/identity\">{identity}</a></header><main>{body}</main></body></html>",
         code = lang.code(),
         title = esc(title),
         dashboard = lang.t("Dashboard"),
         messages = lang.t("Messages"),
         identity = lang.t("Identity monitoring"),
+        outbox = lang.t("Outbox"),
     );
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
