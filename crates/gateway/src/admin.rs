@@ -49,7 +49,8 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/identity/alerts", get(identity_alerts))
         .route("/api/identity/alerts/acknowledge", axum::routing::post(acknowledge_alert))
         .merge(crate::console::routes())
-        .layer(axum::middleware::from_fn_with_state(auth, crate::admin_auth::check))
+        .layer(axum::middleware::from_fn_with_state(auth.clone(), crate::admin_auth::check))
+        .layer(Extension(auth))
         .with_state(state)
 }
 

@@ -89,6 +89,8 @@ impl AdminConfig {
 pub struct AdminAuth {
     tokens: Vec<(Role, String)>,
     hosts: Vec<String>,
+    /// The admin port serves TLS: the session cookie is then `Secure`.
+    pub tls: bool,
 }
 
 /// The caller of a request that passed: its role and where it came from (for the audit trail).
@@ -109,7 +111,7 @@ impl AdminAuth {
         // probes and health checks from inside a container or pod use them.
         let mut hosts: Vec<String> = config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         hosts.extend(["localhost".into(), "127.0.0.1".into(), "[::1]".into(), bound.ip().to_string()]);
-        Self { tokens: config.token.iter().map(|t| (t.role, t.sha256.to_ascii_lowercase())).collect(), hosts }
+        Self { tokens: config.token.iter().map(|t| (t.role, t.sha256.to_ascii_lowercase())).collect(), hosts, tls: config.tls.is_some() }
     }
 
     fn host_allowed(&self, host: Option<&str>) -> bool {
@@ -118,16 +120,34 @@ impl AdminAuth {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
-    /// The caller's role: its token's, or every role when no token is configured (loopback only).
-    fn role(&self, authorization: Option<&str>) -> Option<Role> {
+    /// The caller's role: its token's (a bearer token, or the console's session cookie), or every
+    /// role when no token is configured (loopback only).
+    fn role(&self, authorization: Option<&str>, cookie: Option<&str>) -> Option<Role> {
         if self.tokens.is_empty() {
             return Some(Role::Phi);
         }
-        let token = authorization?.strip_prefix("Bearer ")?.trim();
+        let token = authorization.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim).or_else(|| cookie.and_then(session_cookie))?;
+        self.role_of_token(token)
+    }
+
+    /// The role `token` carries, if it is one of the configured tokens.
+    pub fn role_of_token(&self, token: &str) -> Option<Role> {
+        if self.tokens.is_empty() {
+            return Some(Role::Phi);
+        }
         let digest = sha256_hex(token.as_bytes());
         // Every configured hash is compared, so timing does not tell which matched.
         self.tokens.iter().fold(None, |found, (role, hash)| if constant_time_eq(hash.as_bytes(), digest.as_bytes()) { Some(*role) } else { found })
     }
+}
+
+/// The console's session cookie: the token itself, HttpOnly and SameSite=Strict (a cross-site
+/// request never carries it), set by `POST /login`.
+pub const SESSION_COOKIE: &str = "passerelle_admin";
+
+/// The session token in a Cookie header.
+fn session_cookie(header: &str) -> Option<&str> {
+    header.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(SESSION_COOKIE).and_then(|v| v.strip_prefix('='))).filter(|v| !v.is_empty())
 }
 
 /// Equal bytes, compared in time independent of where they differ.
@@ -159,12 +179,19 @@ pub async fn check(State(auth): State<Arc<AdminAuth>>, ConnectInfo(remote): Conn
     if !auth.host_allowed(headers.get(header::HOST).and_then(|h| h.to_str().ok())) {
         return refuse(StatusCode::MISDIRECTED_REQUEST, "host not allowed on the admin port");
     }
-    // Liveness and readiness answer anyone who passed the Host check: they say up or not, nothing else.
-    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+    // Liveness and readiness answer anyone who passed the Host check: they say up or not, nothing
+    // else; the console's login page is where a browser gets its session.
+    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/login") {
         request.extensions_mut().insert(Caller { role: Role::Metrics, remote: remote.to_string() });
         return next.run(request).await;
     }
-    let Some(role) = auth.role(headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok())) else {
+    let cookie = headers.get(header::COOKIE).and_then(|h| h.to_str().ok());
+    let Some(role) = auth.role(headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()), cookie) else {
+        // A browser asking for a page is sent to the login form.
+        let wants_page = headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+        if wants_page && request.method() == axum::http::Method::GET {
+            return axum::response::Redirect::to("/login").into_response();
+        }
         let mut response = refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         return response;

@@ -128,3 +128,56 @@ fn the_hardened_example_configuration_loads() {
     let config = passerelle_gateway::config::Config::parse(&text, "hardened.toml").expect("the hardened example loads");
     assert!(config.listeners.iter().all(|l| l.tls.is_some()) && config.admin.tls.is_some() && config.admin.token.len() == 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_logs_in_with_its_token_and_the_session_cookie_opens_the_console() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut config = config(&tmp.path().join("j.db"), "");
+    let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
+        .expect("tokens");
+    config.admin.token = tokens.admin.token;
+    let gw = passerelle_gateway::start(config).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA");
+    let admin = gw.address("admin").expect("admin");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let origin = format!("http://{admin}");
+    // A page without a session goes to the login form; the API still answers 401.
+    let page = http.get(format!("{origin}/")).header("accept", "text/html").send().await.expect("get");
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login"));
+    assert_eq!(http.get(format!("{origin}/api/outbox")).send().await.expect("get").status().as_u16(), 401);
+    let form = http.get(format!("{origin}/login")).send().await.expect("login page");
+    assert_eq!(form.status().as_u16(), 200);
+    assert!(form.text().await.unwrap_or_default().contains("name=\"token\""));
+    let login = |token: &'static str, from: String| {
+        let request = http
+            .post(format!("{origin}/login"))
+            .header("origin", from)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"));
+        async move { request.send().await.expect("post") }
+    };
+    assert_eq!(login("wrong", origin.clone()).await.status().as_u16(), 401, "an unknown token gets no session");
+    assert_eq!(login("phi-secret", "http://evil.example".into()).await.status().as_u16(), 403, "a login from another site is refused");
+    let cookie_of = |r: &reqwest::Response| r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let operator = login("operator-secret", origin.clone()).await;
+    assert_eq!(operator.status().as_u16(), 303);
+    let set = cookie_of(&operator);
+    assert!(set.starts_with("passerelle_admin=operator-secret;") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let session = set.split(';').next().unwrap_or_default().to_owned();
+    let with = |path: &str, cookie: &str| http.get(format!("{origin}{path}")).header("cookie", cookie.to_owned()).send();
+    let dashboard = with("/", &session).await.expect("dashboard");
+    assert_eq!(dashboard.status().as_u16(), 200);
+    assert!(dashboard.text().await.unwrap_or_default().contains("id=\"listeners\""));
+    assert_eq!(with("/messages/1", &session).await.expect("lineage").status().as_u16(), 403, "an operator's session does not read patient data");
+    let phi = cookie_of(&login("phi-secret", origin.clone()).await);
+    let phi = phi.split(';').next().unwrap_or_default().to_owned();
+    let lineage = with("/messages/1", &phi).await.expect("lineage");
+    assert_eq!(lineage.status().as_u16(), 200);
+    assert!(lineage.text().await.unwrap_or_default().contains("279035121518989"));
+    let out = http.post(format!("{origin}/logout")).header("cookie", phi.clone()).send().await.expect("logout");
+    assert!(cookie_of(&out).contains("Max-Age=0"), "logout forgets the session");
+}

@@ -9,6 +9,7 @@
 
 mod dashboard;
 mod identity;
+mod login;
 mod messages;
 mod outbox;
 mod page;
@@ -27,6 +28,8 @@ use serde::Deserialize;
 pub fn routes() -> Router<AdminState> {
     Router::new()
         .route("/", get(dashboard::dashboard))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
         .route("/messages", get(messages::search))
         .route("/messages/{id}", get(messages::lineage))
         .route("/identity", get(identity::alerts))
@@ -84,7 +87,7 @@ struct Back {
 
 /// A form post is the console's own when the browser says so: Origin (or, without it,
 /// Sec-Fetch-Site) names this very host.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     match headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) {
         Some(origin) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
