@@ -273,7 +273,10 @@ async fn destinations(State(s): State<AdminState>) -> Response {
     };
     let mut rows: Vec<serde_json::Value> = configured
         .iter()
-        .map(|d| serde_json::json!({ "name": d.name, "kind": d.kind, "configured": true, "queued": depth.get(&d.name).copied().unwrap_or(0) }))
+        .map(|d| {
+            let queued = depth.get(&d.name).copied().unwrap_or(0);
+            serde_json::json!({ "name": d.name, "kind": d.kind, "configured": true, "queued": queued, "paused": s.live.is_paused(&d.name) })
+        })
         .collect();
     let mut removed: Vec<(&String, &u64)> = depth.iter().filter(|(name, n)| **n > 0 && !configured.iter().any(|d| &d.name == *name)).collect();
     removed.sort();

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub node_heartbeat_age: prometheus::GaugeVec,
     /// Unacknowledged identity alerts by kind, as of the last time they were computed.
     pub identity_alerts: IntGaugeVec,
+    /// 1 while an operator has paused a destination on this node.
+    pub destination_paused: IntGaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -69,6 +71,9 @@ impl Metrics {
         let identity_alerts =
             IntGaugeVec::new(Opts::new("passerelle_identity_alerts", "Unacknowledged identity alerts by kind (identity monitoring)"), &["kind"])?;
         registry.register(Box::new(identity_alerts.clone()))?;
+        let destination_paused =
+            IntGaugeVec::new(Opts::new("passerelle_destination_paused", "1 while an operator has paused the destination on this node"), &["destination"])?;
+        registry.register(Box::new(destination_paused.clone()))?;
         Ok(Self {
             received: counter(
                 &registry,
@@ -114,6 +119,7 @@ impl Metrics {
             outbox_depth,
             node_heartbeat_age,
             identity_alerts,
+            destination_paused,
             registry,
         })
     }
@@ -122,7 +128,7 @@ impl Metrics {
     /// against it), whether or not it has a sample yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 18] = [
+        let collectors: [&dyn Collector; 19] = [
             &self.received,
             &self.acked,
             &self.rejected,
@@ -141,6 +147,7 @@ impl Metrics {
             &self.tls_certificate_expiry,
             &self.node_heartbeat_age,
             &self.identity_alerts,
+            &self.destination_paused,
         ];
         collectors.iter().flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone())).collect()
     }

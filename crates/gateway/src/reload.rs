@@ -67,6 +67,8 @@ pub struct WorkerContext {
     pub lease: Duration,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// Destinations paused by an operator on this node.
+    pub paused: crate::delivery::Paused,
 }
 
 /// The parts of a running gateway a reload replaces, and the lock that makes reloads one at a time.
@@ -153,6 +155,27 @@ impl LiveConfig {
         }
     }
 
+    /// Pauses (or resumes) the delivery of destination `name` on this node; false when no such
+    /// destination runs.
+    pub fn set_paused(&self, name: &str, paused: bool) -> bool {
+        let known = self.workers.lock().is_ok_and(|w| w.contains_key(name));
+        if known && let Ok(mut set) = self.context.paused.write() {
+            if paused {
+                set.insert(name.to_owned());
+            } else {
+                set.remove(name);
+            }
+            self.context.metrics.destination_paused.with_label_values(&[name]).set(i64::from(paused));
+            self.context.new_work.notify_waiters();
+        }
+        known
+    }
+
+    /// Whether `name` is paused on this node.
+    pub fn is_paused(&self, name: &str) -> bool {
+        self.context.paused.read().is_ok_and(|p| p.contains(name))
+    }
+
     /// The senders the running configuration declares.
     pub fn senders(&self) -> Vec<crate::senders::SenderConfig> {
         self.pipeline.routing().senders.declared().to_vec()
@@ -174,6 +197,7 @@ impl LiveConfig {
             new_work: Arc::clone(&c.new_work),
             renew_every: Duration::from_millis((c.lease.as_millis() as u64 / 3).max(100)),
             lease: c.lease,
+            paused: Arc::clone(&c.paused),
         });
         let stop = c.shutdown.child_token();
         let done = c.tracker.spawn(worker.run(stop.clone()));

@@ -104,6 +104,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         lease: Duration::from_secs(config.store.lease_secs),
         shutdown: workers.clone(),
         tracker: worker_tasks.clone(),
+        paused: Arc::default(),
     };
     let live = Arc::new(crate::reload::LiveConfig::new(config.clone(), Arc::clone(&pipeline), context, &listeners, intake.max_connections));
     for d in &config.destinations {

@@ -53,6 +53,16 @@ fn bar(value: f64, max: f64) -> String {
     format!("<span class=\"bar\" style=\"width:{:.0}px\"></span>", (value / max * 120.0).max(2.0))
 }
 
+/// The state of a destination's delivery on this node, with the button that flips it.
+fn pause_button(lang: Lang, destination: &str, paused: bool) -> String {
+    let (state, class, verb, label) =
+        if paused { (lang.t("Paused"), "warn", "resume", lang.t("Resume")) } else { (lang.t("Running"), "ok", "pause", lang.t("Pause")) };
+    format!(
+        "<span class=\"{class} state\">{state}</span> <form class=\"inline\" method=\"post\" action=\"/console/destinations/{}/{verb}\"><button type=\"submit\">{label}</button></form>",
+        super::identity::url_encode(destination)
+    )
+}
+
 fn count(v: f64) -> String {
     format!("{v:.0}")
 }
@@ -105,26 +115,29 @@ pub async fn dashboard(State(s): State<AdminState>, headers: HeaderMap) -> Respo
     names.dedup();
     let _ = write!(
         body,
-        "<h2>{}</h2><table id=\"destinations\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{} (s)</th></tr>",
+        "<h2>{}</h2><table id=\"destinations\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{} (s)</th><th>{}</th></tr>",
         lang.t("Destination"),
         lang.t("Destination"),
         lang.t("Delivered"),
         lang.t("Retried"),
         lang.t("Dead letters"),
         lang.t("Queued"),
-        lang.t("Oldest queued")
+        lang.t("Oldest queued"),
+        lang.t("Delivery")
     );
     let outcome = |d: &str, o: &str| deliveries.get(d).and_then(|c| c.get(o)).copied().unwrap_or(0.0);
     for d in &names {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr data-destination=\"{}\"><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(d),
             esc(d),
             count(outcome(d, "delivered")),
             count(outcome(d, "retry")),
             count(outcome(d, "dead")),
             count(total(&depth, d)),
-            count(total(&oldest, d))
+            count(total(&oldest, d)),
+            pause_button(lang, d, s.live.is_paused(d))
         );
     }
     body.push_str("</table>");

@@ -1,6 +1,6 @@
 //! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
 //! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), `/outbox` (rows by destination and
-//! status, bulk actions by filter with a dry run), and the operator's actions on a delivery row (replay
+//! status, bulk actions by filter with a dry run), pausing and resuming a destination on this node, and the operator's actions on a delivery row (replay
 //! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
 //! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
 //! English by the browser's language, no script and nothing fetched from elsewhere. The admin
@@ -37,6 +37,8 @@ pub fn routes() -> Router<AdminState> {
         .route("/outbox", get(outbox::view))
         .route("/console/outbox/bulk", post(bulk_form))
         .route("/api/outbox/bulk", post(bulk_api))
+        .route("/api/destinations/{name}/{verb}", post(pause_api))
+        .route("/console/destinations/{name}/{verb}", post(pause_form))
         .route("/console/outbox/{id}/{verb}", post(form_action))
         .route("/api/outbox/{id}/{verb}", post(api_action))
 }
@@ -153,5 +155,51 @@ async fn bulk_form(State(s): State<AdminState>, Extension(caller): Extension<Cal
     match outbox::bulk(&s, &caller, &p).await {
         Ok(outcome) => outbox::bulk_page(page::Lang::from_headers(&headers), &p, &outcome),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Pauses or resumes destination `name` on this node, audited.
+async fn pause(s: &AdminState, caller: &Caller, name: &str, verb: &str) -> (StatusCode, String) {
+    let paused = match verb {
+        "pause" => true,
+        "resume" => false,
+        other => return (StatusCode::NOT_FOUND, format!("unknown action {other} (pause, resume)")),
+    };
+    let entry = AuditEntry {
+        at_ms: crate::pipeline::now_ms(),
+        role: caller.role.as_str().into(),
+        remote: caller.remote.clone(),
+        action: format!("{verb} destination"),
+        target: name.to_owned(),
+    };
+    if let Err(e) = s.store.audit(entry).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"));
+    }
+    if s.live.set_paused(name, paused) {
+        (StatusCode::OK, format!("destination {name} {}", if paused { "paused on this node" } else { "resumed" }))
+    } else {
+        (StatusCode::NOT_FOUND, format!("no destination {name} runs on this node"))
+    }
+}
+
+/// `POST /api/destinations/<name>/pause|resume` (role operator).
+async fn pause_api(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Path((name, verb)): Path<(String, String)>) -> Response {
+    let (status, text) = pause(&s, &caller, &name, &verb).await;
+    let key = if status == StatusCode::OK { "outcome" } else { "error" };
+    (status, axum::Json(serde_json::json!({ key: text }))).into_response()
+}
+
+async fn pause_form(
+    State(s): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path((name, verb)): Path<(String, String)>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
+    }
+    match pause(&s, &caller, &name, &verb).await {
+        (StatusCode::OK, _) => Redirect::to("/").into_response(),
+        other => other.into_response(),
     }
 }

@@ -68,7 +68,12 @@ pub struct Worker {
     pub renew_every: Duration,
     /// How long a claim lasts without renewal (`[store] lease_secs`).
     pub lease: Duration,
+    /// Destinations an operator paused on this node: their worker claims nothing until resumed.
+    pub paused: Paused,
 }
+
+/// The destinations paused on this node (shared by the workers and the admin port).
+pub type Paused = Arc<std::sync::RwLock<std::collections::BTreeSet<String>>>;
 
 /// Fencing: the time (Unix ms) until which this node may still send the rows of its current
 /// batch. Each claim and each successful renewal of every row pushes it to a third of a lease
@@ -98,6 +103,13 @@ impl Worker {
         let lanes = self.transport.concurrency().max(1);
         let batch = (lanes * 8).max(32);
         while !shutdown.is_cancelled() {
+            if self.paused.read().is_ok_and(|p| p.contains(&name)) {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                continue;
+            }
             let claimed_at = now_ms();
             let items = match self.store.claim(&name, batch, claimed_at).await {
                 Ok(items) => items,
