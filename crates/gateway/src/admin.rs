@@ -254,6 +254,7 @@ async fn message(State(s): State<AdminState>, Extension(caller): Extension<Calle
                 "raw": String::from_utf8_lossy(&m.raw),
                 "ack": String::from_utf8_lossy(&m.ack),
                 "deliveries": m.deliveries,
+                "attempts": m.attempts,
             }))
             .into_response()
         }

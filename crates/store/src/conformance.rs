@@ -359,6 +359,11 @@ async fn per_patient_order_holds_through_retries_and_dead_letters(store: &impl S
     let replay = store.claim("d-order", 10, 6_000).await.expect("claim");
     assert_eq!(replay.len(), 1);
     assert!(store.mark_delivered(replay[0].id, 6_100).await.expect("delivered"));
+    // Every attempt of A1 is in its lineage, oldest first, with its error.
+    let lineage = store.message(a1).await.expect("message").expect("a1");
+    let attempts: Vec<(&str, &str)> = lineage.attempts.iter().map(|a| (a.outcome.as_str(), a.detail.as_str())).collect();
+    assert_eq!(attempts, [("retry", "timeout"), ("dead", "rejected by peer"), ("delivered", "")]);
+    assert!(lineage.attempts.iter().all(|a| a.outbox_id == replay[0].id && a.at_ms > 0));
 }
 
 async fn search_by_identifier_and_depth(store: &impl Store) {

@@ -137,6 +137,15 @@ pub const SQLITE: &[&str] = &[
         config_version TEXT NOT NULL,
         binary_version TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 10 → 11: every delivery attempt of an outbox row (when, the outcome, the receiver's answer
+    // or the error), the lineage an operator reads; gone with its row.
+    "CREATE TABLE delivery_attempts (
+        outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+        at_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -311,4 +320,14 @@ pub const POSTGRES: &[&str] = &[
     SELECT setval(pg_get_serial_sequence('outbox', 'id'), COALESCE((SELECT MAX(id) FROM outbox), 0) + 1, false);
     DROP TABLE outbox_unpartitioned, identifiers_unpartitioned, messages_unpartitioned;
     CREATE TABLE passerelle_retention (cutoff_ms BIGINT NOT NULL, at_ms BIGINT NOT NULL, node TEXT NOT NULL, dropped INTEGER NOT NULL, deleted BIGINT NOT NULL);",
+    // 3 → 4: every delivery attempt of an outbox row, with the row's period (retention deletes
+    // the attempts of rows it dropped).
+    "CREATE TABLE delivery_attempts (
+        outbox_id BIGINT NOT NULL,
+        week INTEGER NOT NULL,
+        at_ms BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
 ];

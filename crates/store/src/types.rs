@@ -246,6 +246,18 @@ pub struct StoredMessage {
     pub normalised: Option<Vec<u8>>,
     pub ack: Vec<u8>,
     pub deliveries: Vec<OutboxRow>,
+    /// Every delivery attempt of those rows, oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// One delivery attempt of an outbox row: when (the store's clock), `delivered`, `retry` or
+/// `dead`, and the error or the receiver's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryAttempt {
+    pub outbox_id: i64,
+    pub at_ms: i64,
+    pub outcome: String,
+    pub detail: String,
 }
 
 /// One node's heartbeat on the store: when it started, when it last beat, which configuration

@@ -52,6 +52,7 @@ const { chromium } = require('playwright-core');
       await page.waitForTimeout(200);
       await page.reload();
     }
+    seen.attemptRows = await page.locator('#attempts tr.attempt').count();
     await page.screenshot({ path: out + '/replayed.png', fullPage: true });
 
     // Bulk: a dry run over the destination's delivered rows says how many it would touch.

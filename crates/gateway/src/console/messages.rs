@@ -2,7 +2,7 @@
 //! `control_id=`, `status=`) through the identifier table, and each message's lineage
 //! (`/messages/<id>`): the raw bytes (ER7 segment by segment, each field titled with its
 //! position), the ACK sent, the normalised model, its diagnostics, and for each destination the
-//! delivery row with its rendering and the operator's actions. Identifiers and bodies are shown
+//! delivery row with its rendering and the operator's actions, then every delivery attempt. Identifiers and bodies are shown
 //! to the `phi` role only, and each such view is written to the audit trail first.
 
 use super::page::{Lang, esc, page, time};
@@ -210,6 +210,30 @@ pub async fn lineage(State(s): State<AdminState>, Extension(caller): Extension<C
                 esc(d.last_error.as_deref().unwrap_or("")),
                 lang.t("Rendering"),
                 row = d.id,
+            );
+        }
+        body.push_str("</table>");
+        let _ = write!(
+            body,
+            "<h2>{}</h2><table id=\"attempts\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            lang.t("Delivery attempts"),
+            lang.t("At"),
+            lang.t("Outcome"),
+            lang.t("Answer or error")
+        );
+        for a in &m.attempts {
+            let class = match a.outcome.as_str() {
+                "delivered" => "ok",
+                "dead" => "bad",
+                _ => "warn",
+            };
+            let _ = write!(
+                body,
+                "<tr class=\"attempt\"><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td><code>{}</code></td></tr>",
+                a.outbox_id,
+                time(a.at_ms),
+                esc(&a.outcome),
+                esc(&a.detail)
             );
         }
         body.push_str("</table>");

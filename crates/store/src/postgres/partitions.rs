@@ -105,6 +105,13 @@ async fn purge_locked(conn: &Conn, before_ms: i64, node: &str, now_ms: i64) -> R
         )
         .await?
         .get(0);
+    // The attempts of the rows removed, by a dropped period or one by one.
+    client
+        .execute(
+            "DELETE FROM delivery_attempts a WHERE a.at_ms < $1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = a.outbox_id AND o.week = a.week)",
+            &[&before_ms],
+        )
+        .await?;
     client
         .execute(
             "INSERT INTO passerelle_retention (cutoff_ms, at_ms, node, dropped, deleted) VALUES ($1, $2, $3, $4, $5)",

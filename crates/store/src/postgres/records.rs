@@ -121,7 +121,18 @@ pub async fn message(conn: &Conn, id: i64) -> Result<Option<StoredMessage>> {
     let sql = format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack FROM messages WHERE id = $1");
     let Some(row) = conn.client.query_opt(&sql, &[&id]).await? else { return Ok(None) };
     let deliveries = super::ops::deliveries_of(conn, id).await?;
-    Ok(Some(StoredMessage { summary: summary_row(&row), raw: row.get(13), normalised: row.get(14), ack: row.get(15), deliveries }))
+    let attempts = conn
+        .client
+        .query(
+            "SELECT a.outbox_id, a.at_ms, a.outcome, a.detail FROM delivery_attempts a
+              WHERE a.outbox_id IN (SELECT id FROM outbox WHERE message_id = $1) ORDER BY a.at_ms",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| DeliveryAttempt { outbox_id: r.get(0), at_ms: r.get(1), outcome: r.get(2), detail: r.get(3) })
+        .collect();
+    Ok(Some(StoredMessage { summary: summary_row(&row), raw: row.get(13), normalised: row.get(14), ack: row.get(15), deliveries, attempts }))
 }
 
 pub async fn search(conn: &Conn, q: &MessageQuery) -> Result<Vec<MessageSummary>> {

@@ -176,7 +176,22 @@ pub fn record_outcome(conn: &Connection, id: i64, status: OutboxStatus, next_ms:
              WHERE id = ?1 AND status = 'inflight' AND lease_owner = ?5",
         )?
         .execute(params![id, status.as_str(), next_ms, error, lease.owner])?;
+    if n == 1 {
+        conn.prepare_cached(
+            "INSERT INTO delivery_attempts (outbox_id, at_ms, outcome, detail) VALUES (?1, CAST(unixepoch('subsec') * 1000 AS INTEGER), ?2, COALESCE(?3, ''))",
+        )?
+        .execute(params![id, attempt_outcome(status), error])?;
+    }
     Ok(n == 1)
+}
+
+/// How an attempt that left its row in `status` is named.
+pub fn attempt_outcome(status: OutboxStatus) -> &'static str {
+    match status {
+        OutboxStatus::Delivered => "delivered",
+        OutboxStatus::Dead => "dead",
+        _ => "retry",
+    }
 }
 
 pub fn transition(conn: &Connection, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<Transition> {
@@ -399,7 +414,14 @@ pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
     let raw = large_blobs::resolve(conn, raw, large)?;
     let mut rows = conn.prepare_cached(&format!("{LIST_SELECT} WHERE o.message_id = ?1 ORDER BY o.id"))?;
     let deliveries = rows.query_map(params![id], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries }))
+    let attempts = conn
+        .prepare_cached(
+            "SELECT a.outbox_id, a.at_ms, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id
+              WHERE o.message_id = ?1 ORDER BY a.at_ms, a.rowid",
+        )?
+        .query_map(params![id], |r| Ok(DeliveryAttempt { outbox_id: r.get(0)?, at_ms: r.get(1)?, outcome: r.get(2)?, detail: r.get(3)? }))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries, attempts }))
 }
 
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
