@@ -1,5 +1,6 @@
 //! The admin port: `/metrics`, `/healthz`, `/readyz`, `/api/messages` (by `patient=`,
-//! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`), `/api/outbox` and `/api/audit` (JSON for
+//! `identifier=SYSTEM|VALUE`, `control_id=`, `status=`, `sender=`, `message_type=`,
+//! `destination=`, `since=`, `until=`), `/api/outbox` and `/api/audit` (JSON for
 //! operators and the console, crate::console), behind [`crate::admin_auth`]: an `operator` sees
 //! messages without their patient, a `phi` reader sees them whole, each read audited first.
 
@@ -165,6 +166,13 @@ struct MessagesParams {
     identifier: Option<String>,
     control_id: Option<String>,
     status: Option<String>,
+    sender: Option<String>,
+    /// `ADT` or `ADT^A01`.
+    message_type: Option<String>,
+    destination: Option<String>,
+    /// RFC 3339 bounds of the reception time.
+    since: Option<String>,
+    until: Option<String>,
     limit: Option<usize>,
 }
 
@@ -186,7 +194,23 @@ async fn messages(State(s): State<AdminState>, Extension(caller): Extension<Call
         Some(_) => return bad_request("identifier must be SYSTEM|VALUE, e.g. urn:oid:1.2.250.1.213.1.4.10|279035121518989".into()),
     };
     let by_patient = p.patient.is_some() || identifier.is_some();
-    let query = MessageQuery { patient: p.patient, identifier, control_id: p.control_id, status, limit: p.limit.unwrap_or(100).min(1000) };
+    let time = |t: &Option<String>| t.as_deref().map(|t| passerelle_model::PartialDateTime::parse_fhir(t).and_then(|d| d.to_unix_ms()).ok_or(t.to_owned()));
+    let (since_ms, until_ms) = match (time(&p.since).transpose(), time(&p.until).transpose()) {
+        (Ok(since), Ok(until)) => (since, until),
+        (Err(t), _) | (_, Err(t)) => return bad_request(format!("since and until are RFC 3339 times with their offset, got {t}")),
+    };
+    let query = MessageQuery {
+        patient: p.patient,
+        identifier,
+        control_id: p.control_id,
+        status,
+        sender: p.sender,
+        message_type: p.message_type,
+        destination: p.destination,
+        since_ms,
+        until_ms,
+        limit: p.limit.unwrap_or(100).min(1000),
+    };
     let target = if by_patient { "messages by patient".to_owned() } else { "messages".to_owned() };
     match s.store.search(query).await {
         Ok(mut rows) if caller.role < Role::Phi => {

@@ -390,6 +390,19 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert!(depth.contains(&("d-depth".to_string(), 1)) && depth.contains(&("d-depth-2".to_string(), 1)), "{depth:?}");
     let oldest = store.oldest_queued().await.expect("oldest");
     assert!(oldest.contains(&("d-depth".to_string(), 1_000)), "the oldest undelivered message's reception time: {oldest:?}");
+    // The console's other filters: sender, message type (a type or one event), destination, time.
+    let mut other = message("s-2", "IPP-S2", &["d-filter"]);
+    (other.sender, other.message_type, other.received_at_ms) = ("LAB|CHU".into(), "ORU^R01".into(), 5_000);
+    stored(store, other).await;
+    let ids = |rows: Vec<MessageSummary>| rows.into_iter().map(|r| r.control_id).collect::<Vec<_>>();
+    let by = |q: MessageQuery| async move { ids(store.search(MessageQuery { limit: 100, ..q }).await.expect("search")) };
+    assert_eq!(by(MessageQuery { sender: Some("LAB|CHU".into()), ..Default::default() }).await, ["s-2"]);
+    assert_eq!(by(MessageQuery { message_type: Some("ORU".into()), ..Default::default() }).await, ["s-2"]);
+    assert_eq!(by(MessageQuery { message_type: Some("ORU^R01".into()), ..Default::default() }).await, ["s-2"]);
+    assert!(by(MessageQuery { message_type: Some("OR".into()), ..Default::default() }).await.is_empty(), "a type is matched whole, not as a prefix");
+    assert_eq!(by(MessageQuery { destination: Some("d-filter".into()), ..Default::default() }).await, ["s-2"]);
+    assert_eq!(by(MessageQuery { since_ms: Some(4_000), until_ms: Some(6_000), ..Default::default() }).await, ["s-2"]);
+    assert!(by(MessageQuery { since_ms: Some(5_001), sender: Some("LAB|CHU".into()), ..Default::default() }).await.is_empty());
 }
 
 async fn consent_is_remembered_per_identifier_and_withheld_messages_are_found(store: &impl Store) {

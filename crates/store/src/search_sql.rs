@@ -26,6 +26,27 @@ pub fn search_where(q: &MessageQuery, placeholder: impl Fn(usize) -> String) -> 
         let p = next(control, &mut params);
         conditions.push(format!("control_id = {p}"));
     }
+    if let Some(sender) = &q.sender {
+        let p = next(sender, &mut params);
+        conditions.push(format!("sender = {p}"));
+    }
+    if let Some(kind) = &q.message_type {
+        let exact = next(kind, &mut params);
+        let events = next(&format!("{kind}^%"), &mut params);
+        conditions.push(format!("(message_type = {exact} OR message_type LIKE {events})"));
+    }
+    if let Some(destination) = &q.destination {
+        let p = next(destination, &mut params);
+        conditions.push(format!("id IN (SELECT message_id FROM outbox WHERE destination = {p})"));
+    }
+    if let Some(since) = q.since_ms {
+        let p = next(&since.to_string(), &mut params);
+        conditions.push(format!("received_at_ms >= CAST({p} AS BIGINT)"));
+    }
+    if let Some(until) = q.until_ms {
+        let p = next(&until.to_string(), &mut params);
+        conditions.push(format!("received_at_ms < CAST({p} AS BIGINT)"));
+    }
     match q.status {
         Some(MessageStatus::Withheld) => conditions.push("withheld IS NOT NULL".into()),
         Some(MessageStatus::Accepted) => conditions.push("status = 'accepted' AND withheld IS NULL".into()),

@@ -217,6 +217,15 @@ pub struct MessageQuery {
     pub identifier: Option<(String, String)>,
     pub control_id: Option<String>,
     pub status: Option<MessageStatus>,
+    /// The sender (`application|facility`, as journaled).
+    pub sender: Option<String>,
+    /// The message type: `ADT` (every event) or `ADT^A01`.
+    pub message_type: Option<String>,
+    /// Messages with at least one outbox row for this destination.
+    pub destination: Option<String>,
+    /// Received at or after / before these times (Unix ms).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
     pub limit: usize,
 }
 

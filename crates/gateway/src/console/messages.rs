@@ -1,5 +1,6 @@
 //! Message search (`/messages?identifier=SYSTEM|VALUE`, or `patient=` any identifier value,
-//! `control_id=`, `status=`) through the identifier table, and each message's lineage
+//! `control_id=`, `status=`, `sender=`, `message_type=`, `destination=`, `since=`, `until=`)
+//! through the identifier table, and each message's lineage
 //! (`/messages/<id>`): the raw bytes (ER7 segment by segment, each field titled with its
 //! position), the ACK sent, the normalised model, its diagnostics, and for each destination the
 //! delivery row with its rendering and the operator's actions, then every delivery attempt. Identifiers and bodies are shown
@@ -22,6 +23,11 @@ pub struct SearchParams {
     patient: Option<String>,
     control_id: Option<String>,
     status: Option<String>,
+    sender: Option<String>,
+    message_type: Option<String>,
+    destination: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
 }
 
 async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
@@ -44,6 +50,12 @@ pub async fn search(State(s): State<AdminState>, Extension(caller): Extension<Ca
     body.push_str(&input("identifier", lang.t("Identifier"), &p.identifier, "urn:oid:1.2.250.1.213.1.4.10|279035121518989"));
     body.push_str(&input("patient", lang.t("Patient"), &p.patient, "IPP100234"));
     body.push_str(&input("control_id", lang.t("Control id"), &p.control_id, "MSG-0001"));
+    body.push_str("<br>");
+    body.push_str(&input("sender", lang.t("Sender"), &p.sender, "APP|FACILITY"));
+    body.push_str(&input("message_type", lang.t("Type"), &p.message_type, "ADT^A01"));
+    body.push_str(&input("destination", lang.t("Destination"), &p.destination, "dpi"));
+    body.push_str(&input("since", lang.t("Since"), &p.since, "2026-12-01T00:00:00Z"));
+    body.push_str(&input("until", lang.t("Until"), &p.until, "2026-12-02T00:00:00Z"));
     let _ = write!(body, "<button type=\"submit\">{}</button></form>", lang.t("Search"));
     let identifier = p.identifier.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.split_once('|')).map(|(a, b)| (a.to_owned(), b.to_owned()));
     let status = match p.status.as_deref() {
@@ -54,7 +66,23 @@ pub async fn search(State(s): State<AdminState>, Extension(caller): Extension<Ca
     };
     let patient = p.patient.filter(|v| !v.is_empty());
     let by_patient = identifier.is_some() || patient.is_some();
-    let query = MessageQuery { patient, identifier, control_id: p.control_id.filter(|v| !v.is_empty()), status, limit: 200 };
+    let text = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let bound = |v: &Option<String>| {
+        v.as_deref().filter(|t| !t.trim().is_empty()).and_then(|t| passerelle_model::PartialDateTime::parse_fhir(t.trim()).and_then(|d| d.to_unix_ms()))
+    };
+    let (since_ms, until_ms) = (bound(&p.since), bound(&p.until));
+    let query = MessageQuery {
+        patient,
+        identifier,
+        control_id: text(p.control_id),
+        status,
+        sender: text(p.sender),
+        message_type: text(p.message_type),
+        destination: text(p.destination),
+        since_ms,
+        until_ms,
+        limit: 200,
+    };
     let rows = match s.store.search(query).await {
         Ok(rows) => rows,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")).into_response(),

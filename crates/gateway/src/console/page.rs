@@ -83,6 +83,8 @@ impl Lang {
             "Detail" => "Détail",
             "Acknowledge" => "Acquitter",
             "Message" => "Message",
+            "Since" => "Depuis",
+            "Until" => "Jusqu'à",
             "Delivery attempts" => "Tentatives de livraison",
             "At" => "Le",
             "Outcome" => "Issue",
