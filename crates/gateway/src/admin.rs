@@ -24,6 +24,8 @@ pub struct AdminState {
     pub live: Arc<crate::reload::LiveConfig>,
     /// How long a claim lasts: a node silent for longer is reported gone.
     pub lease_ms: i64,
+    /// The built-in alert rules firing now (`[alerts]`).
+    pub alerts: crate::alert_rules::Current,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +49,7 @@ pub fn router(state: AdminState, auth: Arc<AdminAuth>) -> Router {
         .route("/api/senders", get(senders))
         .route("/api/config", get(config_version))
         .route("/api/config/reload", axum::routing::post(reload))
+        .route("/api/alerts", get(firing_alerts))
         .route("/api/identity/alerts", get(identity_alerts))
         .route("/api/identity/alerts/acknowledge", axum::routing::post(acknowledge_alert))
         .merge(crate::console::routes())
@@ -386,4 +389,11 @@ async fn acknowledge_alert(State(s): State<AdminState>, Extension(caller): Exten
         Ok(()) => Json(serde_json::json!({ "acknowledged": p.id })).into_response(),
         Err(refused) => refused,
     }
+}
+
+/// `GET /api/alerts` (role `operator`): the built-in alert rules firing now, `{"alerts": [{"alert",
+/// "subject", "detail"}]}`.
+async fn firing_alerts(State(s): State<AdminState>) -> Response {
+    let firing = s.alerts.read().map(|a| a.clone()).unwrap_or_default();
+    Json(serde_json::json!({ "alerts": firing })).into_response()
 }

@@ -27,6 +27,9 @@ pub struct Config {
     /// `[[sender]]`: the facilities this gateway serves, counted by name.
     #[serde(default, rename = "sender")]
     pub senders: Vec<crate::senders::SenderConfig>,
+    /// `[alerts]`: the thresholds of the built-in alert rules.
+    #[serde(default)]
+    pub alerts: crate::alert_rules::AlertRules,
     /// The first 12 hex digits of the SHA-256 of the file as written (before `${ENV}` expansion,
     /// so the nodes of a hub reading one file show one version).
     #[serde(skip)]

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod admin_auth;
+pub mod alert_rules;
 pub mod batch_ingest;
 pub mod codec;
 pub mod config;

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub identity_alerts: IntGaugeVec,
     /// 1 while an operator has paused a destination on this node.
     pub destination_paused: IntGaugeVec,
+    /// 1 for each built-in alert rule firing, by alert and subject (configured names).
+    pub alert_firing: IntGaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -74,6 +76,9 @@ impl Metrics {
         let destination_paused =
             IntGaugeVec::new(Opts::new("passerelle_destination_paused", "1 while an operator has paused the destination on this node"), &["destination"])?;
         registry.register(Box::new(destination_paused.clone()))?;
+        let alert_firing =
+            IntGaugeVec::new(Opts::new("passerelle_alert_firing", "Built-in alert rules firing now ([alerts]), by alert and subject"), &["alert", "subject"])?;
+        registry.register(Box::new(alert_firing.clone()))?;
         Ok(Self {
             received: counter(
                 &registry,
@@ -120,6 +125,7 @@ impl Metrics {
             node_heartbeat_age,
             identity_alerts,
             destination_paused,
+            alert_firing,
             registry,
         })
     }
@@ -128,7 +134,7 @@ impl Metrics {
     /// against it), whether or not it has a sample yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 19] = [
+        let collectors: [&dyn Collector; 20] = [
             &self.received,
             &self.acked,
             &self.rejected,
@@ -148,6 +154,7 @@ impl Metrics {
             &self.node_heartbeat_age,
             &self.identity_alerts,
             &self.destination_paused,
+            &self.alert_firing,
         ];
         collectors.iter().flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone())).collect()
     }

@@ -127,6 +127,9 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     for removed in before.difference(&after) {
         changes.push(format!("listener {removed} removed: restart the node to close it"));
     }
+    if old.alerts != new.alerts {
+        changes.push("[alerts] changed: restart the node to apply the new thresholds".into());
+    }
     for l in &new.listeners {
         if let Some(o) = old.listeners.iter().find(|o| o.name == l.name)
             && listener_identity(o) != listener_identity(l)

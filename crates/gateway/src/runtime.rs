@@ -145,7 +145,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     addresses.insert("admin".into(), admin.local_addr().map_err(|source| StartError::Bind { name: "admin".into(), bind: config.admin.bind.clone(), source })?);
     let auth = Arc::new(crate::admin_auth::AdminAuth::new(&config.admin, addresses["admin"]));
     let lease_ms = i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms };
+    let alerts: crate::alert_rules::Current = Arc::default();
+    worker_tasks.spawn(evaluate_alerts(Arc::clone(&store), Arc::clone(&metrics), &config, Arc::clone(&alerts), workers.clone()));
+    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts };
     let app = router(state, auth);
     worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live.version), workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
@@ -251,5 +253,32 @@ impl RunningGateway {
         self.workers.cancel();
         self.worker_tasks.close();
         self.worker_tasks.wait().await;
+    }
+}
+
+/// The built-in alert rules, evaluated every `[alerts] every_secs` until `stop`.
+fn evaluate_alerts(
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    config: &Config,
+    current: crate::alert_rules::Current,
+    stop: CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let rules = config.alerts.clone();
+    let listeners: Vec<String> = config.listeners.iter().map(|l| l.name.clone()).collect();
+    let senders: Vec<String> = config.senders.iter().map(|s| s.name.clone()).collect();
+    async move {
+        let every = Duration::from_secs(rules.every_secs.max(1));
+        let mut evaluator = crate::alert_rules::Evaluator::new(rules, crate::pipeline::now_ms());
+        loop {
+            let firing = evaluator.evaluate(store.as_ref(), &metrics, &listeners, &senders, crate::pipeline::now_ms()).await;
+            if let Ok(mut shared) = current.write() {
+                *shared = firing;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = stop.cancelled() => break,
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The dashboard (`/`): per listener, destination, declared sender and route, the counters of
 //! this node since it started; outbox depth and the age of the oldest queued message per
-//! destination; mean ACK latency; the nodes of a hub with their last heartbeat. Bars show the
+//! destination; mean ACK latency; the nodes of a hub with their last heartbeat; the built-in
+//! alert rules firing now. Bars show the
 //! proportions; the page reloads itself every 10 seconds.
 
 use super::page::{Lang, esc, page};
@@ -71,6 +72,24 @@ pub async fn dashboard(State(s): State<AdminState>, headers: HeaderMap) -> Respo
     let lang = Lang::from_headers(&headers);
     let families = s.metrics.registry.gather();
     let mut body = format!("<h1>{}</h1><p>{}</p>", lang.t("Dashboard"), lang.t("Refreshes every 10 s"));
+    let firing = s.alerts.read().map(|a| a.clone()).unwrap_or_default();
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Alerts"));
+    if firing.is_empty() {
+        let _ = write!(body, "<p class=\"ok\" id=\"firing\">{}</p>", lang.t("No alert firing"));
+    } else {
+        body.push_str("<table id=\"firing\">");
+        for f in &firing {
+            let _ = write!(
+                body,
+                "<tr class=\"firing\" data-alert=\"{}\"><td class=\"bad\">{}</td><td>{}</td><td>{}</td></tr>",
+                f.alert,
+                f.alert,
+                esc(&f.subject),
+                esc(&f.detail)
+            );
+        }
+        body.push_str("</table>");
+    }
     // Listeners.
     let received = sums(&families, "passerelle_messages_received_total", "listener", None);
     let acked = sums(&families, "passerelle_messages_acked_total", "listener", None);

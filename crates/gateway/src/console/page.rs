@@ -83,6 +83,8 @@ impl Lang {
             "Detail" => "Détail",
             "Acknowledge" => "Acquitter",
             "Message" => "Message",
+            "Alerts" => "Alertes",
+            "No alert firing" => "Aucune alerte en cours",
             "Since" => "Depuis",
             "Until" => "Jusqu'à",
             "Delivery attempts" => "Tentatives de livraison",
