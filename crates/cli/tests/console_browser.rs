@@ -83,6 +83,8 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
         seen["searchUrl"].as_str().is_some_and(|u| u.contains("/messages?") && u.contains("identifier=urn%3Aoid%3A1.2.250.1.213.1.4.10%7C279035121518989")),
         "{seen}"
     );
+    assert_eq!(seen["saved"], serde_json::json!(["by INS"]), "{seen}");
+    assert_eq!(seen["bySaved"], 3, "the saved search finds the same messages: {seen}");
     let lineage = &seen["lineage"];
     assert!(lineage["url"].as_str().is_some_and(|u| u.contains("/messages/")), "{seen}");
     assert!(lineage["pid3"].as_str().is_some_and(|v| v.contains("279035121518989")), "PID-3 titled: {seen}");

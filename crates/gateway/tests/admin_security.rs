@@ -181,3 +181,36 @@ async fn a_browser_logs_in_with_its_token_and_the_session_cookie_opens_the_conso
     let out = http.post(format!("{origin}/logout")).header("cookie", phi.clone()).send().await.expect("logout");
     assert!(cookie_of(&out).contains("Max-Age=0"), "logout forgets the session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_search_by_patient_belongs_to_the_phi_role() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut config = config(&tmp.path().join("j.db"), "");
+    let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
+        .expect("tokens");
+    config.admin.token = tokens.admin.token;
+    let gw = passerelle_gateway::start(config).await.expect("start");
+    let admin = gw.address("admin").expect("admin");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str| http.request(method, format!("http://{admin}{path}")).bearer_auth(token).send();
+    let post = reqwest::Method::POST;
+    assert_eq!(
+        call(post.clone(), "/api/searches?name=dead&query=destination%3Dfiles%26status%3Drejected", "operator-secret").await.expect("save").status().as_u16(),
+        200
+    );
+    assert_eq!(call(post.clone(), "/api/searches?name=patient&query=patient%3DIPP100234", "operator-secret").await.expect("save").status().as_u16(), 403);
+    assert_eq!(call(post, "/api/searches?name=patient&query=patient%3DIPP100234", "phi-secret").await.expect("save").status().as_u16(), 200);
+    let list = |token: &'static str| {
+        let request = http.get(format!("http://{admin}/api/searches")).bearer_auth(token);
+        async move {
+            let v: serde_json::Value = request.send().await.expect("list").json().await.expect("json");
+            v["searches"].as_array().expect("searches").iter().filter_map(|s| s["name"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("operator-secret").await, ["dead"], "an operator does not see a search by patient");
+    assert_eq!(list("phi-secret").await, ["dead", "patient"]);
+    assert_eq!(call(reqwest::Method::DELETE, "/api/searches?name=patient", "operator-secret").await.expect("delete").status().as_u16(), 403);
+    assert_eq!(call(reqwest::Method::DELETE, "/api/searches?name=patient", "phi-secret").await.expect("delete").status().as_u16(), 200);
+    assert_eq!(list("phi-secret").await, ["dead"]);
+}

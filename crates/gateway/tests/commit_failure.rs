@@ -48,6 +48,15 @@ impl Journal for BrokenStore {
     fn recent_models(&self, _: i64, _: usize) -> BoxFuture<'_, Result<Vec<RecentModel>>> {
         fail()
     }
+    fn save_search(&self, _: SavedSearch) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn saved_searches(&self) -> BoxFuture<'_, Result<Vec<SavedSearch>>> {
+        fail()
+    }
+    fn delete_search(&self, _: String) -> BoxFuture<'_, Result<bool>> {
+        fail()
+    }
     fn purge(&self, _: i64) -> BoxFuture<'_, Result<u64>> {
         fail()
     }

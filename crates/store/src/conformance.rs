@@ -70,6 +70,7 @@ pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(ope
     one_person_is_one_identity_even_when_twenty_clients_race(store).await;
     a_visit_keeps_the_state_its_last_accepted_message_left(store).await;
     the_audit_trail_keeps_every_read_in_order(store).await;
+    saved_searches_are_kept_replaced_and_forgotten(store).await;
     every_node_is_listed_with_its_last_heartbeat(&open).await;
 }
 
@@ -87,6 +88,21 @@ async fn every_node_is_listed_with_its_last_heartbeat<S: Store, F: std::future::
     a.heartbeat(beat("node-a", 6_000, "c2")).await.expect("beat");
     let nodes = b.nodes().await.expect("nodes");
     assert_eq!(nodes, vec![beat("node-a", 6_000, "c2"), beat("node-b", 5_100, "c1")], "one row per node, its last beat, seen from any node");
+}
+
+async fn saved_searches_are_kept_replaced_and_forgotten(store: &impl Store) {
+    let search = |name: &str, query: &str| SavedSearch { name: name.into(), query: query.into(), created_ms: 1_000 };
+    store.save_search(search("dead letters of dpi", "destination=dpi&status=dead")).await.expect("save");
+    store.save_search(search("a patient", "patient=IPP100234")).await.expect("save");
+    store.save_search(search("dead letters of dpi", "destination=dpi&status=rejected")).await.expect("replace");
+    let saved = store.saved_searches().await.expect("list");
+    assert_eq!(
+        saved.iter().map(|s| (s.name.as_str(), s.query.as_str())).collect::<Vec<_>>(),
+        [("a patient", "patient=IPP100234"), ("dead letters of dpi", "destination=dpi&status=rejected")]
+    );
+    assert!(store.delete_search("a patient".into()).await.expect("delete"));
+    assert!(!store.delete_search("a patient".into()).await.expect("delete"), "already gone");
+    assert_eq!(store.saved_searches().await.expect("list").len(), 1);
 }
 
 async fn the_audit_trail_keeps_every_read_in_order(store: &impl Store) {

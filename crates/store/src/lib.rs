@@ -85,6 +85,12 @@ pub trait Journal: Send + Sync {
     fn audit(&self, entry: AuditEntry) -> BoxFuture<'_, Result<()>>;
     /// The audit trail from `since_ms` on, oldest first (at most `limit` entries).
     fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>>;
+    /// Saves (or replaces) the search `name`.
+    fn save_search(&self, search: SavedSearch) -> BoxFuture<'_, Result<()>>;
+    /// Every saved search, by name.
+    fn saved_searches(&self) -> BoxFuture<'_, Result<Vec<SavedSearch>>>;
+    /// Forgets the search `name`; false when there was none.
+    fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// The normalised models of accepted messages received since `since_ms`, newest first, at

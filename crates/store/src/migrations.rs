@@ -146,6 +146,8 @@ pub const SQLITE: &[&str] = &[
         detail TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
+    // 11 → 12: the console's saved searches (a name and the query string of /messages).
+    "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -330,4 +332,6 @@ pub const POSTGRES: &[&str] = &[
         detail TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
+    // 4 → 5: the console's saved searches.
+    "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms BIGINT NOT NULL);",
 ];

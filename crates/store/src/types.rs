@@ -291,3 +291,11 @@ pub struct RecentModel {
     pub diagnostics: String,
     pub normalised: Vec<u8>,
 }
+
+/// A search an operator saved from the console: its name and the query string of `/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedSearch {
+    pub name: String,
+    pub query: String,
+    pub created_ms: i64,
+}

@@ -28,6 +28,15 @@ const { chromium } = require('playwright-core');
     await page.waitForSelector('#results');
     seen.byIns = await page.locator('#results tr').count() - 1;
     seen.searchUrl = page.url();
+    // Saved: the search comes back from the list above the form.
+    await page.fill('#save-search input[name=name]', 'by INS');
+    await page.click('#save-search button');
+    await page.waitForSelector('#saved a.saved');
+    seen.saved = await page.locator('#saved a.saved').allInnerTexts();
+    await page.goto(base + '/messages');
+    await page.click('#saved a.saved:has-text("by INS")');
+    await page.waitForSelector('#results');
+    seen.bySaved = await page.locator('#results tr').count() - 1;
     await page.screenshot({ path: out + '/search.png', fullPage: true });
 
     await page.locator('#results tr a').last().click();

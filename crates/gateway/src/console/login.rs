@@ -26,34 +26,12 @@ pub async fn show(headers: HeaderMap) -> Response {
     form(Lang::from_headers(&headers), false)
 }
 
-/// `token=<percent-encoded>` of a form body.
-fn token_of(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let raw = text.split('&').find_map(|kv| kv.strip_prefix("token="))?;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 pub async fn submit(Extension(auth): Extension<Arc<AdminAuth>>, headers: HeaderMap, body: Bytes) -> Response {
     let lang = Lang::from_headers(&headers);
     if !super::same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "a login must come from the console's own page").into_response();
     }
-    let Some(token) = token_of(&body).filter(|t| !t.is_empty() && auth.role_of_token(t).is_some()) else {
+    let Some(token) = super::page::form_field(&body, "token").filter(|t| !t.is_empty() && auth.role_of_token(t).is_some()) else {
         let mut refused = form(lang, true);
         *refused.status_mut() = StatusCode::UNAUTHORIZED;
         return refused;

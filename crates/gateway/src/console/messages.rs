@@ -44,7 +44,13 @@ fn input(name: &str, label: &str, value: &Option<String>, hint: &str) -> String 
     )
 }
 
-pub async fn search(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Query(p): Query<SearchParams>) -> Response {
+pub async fn search(
+    State(s): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw_query): axum::extract::RawQuery,
+    Query(p): Query<SearchParams>,
+) -> Response {
     let lang = Lang::from_headers(&headers);
     let mut body = format!("<h1>{}</h1><form method=\"get\" action=\"/messages\" id=\"search\">", lang.t("Messages"));
     body.push_str(&input("identifier", lang.t("Identifier"), &p.identifier, "urn:oid:1.2.250.1.213.1.4.10|279035121518989"));
@@ -57,6 +63,21 @@ pub async fn search(State(s): State<AdminState>, Extension(caller): Extension<Ca
     body.push_str(&input("since", lang.t("Since"), &p.since, "2026-12-01T00:00:00Z"));
     body.push_str(&input("until", lang.t("Until"), &p.until, "2026-12-02T00:00:00Z"));
     let _ = write!(body, "<button type=\"submit\">{}</button></form>", lang.t("Search"));
+    let saved = super::searches::visible(&s, &caller).await;
+    if !saved.is_empty() {
+        let links: Vec<String> = saved.iter().map(|x| format!("<a class=\"saved\" href=\"/messages?{}\">{}</a>", esc(&x.query), esc(&x.name))).collect();
+        let _ = write!(body, "<p id=\"saved\">{}: {}</p>", lang.t("Saved searches"), links.join(" · "));
+    }
+    let query_string = raw_query.unwrap_or_default();
+    if !query_string.is_empty() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/console/searches\" id=\"save-search\"><input type=\"hidden\" name=\"query\" value=\"{}\"><input type=\"text\" name=\"name\" placeholder=\"{}\"> <button type=\"submit\">{}</button></form>",
+            esc(&query_string),
+            lang.t("Name of this search"),
+            lang.t("Save this search")
+        );
+    }
     let identifier = p.identifier.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.split_once('|')).map(|(a, b)| (a.to_owned(), b.to_owned()));
     let status = match p.status.as_deref() {
         Some("accepted") => Some(MessageStatus::Accepted),

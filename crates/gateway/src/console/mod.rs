@@ -1,6 +1,6 @@
 //! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
 //! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), `/outbox` (rows by destination and
-//! status, bulk actions by filter with a dry run), pausing and resuming a destination on this node, and the operator's actions on a delivery row (replay
+//! status, bulk actions by filter with a dry run), pausing and resuming a destination on this node, saved searches, and the operator's actions on a delivery row (replay
 //! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
 //! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
 //! English by the browser's language, no script and nothing fetched from elsewhere. The admin
@@ -13,6 +13,7 @@ mod login;
 mod messages;
 mod outbox;
 mod page;
+mod searches;
 
 use crate::admin::AdminState;
 use crate::admin_auth::Caller;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AdminState> {
         .route("/identity", get(identity::alerts))
         .route("/console/identity/acknowledge", post(acknowledge))
         .route("/outbox", get(outbox::view))
+        .route("/api/searches", get(searches::list_api).post(searches::save_api).delete(searches::delete_api))
+        .route("/console/searches", post(searches::save_form))
         .route("/console/outbox/bulk", post(bulk_form))
         .route("/api/outbox/bulk", post(bulk_api))
         .route("/api/destinations/{name}/{verb}", post(pause_api))

@@ -83,6 +83,9 @@ impl Lang {
             "Detail" => "Détail",
             "Acknowledge" => "Acquitter",
             "Message" => "Message",
+            "Saved searches" => "Recherches enregistrées",
+            "Name of this search" => "Nom de cette recherche",
+            "Save this search" => "Enregistrer cette recherche",
             "Alerts" => "Alertes",
             "No alert firing" => "Aucune alerte en cours",
             "Since" => "Depuis",
@@ -112,6 +115,28 @@ impl Lang {
             Self::En => key,
         }
     }
+}
+
+/// Field `name` of an `application/x-www-form-urlencoded` body, decoded.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let raw = text.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `text` safe inside HTML text and attribute values.
@@ -188,6 +213,13 @@ mod tests {
         h.insert(header::ACCEPT_LANGUAGE, "nl-BE,fr;q=0.5".parse().expect("header"));
         assert_eq!(Lang::from_headers(&h), Lang::En);
         assert_eq!(Lang::Fr.t("Replay"), "Rejouer");
+    }
+
+    #[test]
+    fn form_fields_are_decoded() {
+        assert_eq!(form_field(b"name=dead+letters%20%C3%A9&query=a%3Db", "name").as_deref(), Some("dead letters é"));
+        assert_eq!(form_field(b"name=x&query=a%3Db%26c%3Dd", "query").as_deref(), Some("a=b&c=d"));
+        assert_eq!(form_field(b"other=1", "name"), None);
     }
 
     #[test]

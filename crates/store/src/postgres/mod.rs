@@ -185,6 +185,29 @@ impl Journal for PostgresStore {
     fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>> {
         Box::pin(async move { ops::audit_since(&*self.pool.get().await?, since_ms, limit).await })
     }
+    fn save_search(&self, search: SavedSearch) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await?;
+            conn.client
+                .execute(
+                    "INSERT INTO saved_searches (name, query, created_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO UPDATE SET query = excluded.query, created_ms = excluded.created_ms",
+                    &[&search.name, &search.query, &search.created_ms],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+    fn saved_searches(&self) -> BoxFuture<'_, Result<Vec<SavedSearch>>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await?;
+            let rows = conn.client.query("SELECT name, query, created_ms FROM saved_searches ORDER BY name", &[]).await?;
+            Ok(rows.iter().map(|r| SavedSearch { name: r.get(0), query: r.get(1), created_ms: r.get(2) }).collect())
+        })
+    }
+    fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move { Ok(self.pool.get().await?.client.execute("DELETE FROM saved_searches WHERE name = $1", &[&name]).await? == 1) })
+    }
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         Box::pin(async move { ops::message(&*self.pool.get().await?, id).await })
     }

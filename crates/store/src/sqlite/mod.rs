@@ -205,6 +205,26 @@ impl Journal for SqliteStore {
     fn audit_since(&self, since_ms: i64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>>> {
         self.read(move |c| ops::audit_since(c, since_ms, limit))
     }
+    fn save_search(&self, search: SavedSearch) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| {
+            c.prepare_cached("INSERT OR REPLACE INTO saved_searches (name, query, created_ms) VALUES (?1, ?2, ?3)")?.execute(rusqlite::params![
+                search.name,
+                search.query,
+                search.created_ms
+            ])?;
+            Ok(())
+        })
+    }
+    fn saved_searches(&self) -> BoxFuture<'_, Result<Vec<SavedSearch>>> {
+        self.read(|c| {
+            let mut select = c.prepare_cached("SELECT name, query, created_ms FROM saved_searches ORDER BY name")?;
+            let rows = select.query_map([], |r| Ok(SavedSearch { name: r.get(0)?, query: r.get(1)?, created_ms: r.get(2)? }))?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        })
+    }
+    fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |c| Ok(c.prepare_cached("DELETE FROM saved_searches WHERE name = ?1")?.execute(rusqlite::params![name])? == 1))
+    }
     fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>> {
         self.read(move |c| ops::visit_state(c, &system, &value))
     }
