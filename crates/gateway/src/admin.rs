@@ -63,7 +63,7 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 }
 
 /// Writes the read of patient data to the audit trail; the data is returned only once it is.
-async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
+pub(crate) async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
     let entry =
         AuditEntry { at_ms: crate::pipeline::now_ms(), role: caller.role.as_str().into(), remote: caller.remote.clone(), action: action.into(), target };
     s.store.audit(entry).await.map_err(|e| unavailable(format!("audit trail unavailable, nothing returned: {e}")))
@@ -161,22 +161,23 @@ async fn readyz(State(s): State<AdminState>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct MessagesParams {
-    patient: Option<String>,
+/// The search parameters of `/api/messages` and of the console's `/messages`.
+#[derive(Deserialize, Default)]
+pub(crate) struct MessagesParams {
+    pub patient: Option<String>,
     /// `SYSTEM|VALUE`, the system as Passerelle renders it in FHIR (`urn:oid:…`, the BE SSIN
     /// naming system, or an IPP authority's namespace).
-    identifier: Option<String>,
-    control_id: Option<String>,
-    status: Option<String>,
-    sender: Option<String>,
+    pub identifier: Option<String>,
+    pub control_id: Option<String>,
+    pub status: Option<String>,
+    pub sender: Option<String>,
     /// `ADT` or `ADT^A01`.
-    message_type: Option<String>,
-    destination: Option<String>,
+    pub message_type: Option<String>,
+    pub destination: Option<String>,
     /// RFC 3339 bounds of the reception time.
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<usize>,
 }
 
 fn bad_request(message: String) -> Response {

@@ -18,16 +18,21 @@ fn token_table() -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_reads_only_what_it_may_and_patient_data_reads_are_audited() {
+/// A gateway whose admin port has the three roles' tokens of [`token_table`] (`config` writes an
+/// [admin] table; the tokens join it, as `[[admin.token]]` would).
+async fn start_with_tokens(dir: &std::path::Path) -> passerelle_gateway::RunningGateway {
     passerelle_gateway::delivery::install_tls_provider();
-    let tmp = tempfile::tempdir().expect("tmp");
-    // `config` writes an [admin] table; the tokens join it, as `[[admin.token]]` would.
-    let mut config = config(&tmp.path().join("j.db"), "");
+    let mut config = config(&dir.join("j.db"), "");
     let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
         .expect("tokens");
     config.admin.token = tokens.admin.token;
-    let gw = passerelle_gateway::start(config).await.expect("start");
+    passerelle_gateway::start(config).await.expect("start")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reads_only_what_it_may_and_patient_data_reads_are_audited() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = start_with_tokens(tmp.path()).await;
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
     assert_eq!(code, "AA");
@@ -131,13 +136,8 @@ fn the_hardened_example_configuration_loads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_logs_in_with_its_token_and_the_session_cookie_opens_the_console() {
-    passerelle_gateway::delivery::install_tls_provider();
     let tmp = tempfile::tempdir().expect("tmp");
-    let mut config = config(&tmp.path().join("j.db"), "");
-    let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
-        .expect("tokens");
-    config.admin.token = tokens.admin.token;
-    let gw = passerelle_gateway::start(config).await.expect("start");
+    let gw = start_with_tokens(tmp.path()).await;
     let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
     let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
     assert_eq!(code, "AA");
@@ -184,13 +184,8 @@ async fn a_browser_logs_in_with_its_token_and_the_session_cookie_opens_the_conso
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_search_by_patient_belongs_to_the_phi_role() {
-    passerelle_gateway::delivery::install_tls_provider();
     let tmp = tempfile::tempdir().expect("tmp");
-    let mut config = config(&tmp.path().join("j.db"), "");
-    let tokens = passerelle_gateway::config::Config::parse(&format!("[store]\npath = \"t.db\"\n[admin]\nbind = \"127.0.0.1:0\"\n{}", token_table()), "t.toml")
-        .expect("tokens");
-    config.admin.token = tokens.admin.token;
-    let gw = passerelle_gateway::start(config).await.expect("start");
+    let gw = start_with_tokens(tmp.path()).await;
     let admin = gw.address("admin").expect("admin");
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, token: &str| http.request(method, format!("http://{admin}{path}")).bearer_auth(token).send();

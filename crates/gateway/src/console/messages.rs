@@ -13,28 +13,10 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use passerelle_store::{AuditEntry, MessageQuery, MessageStatus, OutboxStatus};
-use serde::Deserialize;
+use passerelle_store::{MessageQuery, MessageStatus, OutboxStatus};
 use std::fmt::Write;
 
-#[derive(Deserialize, Default)]
-pub struct SearchParams {
-    identifier: Option<String>,
-    patient: Option<String>,
-    control_id: Option<String>,
-    status: Option<String>,
-    sender: Option<String>,
-    message_type: Option<String>,
-    destination: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-}
-
-async fn audited(s: &AdminState, caller: &Caller, action: &str, target: String) -> Result<(), Response> {
-    let entry =
-        AuditEntry { at_ms: crate::pipeline::now_ms(), role: caller.role.as_str().into(), remote: caller.remote.clone(), action: action.into(), target };
-    s.store.audit(entry).await.map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, format!("audit trail unavailable, nothing shown: {e}")).into_response())
-}
+use crate::admin::{MessagesParams as SearchParams, audited};
 
 fn input(name: &str, label: &str, value: &Option<String>, hint: &str) -> String {
     format!(

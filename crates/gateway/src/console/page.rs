@@ -186,19 +186,9 @@ pub fn page(lang: Lang, title: &str, body: &str, refresh: bool) -> Response {
 
 /// A time in ms since the epoch as `2026-11-20 09:30:00 UTC`.
 pub fn time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
+    let Some(t) = passerelle_model::PartialDateTime::from_unix_ms(ms) else { return format!("{ms} ms") };
+    let two = |v: Option<u8>| v.unwrap_or(0);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year, two(t.month), two(t.day), two(t.hour), two(t.minute), two(t.second))
 }
 
 #[cfg(test)]
