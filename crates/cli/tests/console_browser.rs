@@ -94,6 +94,7 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert!(lineage["model"].as_u64() > Some(100), "the model is shown: {seen}");
     assert_eq!(seen["afterReplay"], serde_json::json!({"attempts": "2", "status": "delivered"}), "the replay was sent again: {seen}");
     assert_eq!(seen["attemptRows"], 2, "both delivery attempts are in the lineage: {seen}");
+    assert!(seen["attemptAnswer"].as_str().is_some_and(|a| a.starts_with("written ")), "the destination's answer: {seen}");
     assert_eq!(seen["french"], "Tableau de bord");
     assert_eq!(seen["outboxRows"], 3, "{seen}");
     assert_eq!(seen["dryRun"], serde_json::json!({"matched": "3", "done": "0"}), "a dry run touches nothing: {seen}");

@@ -226,7 +226,9 @@ async fn a_delivered_message_is_replayed_before_the_patients_later_ones<S: Store
     assert_eq!(store.replay(row, 1_200).await.expect("replay"), Transition::WrongStatus(OutboxStatus::Pending), "only a delivered row is replayed");
     let again = store.claim("d-replay", 10, 1_300).await.expect("claim");
     assert_eq!(again.iter().map(|i| i.message_id).collect::<Vec<_>>(), vec![first], "the replay leaves first; the later message waits");
-    assert!(store.mark_delivered(again[0].id, 1_400).await.expect("delivered"));
+    assert!(store.mark_delivered_answered(again[0].id, 1_400, "MSH|^~\\&|R / MSA|AA|rp-1".into()).await.expect("delivered"));
+    let answers: Vec<String> = store.message(first).await.expect("message").expect("first").attempts.into_iter().map(|a| a.detail).collect();
+    assert_eq!(answers, ["", "MSH|^~\\&|R / MSA|AA|rp-1"], "the receiver's answer is kept with its attempt");
     let then = store.claim("d-replay", 10, 1_500).await.expect("claim");
     assert_eq!(then.iter().map(|i| i.message_id).collect::<Vec<_>>(), vec![second]);
     assert!(store.mark_delivered(then[0].id, 1_600).await.expect("delivered"));

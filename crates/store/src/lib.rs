@@ -118,6 +118,12 @@ pub trait Outbox: Send + Sync {
     /// The outcomes of this node's attempts. Each returns false when the lease was lost (another
     /// node took the row over after it expired) and nothing was recorded.
     fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>>;
+    /// The same, with what the receiver answered (its ACK, an HTTP status and body), kept in the
+    /// row's delivery attempts.
+    fn mark_delivered_answered(&self, id: i64, now_ms: i64, answer: String) -> BoxFuture<'_, Result<bool>> {
+        let _ = answer;
+        self.mark_delivered(id, now_ms)
+    }
     /// Back to pending with a later due time; the row keeps blocking its partition.
     fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>>;
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;

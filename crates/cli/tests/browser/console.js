@@ -62,6 +62,7 @@ const { chromium } = require('playwright-core');
       await page.reload();
     }
     seen.attemptRows = await page.locator('#attempts tr.attempt').count();
+    seen.attemptAnswer = await page.locator('#attempts tr.attempt td code').first().innerText();
     await page.screenshot({ path: out + '/replayed.png', fullPage: true });
 
     // Bulk: a dry run over the destination's delivered rows says how many it would touch.

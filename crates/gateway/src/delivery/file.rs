@@ -53,7 +53,7 @@ impl Transport for FileTransport {
             }
             .await;
             match result {
-                Ok(()) => Outcome::Delivered,
+                Ok(()) => Outcome::Delivered { answer: format!("written {name}") },
                 Err(e) => Outcome::Retry { error: format!("cannot write into {}: {e}", self.dir.display()), after: None },
             }
         })

@@ -101,7 +101,11 @@ impl Transport for MllpTransport {
                     Outcome::Retry { error: "ack does not match the message sent (MSA-2 differs from MSH-10)".into(), after: None }
                 }
                 Some((code, _)) => match code.as_str() {
-                    "AA" | "CA" => Outcome::Delivered,
+                    "AA" | "CA" => {
+                        // The ACK as the receiver sent it, segments on one line, bounded.
+                        let text = String::from_utf8_lossy(&frame[..frame.len().min(2048)]).replace('\r', " / ");
+                        Outcome::Delivered { answer: text.trim_end_matches([' ', '/']).to_owned() }
+                    }
                     "AR" | "CR" => Outcome::Dead { error: format!("peer answered {code}") },
                     _ => Outcome::Retry { error: format!("peer answered {code}"), after: None },
                 },

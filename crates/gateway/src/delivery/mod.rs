@@ -20,16 +20,13 @@ use tokio_util::sync::CancellationToken;
 /// What a send attempt concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered,
+    /// Taken; `answer` is what the receiver said (its ACK, the HTTP status and body, the file
+    /// written), kept in the row's delivery attempts.
+    Delivered { answer: String },
     /// Try again later (`after`: the peer's Retry-After).
-    Retry {
-        error: String,
-        after: Option<Duration>,
-    },
+    Retry { error: String, after: Option<Duration> },
     /// Never going to work as is: dead letter, replayable by an operator.
-    Dead {
-        error: String,
-    },
+    Dead { error: String },
 }
 
 /// A destination transport.
@@ -196,11 +193,11 @@ impl Worker {
         let name = &self.config.name;
         let now = now_ms();
         let recorded = match &outcome {
-            Outcome::Delivered => {
+            Outcome::Delivered { answer } => {
                 self.metrics.deliveries.with_label_values(&[name, "delivered"]).inc();
                 let latency = (now - item.received_at_ms).max(0) as f64 / 1000.0;
                 self.metrics.end_to_end_latency.with_label_values(&[name]).observe(latency);
-                self.store.mark_delivered(item.id, now).await
+                self.store.mark_delivered_answered(item.id, now, answer.clone()).await
             }
             Outcome::Retry { error, after } => {
                 self.metrics.deliveries.with_label_values(&[name, "retried"]).inc();
@@ -229,7 +226,7 @@ pub fn http_outcome(status: u16, retry_after: Option<&str>, body: &[u8]) -> Outc
     let after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
     let body = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
     match status {
-        200..=299 => Outcome::Delivered,
+        200..=299 => Outcome::Delivered { answer: format!("http {status}: {body}") },
         408 | 429 | 500..=599 => Outcome::Retry { error: format!("http {status}"), after },
         _ => Outcome::Dead { error: format!("http {status}: {body}") },
     }
@@ -241,7 +238,7 @@ mod tests {
 
     #[test]
     fn http_statuses_map_to_outcomes() {
-        assert_eq!(http_outcome(201, None, b""), Outcome::Delivered);
+        assert_eq!(http_outcome(201, None, b""), Outcome::Delivered { answer: "http 201: ".into() });
         assert_eq!(http_outcome(503, Some("7"), b""), Outcome::Retry { error: "http 503".into(), after: Some(Duration::from_secs(7)) });
         assert_eq!(http_outcome(429, None, b""), Outcome::Retry { error: "http 429".into(), after: None });
         assert!(matches!(http_outcome(422, None, b"{\"resourceType\":\"OperationOutcome\"}"), Outcome::Dead { error } if error.contains("OperationOutcome")));

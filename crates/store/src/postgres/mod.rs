@@ -238,16 +238,23 @@ impl Outbox for PostgresStore {
         })
     }
     fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        self.mark_delivered_answered(id, now_ms, String::new())
+    }
+    fn mark_delivered_answered(&self, id: i64, now_ms: i64, answer: String) -> BoxFuture<'_, Result<bool>> {
         let (period, lease) = (self.period_of_claim(id, true), &self.lease);
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Delivered, now_ms, None, lease).await })
+        Box::pin(
+            async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Delivered, now_ms, (None, Some(&answer)), lease).await },
+        )
     }
     fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>> {
         let (period, lease) = (self.period_of_claim(id, true), &self.lease);
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Pending, next_attempt_ms, Some(&error), lease).await })
+        Box::pin(async move {
+            ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Pending, next_attempt_ms, (Some(&error), None), lease).await
+        })
     }
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
         let (period, lease) = (self.period_of_claim(id, true), &self.lease);
-        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Dead, now_ms, Some(&error), lease).await })
+        Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Dead, now_ms, (Some(&error), None), lease).await })
     }
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None).await })

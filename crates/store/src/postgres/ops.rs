@@ -204,7 +204,7 @@ pub async fn record_outcome(
     (id, week): (i64, Option<i32>),
     status: OutboxStatus,
     next_ms: i64,
-    error: Option<&str>,
+    (error, answer): (Option<&str>, Option<&str>),
     lease: &Lease,
 ) -> Result<bool> {
     // The outcome and its attempt in one statement (one round trip): the attempt is written only
@@ -213,12 +213,12 @@ pub async fn record_outcome(
          attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
          WHERE id = $1 AND status = 'inflight' AND lease_owner = $5 RETURNING id, week)
          INSERT INTO delivery_attempts (outbox_id, week, at_ms, outcome, detail)
-         SELECT id, week, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $6, COALESCE($4, '') FROM u";
+         SELECT id, week, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $6, COALESCE($4, $7, '') FROM u";
     const OUTCOME_IN: &str = "WITH u AS (UPDATE outbox SET status = $2, next_attempt_ms = $3, updated_ms = $3, last_error = COALESCE($4, last_error),
          attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
-         WHERE id = $1 AND week = $7 AND status = 'inflight' AND lease_owner = $5 RETURNING id, week)
+         WHERE id = $1 AND week = $8 AND status = 'inflight' AND lease_owner = $5 RETURNING id, week)
          INSERT INTO delivery_attempts (outbox_id, week, at_ms, outcome, detail)
-         SELECT id, week, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $6, COALESCE($4, '') FROM u";
+         SELECT id, week, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $6, COALESCE($4, $7, '') FROM u";
     let outcome = match status {
         OutboxStatus::Delivered => "delivered",
         OutboxStatus::Dead => "dead",
@@ -226,8 +226,8 @@ pub async fn record_outcome(
     };
     let status = status.as_str();
     let changed = match week {
-        Some(week) => conn.client.execute(&conn.prepared(OUTCOME_IN).await?, &[&id, &status, &next_ms, &error, &lease.owner, &outcome, &week]).await?,
-        None => conn.client.execute(&conn.prepared(OUTCOME).await?, &[&id, &status, &next_ms, &error, &lease.owner, &outcome]).await?,
+        Some(week) => conn.client.execute(&conn.prepared(OUTCOME_IN).await?, &[&id, &status, &next_ms, &error, &lease.owner, &outcome, &answer, &week]).await?,
+        None => conn.client.execute(&conn.prepared(OUTCOME).await?, &[&id, &status, &next_ms, &error, &lease.owner, &outcome, &answer]).await?,
     };
     Ok(changed == 1)
 }

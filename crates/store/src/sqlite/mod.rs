@@ -252,16 +252,19 @@ impl Outbox for SqliteStore {
         self.write(move |c| ops::renew(c, &ids, now_ms, &lease))
     }
     fn mark_delivered(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
+        self.mark_delivered_answered(id, now_ms, String::new())
+    }
+    fn mark_delivered_answered(&self, id: i64, now_ms: i64, answer: String) -> BoxFuture<'_, Result<bool>> {
         let lease = Arc::clone(&self.lease);
-        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Delivered, now_ms, None, &lease))
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Delivered, now_ms, None, Some(&answer), &lease))
     }
     fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>> {
         let lease = Arc::clone(&self.lease);
-        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), &lease))
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Pending, next_attempt_ms, Some(&error), None, &lease))
     }
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>> {
         let lease = Arc::clone(&self.lease);
-        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Dead, now_ms, Some(&error), &lease))
+        self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Dead, now_ms, Some(&error), None, &lease))
     }
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None))

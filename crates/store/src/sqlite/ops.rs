@@ -168,7 +168,15 @@ pub fn renew(conn: &Connection, ids: &[i64], now_ms: i64, lease: &Lease) -> Resu
 
 /// Records the outcome of this node's attempt; a row whose lease another node has taken over
 /// since is left alone (returns false).
-pub fn record_outcome(conn: &Connection, id: i64, status: OutboxStatus, next_ms: i64, error: Option<&str>, lease: &Lease) -> Result<bool> {
+pub fn record_outcome(
+    conn: &Connection,
+    id: i64,
+    status: OutboxStatus,
+    next_ms: i64,
+    error: Option<&str>,
+    answer: Option<&str>,
+    lease: &Lease,
+) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET status = ?2, next_attempt_ms = ?3, updated_ms = ?3, last_error = COALESCE(?4, last_error),
@@ -180,7 +188,7 @@ pub fn record_outcome(conn: &Connection, id: i64, status: OutboxStatus, next_ms:
         conn.prepare_cached(
             "INSERT INTO delivery_attempts (outbox_id, at_ms, outcome, detail) VALUES (?1, CAST(unixepoch('subsec') * 1000 AS INTEGER), ?2, COALESCE(?3, ''))",
         )?
-        .execute(params![id, attempt_outcome(status), error])?;
+        .execute(params![id, attempt_outcome(status), error.or(answer)])?;
     }
     Ok(n == 1)
 }
