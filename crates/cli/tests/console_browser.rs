@@ -90,6 +90,7 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert!(lineage["pid3"].as_str().is_some_and(|v| v.contains("279035121518989")), "PID-3 titled: {seen}");
     assert_eq!(lineage["msh10"], "FR-A01-0001");
     assert_eq!(lineage["status"], "delivered");
+    assert_eq!(lineage["routes"], "all", "the route that matches is named: {seen}");
     assert_eq!(lineage["attempts"], "1");
     assert!(lineage["model"].as_u64() > Some(100), "the model is shown: {seen}");
     assert_eq!(seen["afterReplay"], serde_json::json!({"attempts": "2", "status": "delivered"}), "the replay was sent again: {seen}");

@@ -158,6 +158,11 @@ impl LiveConfig {
         }
     }
 
+    /// Each route of the running configuration with whether it matches `msg`, and its destinations.
+    pub fn explain_routing(&self, msg: &passerelle_model::Message) -> Vec<(String, bool, Vec<String>)> {
+        crate::routing::explain(&self.pipeline.routing().routes, msg)
+    }
+
     /// Pauses (or resumes) the delivery of destination `name` on this node; false when no such
     /// destination runs.
     pub fn set_paused(&self, name: &str, paused: bool) -> bool {

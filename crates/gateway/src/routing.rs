@@ -161,6 +161,11 @@ fn matches(m: &RouteMatch, msg: &Message) -> bool {
         })
 }
 
+/// Every route with whether it matches `msg` (the lineage's routing decision).
+pub fn explain(rules: &[RouteConfig], msg: &Message) -> Vec<(String, bool, Vec<String>)> {
+    rules.iter().map(|r| (r.name.clone(), matches(&r.matches, msg), r.to.clone())).collect()
+}
+
 /// Destinations for a message: the union of every matching route's `to`, in first-seen order.
 pub fn route(rules: &[RouteConfig], msg: &Message) -> Vec<String> {
     route_counted(rules, msg, |_| {})

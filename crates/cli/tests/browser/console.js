@@ -48,6 +48,7 @@ const { chromium } = require('playwright-core');
       status: await page.locator('#deliveries .status').first().innerText(),
       attempts: await page.locator('#deliveries .attempts').first().innerText(),
       model: (await page.locator('#model').innerText()).length,
+      routes: await page.locator('#routing tr.route[data-matched="true"] td').first().innerText(),
     };
     await page.screenshot({ path: out + '/lineage.png', fullPage: true });
     await page.click('#deliveries button:has-text("Replay")');

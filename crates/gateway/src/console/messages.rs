@@ -204,6 +204,20 @@ pub async fn lineage(State(s): State<AdminState>, Extension(caller): Extension<C
     body.push_str(&if m.raw.starts_with(b"MSH") { er7(&m.raw) } else { pretty(&m.raw) });
     let _ = write!(body, "<h2>{}</h2>{}", lang.t("ACK sent"), er7(&m.ack).replace("id=\"raw\"", "id=\"ack\""));
     let _ = write!(body, "<h2>{}</h2>", lang.t("Routing and deliveries"));
+    if let Some(model) = m.normalised.as_deref().and_then(|n| serde_json::from_slice::<passerelle_model::Message>(n).ok()) {
+        let version = s.live.version.read().map(|v| v.clone()).unwrap_or_default();
+        let _ = write!(body, "<p>{} <code>{}</code>:</p><table id=\"routing\">", lang.t("The routes of the running configuration"), esc(&version));
+        for (route, matched, to) in s.live.explain_routing(&model) {
+            let (class, word) = if matched { ("ok", lang.t("matches")) } else { ("", lang.t("does not match")) };
+            let _ = write!(
+                body,
+                "<tr class=\"route\" data-matched=\"{matched}\"><td>{}</td><td class=\"{class}\">{word}</td><td>→ {}</td></tr>",
+                esc(&route),
+                esc(&to.join(", "))
+            );
+        }
+        body.push_str("</table>");
+    }
     if m.deliveries.is_empty() {
         let _ = write!(body, "<p id=\"deliveries\">{}</p>", lang.t("No delivery: no route matched, or the message was rejected or withheld"));
     } else {
