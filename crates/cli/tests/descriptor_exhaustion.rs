@@ -21,14 +21,6 @@ async fn connect_from(from: &str, port: u16) -> std::io::Result<TcpStream> {
     socket.connect(SocketAddr::new("127.0.0.1".parse().expect("ip"), port)).await
 }
 
-async fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "gateway did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// One HTTP/1.1 GET; the whole answer.
 async fn get(port: u16, path: &str) -> String {
     let mut stream = connect_from("127.0.0.1", port).await.expect("connect admin");
@@ -38,25 +30,51 @@ async fn get(port: u16, path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether `port` accepts now.
+async fn up(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+}
+
+/// The gateway under `ulimit -n 300`, its HTTP and admin ports answering: the process and its
+/// [mllp, http, admin] ports.
+/// Regression: free ports are picked before the gateway binds them, and under a loaded test run
+/// another test took one in between; the gateway then exited and the test waited 30 s for
+/// nothing ("gateway did not start"). A gateway that exits is started again on other ports.
+async fn start_under_300_descriptors(dir: &std::path::Path) -> (std::process::Child, [u16; 3]) {
+    for _ in 0..5 {
+        let (mllp, http, admin) = (free_port(), free_port(), free_port());
+        let config = dir.join("fd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\npath = \"{db}\"\n[admin]\nbind = \"127.0.0.1:{admin}\"\n\
+                 [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"0.0.0.0:{mllp}\"\n\
+                 [[listener]]\nname = \"http-in\"\nkind = \"http\"\nbind = \"0.0.0.0:{http}\"\nfirst_read_timeout_secs = 120\n",
+                db = dir.join("j.db").display()
+            ),
+        )
+        .expect("config");
+        let script = format!("ulimit -n 300 && exec {} run --config {}", env!("CARGO_BIN_EXE_passerelle"), config.display());
+        let mut child = Command::new("sh").args(["-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start gateway");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if up(admin).await && up(http).await {
+                return (child, [mllp, http, admin]);
+            }
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "gateway did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("the gateway exited at start five times (ports taken?)");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_flood_leaves_descriptors_for_admin_and_mllp() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (mllp, http, admin) = (free_port(), free_port(), free_port());
-    let config = tmp.path().join("fd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{db}\"\n[admin]\nbind = \"127.0.0.1:{admin}\"\n\
-             [[listener]]\nname = \"mllp-in\"\nkind = \"mllp\"\nbind = \"0.0.0.0:{mllp}\"\n\
-             [[listener]]\nname = \"http-in\"\nkind = \"http\"\nbind = \"0.0.0.0:{http}\"\nfirst_read_timeout_secs = 120\n",
-            db = tmp.path().join("j.db").display()
-        ),
-    )
-    .expect("config");
-    let script = format!("ulimit -n 300 && exec {} run --config {}", env!("CARGO_BIN_EXE_passerelle"), config.display());
-    let mut child = Command::new("sh").args(["-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start gateway");
-    wait_for(admin).await;
-    wait_for(http).await;
+    let (mut child, [mllp, http, admin]) = start_under_300_descriptors(tmp.path()).await;
 
     let mut flood = Vec::new();
     for i in 0..400 {
