@@ -6,10 +6,12 @@
 //! no XXE, no billion laughs), input size and element depth are bounded, and only UTF-8 is read.
 
 mod header;
+mod indent;
 mod patient;
 mod reader;
 mod writer;
 
+pub use indent::indent_xml;
 pub use writer::{EncodeError, encode};
 
 use passerelle_model::{Message, Parsed};

@@ -26,6 +26,8 @@ pub struct AdminState {
     pub lease_ms: i64,
     /// The built-in alert rules firing now (`[alerts]`).
     pub alerts: crate::alert_rules::Current,
+    /// This node's counters sampled each minute over the last day (the dashboard's windows).
+    pub history: Arc<crate::counter_history::CounterHistory>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +175,8 @@ pub(crate) struct MessagesParams {
     pub sender: Option<String>,
     /// `ADT` or `ADT^A01`.
     pub message_type: Option<String>,
+    /// The type code of the document carried (LOINC `11488-4`).
+    pub document_type: Option<String>,
     pub destination: Option<String>,
     /// RFC 3339 bounds of the reception time.
     pub since: Option<String>,
@@ -210,6 +214,7 @@ async fn messages(State(s): State<AdminState>, Extension(caller): Extension<Call
         status,
         sender: p.sender,
         message_type: p.message_type,
+        document_type: p.document_type,
         destination: p.destination,
         since_ms,
         until_ms,

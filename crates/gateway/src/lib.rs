@@ -12,6 +12,7 @@ pub mod config;
 pub mod config_values;
 pub mod consent;
 pub mod console;
+pub mod counter_history;
 pub mod delivery;
 pub mod embedded;
 pub mod file_listener;

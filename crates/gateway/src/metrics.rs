@@ -9,6 +9,9 @@ pub struct Metrics {
     pub acked: IntCounterVec,
     pub rejected: IntCounterVec,
     pub duplicates: IntCounterVec,
+    /// Accepted messages no destination gets: no route matched (`unrouted`), or consent kept
+    /// them back (`withheld`).
+    pub filtered: IntCounterVec,
     pub deliveries: IntCounterVec,
     pub outbox_depth: IntGaugeVec,
     pub ack_latency: HistogramVec,
@@ -94,6 +97,12 @@ impl Metrics {
             )?,
             rejected: counter(&registry, "passerelle_messages_rejected_total", "Messages answered AE/AR and kept as rejected", &["listener", "message_type"])?,
             duplicates: counter(&registry, "passerelle_messages_duplicate_total", "Resends answered with the original ACK", &["listener"])?,
+            filtered: counter(
+                &registry,
+                "passerelle_messages_filtered_total",
+                "Accepted messages no destination gets, by listener and reason (unrouted, withheld)",
+                &["listener", "reason"],
+            )?,
             deliveries: counter(
                 &registry,
                 "passerelle_deliveries_total",
@@ -134,8 +143,9 @@ impl Metrics {
     /// against it), whether or not it has a sample yet.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 20] = [
+        let collectors: [&dyn Collector; 21] = [
             &self.received,
+            &self.filtered,
             &self.acked,
             &self.rejected,
             &self.duplicates,

@@ -145,6 +145,14 @@ pub fn partition_key(msg: &Message) -> String {
     format!("msg:{}:{}", msg.envelope.sender.application.as_deref().unwrap_or(""), msg.envelope.message_id)
 }
 
+/// The type code of the document a message carries (the console searches by it).
+pub fn document_type(msg: &Message) -> Option<String> {
+    match &msg.content {
+        passerelle_model::Content::Document(d) => d.type_code.as_ref().map(|c| c.code.clone()).filter(|c| !c.is_empty()),
+        _ => None,
+    }
+}
+
 pub fn patient_keys(msg: &Message) -> PatientKeys {
     let ids = msg.patient.as_ref().map(|p| p.identifiers.as_slice()).unwrap_or_default();
     PatientKeys {
@@ -327,7 +335,16 @@ impl Pipeline {
                 (InputFormat::Cda | InputFormat::Fhir, _) => outcome_json(&[Issue::error("not-stored", text)]),
             }
         };
+        let filtered = match (&record.withheld, record.deliveries.is_empty()) {
+            _ if verdict != Verdict::Accepted => None,
+            (Some(_), _) => Some("withheld"),
+            (None, true) => Some("unrouted"),
+            (None, false) => None,
+        };
         let mut result = self.journal_and_answer(listener, started, reply, verdict, record, not_stored_reply).await;
+        if let Some(reason) = filtered.filter(|_| result.verdict == Verdict::Accepted && !result.duplicate) {
+            self.metrics.filtered.with_label_values(&[listener, reason]).inc();
+        }
         self.metrics.sender_messages.with_label_values(&[sender, listener, result.verdict.as_str()]).inc();
         if let Some((id, created)) = identity.filter(|_| result.verdict == Verdict::Accepted) {
             (result.identity_id, result.identity_created) = (Some(id), created);
@@ -452,6 +469,7 @@ impl Pipeline {
             patient: msg.map(patient_keys).unwrap_or_default(),
             identifiers: msg.map(identifier_rows).unwrap_or_default(),
             withheld: None,
+            document_type: msg.and_then(document_type),
             consent: None,
             visit_state: None,
             raw,

@@ -147,7 +147,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let lease_ms = i64::try_from(config.store.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let alerts: crate::alert_rules::Current = Arc::default();
     worker_tasks.spawn(evaluate_alerts(Arc::clone(&store), Arc::clone(&metrics), &config, Arc::clone(&alerts), workers.clone()));
-    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts };
+    let history = Arc::new(crate::counter_history::CounterHistory::default());
+    worker_tasks.spawn(sample_counters(Arc::clone(&metrics), Arc::clone(&history), workers.clone()));
+    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts, history };
     let app = router(state, auth);
     worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live.version), workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
@@ -253,6 +255,18 @@ impl RunningGateway {
         self.workers.cancel();
         self.worker_tasks.close();
         self.worker_tasks.wait().await;
+    }
+}
+
+/// Samples this node's counters each minute for the dashboard's windows, until `stop`.
+async fn sample_counters(metrics: Arc<Metrics>, history: Arc<crate::counter_history::CounterHistory>, stop: CancellationToken) {
+    let every = Duration::from_millis(crate::counter_history::SAMPLE_EVERY_MS.unsigned_abs());
+    loop {
+        history.record(now_ms(), &crate::counter_history::read(&metrics.registry.gather()));
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stop.cancelled() => break,
+        }
     }
 }
 

@@ -23,6 +23,7 @@ fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage
         patient: PatientKeys { ins: None, niss: None, ipp: Some(patient.into()) },
         identifiers: vec![NewIdentifier { kind: "ipp".into(), system: "CHU-TEST".into(), value: patient.into() }],
         withheld: None,
+        document_type: None,
         consent: None,
         visit_state: None,
         raw: format!("MSH|{control_id}").into_bytes().into(),
@@ -411,6 +412,7 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     // The console's other filters: sender, message type (a type or one event), destination, time.
     let mut other = message("s-2", "IPP-S2", &["d-filter"]);
     (other.sender, other.message_type, other.received_at_ms) = ("LAB|CHU".into(), "ORU^R01".into(), 5_000);
+    other.document_type = Some("11502-2".into());
     stored(store, other).await;
     let ids = |rows: Vec<MessageSummary>| rows.into_iter().map(|r| r.control_id).collect::<Vec<_>>();
     let by = |q: MessageQuery| async move { ids(store.search(MessageQuery { limit: 100, ..q }).await.expect("search")) };
@@ -419,6 +421,8 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert_eq!(by(MessageQuery { message_type: Some("ORU^R01".into()), ..Default::default() }).await, ["s-2"]);
     assert!(by(MessageQuery { message_type: Some("OR".into()), ..Default::default() }).await.is_empty(), "a type is matched whole, not as a prefix");
     assert_eq!(by(MessageQuery { destination: Some("d-filter".into()), ..Default::default() }).await, ["s-2"]);
+    assert_eq!(by(MessageQuery { document_type: Some("11502-2".into()), ..Default::default() }).await, ["s-2"]);
+    assert!(by(MessageQuery { document_type: Some("11488-4".into()), ..Default::default() }).await.is_empty());
     assert_eq!(by(MessageQuery { since_ms: Some(4_000), until_ms: Some(6_000), ..Default::default() }).await, ["s-2"]);
     assert!(by(MessageQuery { since_ms: Some(5_001), sender: Some("LAB|CHU".into()), ..Default::default() }).await.is_empty());
 }

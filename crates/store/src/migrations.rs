@@ -148,6 +148,10 @@ pub const SQLITE: &[&str] = &[
     CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
     // 11 → 12: the console's saved searches (a name and the query string of /messages).
     "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    // 12 → 13: the type of the document a message carries (LOINC in France), for the console's
+    // search; a partial index, so a message without a document writes no index entry.
+    "ALTER TABLE messages ADD COLUMN document_type TEXT;
+    CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -334,4 +338,7 @@ pub const POSTGRES: &[&str] = &[
     CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
     // 4 → 5: the console's saved searches.
     "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms BIGINT NOT NULL);",
+    // 5 → 6: the type of the document a message carries, searched through a partial index.
+    "ALTER TABLE messages ADD COLUMN document_type TEXT;
+    CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
 ];

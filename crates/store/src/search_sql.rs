@@ -35,6 +35,10 @@ pub fn search_where(q: &MessageQuery, placeholder: impl Fn(usize) -> String) -> 
         let events = next(&format!("{kind}^%"), &mut params);
         conditions.push(format!("(message_type = {exact} OR message_type LIKE {events})"));
     }
+    if let Some(code) = &q.document_type {
+        let p = next(code, &mut params);
+        conditions.push(format!("document_type = {p}"));
+    }
     if let Some(destination) = &q.destination {
         let p = next(destination, &mut params);
         conditions.push(format!("id IN (SELECT message_id FROM outbox WHERE destination = {p})"));

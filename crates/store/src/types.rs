@@ -101,6 +101,8 @@ pub struct NewMessage {
     pub identifiers: Vec<NewIdentifier>,
     /// Why a consent rule kept the message back from a destination (status `withheld`).
     pub withheld: Option<String>,
+    /// The type code of the document the message carries (LOINC `11488-4`…), if any.
+    pub document_type: Option<String>,
     /// The patient's DMP feeding choice this message states (ZFA-9 code), remembered per identifier.
     pub consent: Option<String>,
     /// The visit this message moves, by its identifier (system, value), and the state it leaves
@@ -221,6 +223,8 @@ pub struct MessageQuery {
     pub sender: Option<String>,
     /// The message type: `ADT` (every event) or `ADT^A01`.
     pub message_type: Option<String>,
+    /// The type code of the document carried (CDA, MDM, ORU, FHIR DocumentReference).
+    pub document_type: Option<String>,
     /// Messages with at least one outbox row for this destination.
     pub destination: Option<String>,
     /// Received at or after / before these times (Unix ms).

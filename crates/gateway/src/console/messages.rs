@@ -1,5 +1,6 @@
 //! Message search (`/messages?identifier=SYSTEM|VALUE`, or `patient=` any identifier value,
-//! `control_id=`, `status=`, `sender=`, `message_type=`, `destination=`, `since=`, `until=`)
+//! `control_id=`, `status=`, `sender=`, `message_type=`, `document_type=`, `destination=`,
+//! `since=`, `until=`)
 //! through the identifier table, and each message's lineage
 //! (`/messages/<id>`): the raw bytes (ER7 segment by segment, each field titled with its
 //! position), the ACK sent, the normalised model, its diagnostics, and for each destination the
@@ -41,6 +42,7 @@ pub async fn search(
     body.push_str("<br>");
     body.push_str(&input("sender", lang.t("Sender"), &p.sender, "APP|FACILITY"));
     body.push_str(&input("message_type", lang.t("Type"), &p.message_type, "ADT^A01"));
+    body.push_str(&input("document_type", lang.t("Document type"), &p.document_type, "11488-4"));
     body.push_str(&input("destination", lang.t("Destination"), &p.destination, "dpi"));
     body.push_str(&input("since", lang.t("Since"), &p.since, "2026-12-01T00:00:00Z"));
     body.push_str(&input("until", lang.t("Until"), &p.until, "2026-12-02T00:00:00Z"));
@@ -81,6 +83,7 @@ pub async fn search(
         status,
         sender: text(p.sender),
         message_type: text(p.message_type),
+        document_type: text(p.document_type),
         destination: text(p.destination),
         since_ms,
         until_ms,
@@ -157,11 +160,19 @@ fn er7(raw: &[u8]) -> String {
     out
 }
 
+/// Above this size a body is shown as received (indenting it would cost more than reading it).
+const INDENT_AT_MOST: usize = 8 * 1024 * 1024;
+
+/// JSON and XML indented for reading (the bytes kept are those received), anything else as is.
 fn pretty(raw: &[u8]) -> String {
-    let shown = match serde_json::from_slice::<serde_json::Value>(raw) {
-        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let indented = match first {
+        _ if raw.len() > INDENT_AT_MOST => None,
+        Some(b'{' | b'[') => serde_json::from_slice::<serde_json::Value>(raw).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()),
+        Some(b'<') => passerelle_cda::indent_xml(raw),
+        _ => None,
     };
+    let shown = indented.unwrap_or_else(|| String::from_utf8_lossy(raw).into_owned());
     format!("<pre id=\"raw\">{}</pre>", esc(&shown))
 }
 

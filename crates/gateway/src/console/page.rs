@@ -111,6 +111,20 @@ impl Lang {
             "Matching rows" => "Lignes retenues",
             "Done" => "Fait",
             "Skipped" => "Ignorées",
+            "Last hour" => "Dernière heure",
+            "Last 24 hours" => "Dernières 24 heures",
+            "Since start" => "Depuis le démarrage",
+            "Per minute, last hour; peak" => "Par minute, dernière heure ; pic",
+            "No route" => "Sans route",
+            "Withheld" => "Retenus (consentement)",
+            "ACK latency (ms)" => "Latence de l'ACK (ms)",
+            "Oldest queued (s)" => "Plus ancien en file (s)",
+            "Last seen (s)" => "Vu il y a (s)",
+            "Configuration" => "Configuration",
+            "Accepted" => "Acceptés",
+            "Refused" => "Refusés",
+            "Not stored" => "Non enregistrés",
+            "Document type" => "Type de document",
             _ => key,
         };
         match self {
@@ -166,7 +180,7 @@ table{border-collapse:collapse;background:#fff;margin:.3rem 0 1rem;min-width:40%
 th,td{border:1px solid #d0d7de;padding:.3rem .55rem;text-align:left;vertical-align:top}th{background:#eef1f4}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}code,pre{font:12px ui-monospace,monospace}\
 pre{background:#fff;border:1px solid #d0d7de;padding:.6rem;overflow:auto;max-height:28rem}\
-.bar{display:inline-block;height:.7rem;background:#2f81f7;vertical-align:middle;margin-left:.4rem}\
+.spark{vertical-align:middle}.bar{display:inline-block;height:.7rem;background:#2f81f7;vertical-align:middle;margin-left:.4rem}\
 .seg{display:block;white-space:pre}.seg span:hover{background:#fff3b0}\
 .ok{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}form.inline{display:inline}\
 input[type=text]{width:28rem;padding:.25rem}button{padding:.25rem .7rem}";

@@ -26,8 +26,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
     // The unique index decides: a resend of an accepted message inserts nothing, atomically.
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe, withheld)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe, withheld, document_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
              ON CONFLICT DO NOTHING RETURNING id",
         )?
         .query_row(
@@ -48,7 +48,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
                 m.ack,
                 m.diagnostics,
                 accepted.then_some(1),
-                m.withheld
+                m.withheld,
+                m.document_type
             ],
             |r| r.get::<_, i64>(0),
         )
@@ -472,6 +473,8 @@ mod tests {
             MessageQuery { identifier: Some(("urn:oid:1.2.250.1.213.1.4.10".into(), "279035121518989".into())), ..Default::default() },
             MessageQuery { patient: Some("IPP100234".into()), ..Default::default() },
             MessageQuery { control_id: Some("MSG-1".into()), ..Default::default() },
+            // The partial index of documents (a message without one writes no entry).
+            MessageQuery { document_type: Some("11488-4".into()), ..Default::default() },
         ];
         for q in queries {
             let (clause, params) = crate::search_sql::search_where(&q, |n| format!("?{n}"));
