@@ -77,6 +77,9 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert!(out.status.success(), "browser run failed: {}", String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(seen["dashboard"]["text"].as_str().is_some_and(|t| t.contains("mllp-in")), "{seen}");
+    assert_eq!(seen["dashboard"]["sparklines"], 1, "one listener, one sparkline: {seen}");
+    assert_eq!(seen["dashboard"]["window"], "day", "{seen}");
+    assert_eq!(seen["dashboard"]["dayReceived"], "3", "the last day counts all three: {seen}");
     assert_eq!(seen["byIpp"], 2, "{seen}");
     assert_eq!(seen["byIns"], 3, "the INS is in all three: {seen}");
     assert!(
@@ -103,12 +106,25 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert_eq!(seen["acknowledged"], 1, "{seen}");
     let outside: Vec<&str> = seen["requests"].as_array().expect("requests").iter().filter_map(|r| r.as_str()).filter(|r| !r.starts_with(&base)).collect();
     assert!(outside.is_empty(), "requests outside the gateway: {outside:?}");
-    // The bulk run itself: every delivered row replayed, one audit record, all delivered again.
+    assert_eq!(seen["searchDryRun"], "2", "the IPP's two messages, one row each: {seen}");
+    let job = &seen["job"];
+    assert!(job["url"].as_str().is_some_and(|u| u.contains("/jobs/")), "{seen}");
+    assert_eq!((&job["value"], &job["max"], &job["done"]), (&"2".into(), &"2".into(), &"2".into()), "the progress bar went to the end: {seen}");
+    // The bulk run from the API, once the job's replays are delivered again: every delivered
+    // row replayed, one audit record per run (the job's and this one).
+    let delivered_again = || http(admin, "GET", "/api/outbox?status=delivered", "").matches("\"status\":\"delivered\"").count() == 3;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !delivered_again() {
+        assert!(std::time::Instant::now() < deadline, "the job's replays were not delivered again");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let run = http(admin, "POST", "/api/outbox/bulk?destination=files&status=delivered&action=replay", "");
     assert!(run.contains("\"matched\":3") && run.contains("\"done\":3"), "{run}");
     let audit = http(admin, "GET", "/api/audit", "");
-    assert_eq!(audit.matches("bulk replay").count(), 1, "{audit}");
-    for shot in ["dashboard.png", "search.png", "lineage.png", "replayed.png", "bulk-dry-run.png", "identity.png", "tableau-de-bord.png"] {
+    assert_eq!(audit.matches("bulk replay").count(), 2, "{audit}");
+    assert!(audit.contains("messages matching patient ("), "a search by patient is audited without its value: {audit}");
+    assert!(!audit.contains("IPP100234"), "{audit}");
+    for shot in ["dashboard.png", "search.png", "lineage.png", "replayed.png", "bulk-dry-run.png", "bulk-job.png", "identity.png", "tableau-de-bord.png"] {
         assert!(std::fs::metadata(shots.join(shot)).is_ok_and(|m| m.len() > 2000), "{shot}");
     }
 }

@@ -28,6 +28,8 @@ pub struct AdminState {
     pub alerts: crate::alert_rules::Current,
     /// This node's counters sampled each minute over the last day (the dashboard's windows).
     pub history: Arc<crate::counter_history::CounterHistory>,
+    /// The bulk actions run from the console on this node, with their progress.
+    pub jobs: Arc<crate::console::Jobs>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,37 +190,51 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
+impl MessagesParams {
+    /// Whether the search names a patient (the `phi` role sees it; each such view is audited).
+    pub(crate) fn by_patient(&self) -> bool {
+        [&self.patient, &self.identifier].iter().any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+    }
+
+    /// The store's query (an empty parameter is no condition), `limit=` rows or `default_limit`,
+    /// never more than `max_limit`, or what is wrong with a parameter.
+    pub(crate) fn query(self, default_limit: usize, max_limit: usize) -> Result<MessageQuery, String> {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let status = match given(self.status).as_deref() {
+            None => None,
+            Some("accepted") => Some(MessageStatus::Accepted),
+            Some("rejected") => Some(MessageStatus::Rejected),
+            Some("withheld") => Some(MessageStatus::Withheld),
+            Some(other) => return Err(format!("unknown status {other} (accepted, rejected, withheld)")),
+        };
+        let identifier = match given(self.identifier).as_deref().map(|v| v.split_once('|')) {
+            None => None,
+            Some(Some((system, value))) if !system.is_empty() && !value.is_empty() => Some((system.to_owned(), value.to_owned())),
+            Some(_) => return Err("identifier must be SYSTEM|VALUE, e.g. urn:oid:1.2.250.1.213.1.4.10|279035121518989".into()),
+        };
+        let time = |t: Option<String>| given(t).map(|t| passerelle_model::PartialDateTime::parse_fhir(&t).and_then(|d| d.to_unix_ms()).ok_or(t)).transpose();
+        let bad_time = |t: String| format!("since and until are RFC 3339 times with their offset, got {t}");
+        Ok(MessageQuery {
+            patient: given(self.patient),
+            identifier,
+            control_id: given(self.control_id),
+            status,
+            sender: given(self.sender),
+            message_type: given(self.message_type),
+            document_type: given(self.document_type),
+            destination: given(self.destination),
+            since_ms: time(self.since).map_err(bad_time)?,
+            until_ms: time(self.until).map_err(bad_time)?,
+            limit: self.limit.unwrap_or(default_limit).min(max_limit),
+        })
+    }
+}
+
 async fn messages(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<MessagesParams>) -> Response {
-    let status = match p.status.as_deref() {
-        None => None,
-        Some("accepted") => Some(MessageStatus::Accepted),
-        Some("rejected") => Some(MessageStatus::Rejected),
-        Some("withheld") => Some(MessageStatus::Withheld),
-        Some(other) => return bad_request(format!("unknown status {other} (accepted, rejected, withheld)")),
-    };
-    let identifier = match p.identifier.as_deref().map(|v| v.split_once('|')) {
-        None => None,
-        Some(Some((system, value))) if !system.is_empty() && !value.is_empty() => Some((system.to_owned(), value.to_owned())),
-        Some(_) => return bad_request("identifier must be SYSTEM|VALUE, e.g. urn:oid:1.2.250.1.213.1.4.10|279035121518989".into()),
-    };
-    let by_patient = p.patient.is_some() || identifier.is_some();
-    let time = |t: &Option<String>| t.as_deref().map(|t| passerelle_model::PartialDateTime::parse_fhir(t).and_then(|d| d.to_unix_ms()).ok_or(t.to_owned()));
-    let (since_ms, until_ms) = match (time(&p.since).transpose(), time(&p.until).transpose()) {
-        (Ok(since), Ok(until)) => (since, until),
-        (Err(t), _) | (_, Err(t)) => return bad_request(format!("since and until are RFC 3339 times with their offset, got {t}")),
-    };
-    let query = MessageQuery {
-        patient: p.patient,
-        identifier,
-        control_id: p.control_id,
-        status,
-        sender: p.sender,
-        message_type: p.message_type,
-        document_type: p.document_type,
-        destination: p.destination,
-        since_ms,
-        until_ms,
-        limit: p.limit.unwrap_or(100).min(1000),
+    let by_patient = p.by_patient();
+    let query = match p.query(100, 1000) {
+        Ok(q) => q,
+        Err(e) => return bad_request(e),
     };
     let target = if by_patient { "messages by patient".to_owned() } else { "messages".to_owned() };
     match s.store.search(query).await {

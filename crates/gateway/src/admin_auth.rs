@@ -163,7 +163,9 @@ fn required(path: &str, query: Option<&str>) -> Role {
         "/metrics" | "/healthz" | "/readyz" => Role::Metrics,
         "/api/audit" => Role::Phi,
         p if p.starts_with("/api/identity/") || p == "/identity" || p.starts_with("/console/identity/") => Role::Phi,
-        "/api/messages" | "/messages" if by_patient => Role::Phi,
+        "/api/messages" | "/messages" | "/api/messages/bulk" | "/console/messages/bulk" if by_patient => Role::Phi,
+        // A bulk action by sender, type, destination or time touches no patient data.
+        "/api/messages/bulk" | "/console/messages/bulk" => Role::Operator,
         p if p.starts_with("/api/messages/") || p.starts_with("/messages/") || p.ends_with("/rendering") => Role::Phi,
         _ => Role::Operator,
     }

@@ -124,7 +124,8 @@ impl CounterHistory {
     }
 
     /// The increase of `family` (summed over the series whose `label` is `value`) in each of
-    /// the last `minutes` sample intervals, the oldest first, the last one ending now.
+    /// the last `minutes` sample intervals, the oldest first, the last one ending now (always
+    /// `minutes` points: the intervals before the node started count nothing).
     pub fn per_interval(&self, now: &[Reading], family: &str, label: &str, value: &str, minutes: usize) -> Vec<f64> {
         let Ok(s) = self.samples.lock() else { return Vec::new() };
         let positions: Vec<usize> = s
@@ -139,7 +140,11 @@ impl CounterHistory {
         let mut totals: Vec<f64> = s.taken.iter().rev().take(minutes).map(|(_, v)| total_of(v)).collect();
         totals.reverse();
         totals.push(current);
-        totals.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect()
+        let increases: Vec<f64> = totals.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect();
+        // Before the node started, nothing arrived: a young node's line starts flat.
+        let mut points = vec![0.0; minutes.saturating_sub(increases.len())];
+        points.extend(increases);
+        points
     }
 }
 
@@ -184,7 +189,9 @@ mod tests {
             h.record(m * SAMPLE_EVERY_MS, &[received("adt", v), received("other", 100.0 * v)]);
         }
         let points = h.per_interval(&[received("adt", 13.0)], "passerelle_messages_received_total", "listener", "adt", 60);
-        assert_eq!(points, vec![5.0, 0.0, 7.0, 1.0]);
+        assert_eq!(points.len(), 60);
+        assert_eq!(points[56..], [5.0, 0.0, 7.0, 1.0]);
+        assert!(points[..56].iter().all(|p| *p == 0.0));
         let last_two = h.per_interval(&[received("adt", 13.0)], "passerelle_messages_received_total", "listener", "adt", 2);
         assert_eq!(last_two, vec![7.0, 1.0]);
     }

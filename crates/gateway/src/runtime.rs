@@ -149,7 +149,8 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     worker_tasks.spawn(evaluate_alerts(Arc::clone(&store), Arc::clone(&metrics), &config, Arc::clone(&alerts), workers.clone()));
     let history = Arc::new(crate::counter_history::CounterHistory::default());
     worker_tasks.spawn(sample_counters(Arc::clone(&metrics), Arc::clone(&history), workers.clone()));
-    let state = AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts, history };
+    let state =
+        AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts, history, jobs: Arc::default() };
     let app = router(state, auth);
     worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live.version), workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.

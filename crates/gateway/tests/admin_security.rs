@@ -209,3 +209,29 @@ async fn a_saved_search_by_patient_belongs_to_the_phi_role() {
     assert_eq!(call(reqwest::Method::DELETE, "/api/searches?name=patient", "phi-secret").await.expect("delete").status().as_u16(), 200);
     assert_eq!(list("phi-secret").await, ["dead"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_action_from_a_search_by_patient_belongs_to_the_phi_role() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gw = start_with_tokens(tmp.path()).await;
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA");
+    let admin = gw.address("admin").expect("admin");
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: &str| http.post(format!("http://{admin}{path}")).bearer_auth(token).send();
+    let by_patient = "/api/messages/bulk?identifier=urn:oid:1.2.250.1.213.1.4.10%7C279035121518989&action=replay&dry_run=true";
+    assert_eq!(post(by_patient, "operator-secret").await.expect("bulk").status().as_u16(), 403);
+    assert_eq!(post(by_patient, "metrics-secret").await.expect("bulk").status().as_u16(), 403);
+    let answer = post(by_patient, "phi-secret").await.expect("bulk");
+    assert_eq!(answer.status().as_u16(), 200);
+    let outcome: serde_json::Value = answer.json().await.expect("json");
+    // The default configuration routes nothing: the message has no row to replay.
+    assert_eq!((outcome["matched"].as_u64(), outcome["dry_run"].as_bool()), (Some(0), Some(true)), "{outcome}");
+    let by_type = post("/api/messages/bulk?message_type=ADT&action=retry&dry_run=true", "operator-secret").await.expect("bulk");
+    assert_eq!(by_type.status().as_u16(), 200, "an operator acts by type, sender or time");
+    let wrong = post("/api/messages/bulk?message_type=ADT&action=explode", "operator-secret").await.expect("bulk");
+    assert_eq!(wrong.status().as_u16(), 400);
+    let job = http.get(format!("http://{admin}/api/jobs/999")).bearer_auth("operator-secret").send().await.expect("job");
+    assert_eq!(job.status().as_u16(), 404);
+}

@@ -1,6 +1,7 @@
 // Drives the operator's console in headless Chromium (Debian's, through playwright-core) the way
 // an operator would, and prints what it saw as JSON: the dashboard, a search by IPP and by INS,
-// a message's lineage, a replay and the new attempt, the French labels, and every request the
+// a message's lineage, a replay and the new attempt, a bulk replay from a search with its
+// progress bar, the French labels, and every request the
 // pages made (all must stay on the gateway). Screenshots go to OUTDIR.
 // Usage: node console.js BASE_URL IPP INS_SYSTEM|INS OUTDIR
 const { chromium } = require('playwright-core');
@@ -15,7 +16,11 @@ const { chromium } = require('playwright-core');
     page.on('request', (r) => seen.requests.push(r.url()));
     await page.goto(base + '/');
     seen.dashboard = { title: await page.title(), listeners: await page.locator('#listeners tr').count(), text: await page.locator('#listeners').innerText() };
+    seen.dashboard.sparklines = await page.locator('#listeners svg.spark polyline').count();
     await page.screenshot({ path: out + '/dashboard.png', fullPage: true });
+    await page.click('#windows a[href="/?window=day"]');
+    seen.dashboard.window = await page.locator('#windows b').getAttribute('data-window');
+    seen.dashboard.dayReceived = await page.locator('#listeners tr[data-listener="mllp-in"] td.received').innerText();
 
     await page.click('header a[href="/messages"]');
     await page.fill('input[name=patient]', ipp);
@@ -73,6 +78,24 @@ const { chromium } = require('playwright-core');
     await page.waitForSelector('#bulk-outcome');
     seen.dryRun = { matched: await page.locator('#bulk-outcome').getAttribute('data-matched'), done: await page.locator('#bulk-outcome').getAttribute('data-done') };
     await page.screenshot({ path: out + '/bulk-dry-run.png', fullPage: true });
+
+    // Bulk from a search: the IPP's messages replayed as a job, its progress bar to the end.
+    await page.goto(base + '/messages?patient=' + encodeURIComponent(ipp));
+    await page.selectOption('#search-bulk select[name=action]', 'replay');
+    await page.click('#search-bulk button[value="true"]');
+    await page.waitForSelector('#bulk-outcome');
+    seen.searchDryRun = await page.locator('#bulk-outcome').getAttribute('data-matched');
+    await page.goBack();
+    await page.selectOption('#search-bulk select[name=action]', 'replay');
+    await page.click('#search-bulk button[value="false"]');
+    await page.waitForSelector('#job[data-finished="true"]', { timeout: 15000 });
+    seen.job = {
+      url: page.url(),
+      value: await page.locator('#progress').getAttribute('value'),
+      max: await page.locator('#progress').getAttribute('max'),
+      done: await page.locator('#job').getAttribute('data-done'),
+    };
+    await page.screenshot({ path: out + '/bulk-job.png', fullPage: true });
 
     // Identity monitoring: the alert the diverging message raised, acknowledged from the page.
     await page.click('header a[href="/identity"]');

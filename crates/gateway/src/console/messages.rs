@@ -14,7 +14,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use passerelle_store::{MessageQuery, MessageStatus, OutboxStatus};
+use passerelle_store::OutboxStatus;
 use std::fmt::Write;
 
 use crate::admin::{MessagesParams as SearchParams, audited};
@@ -62,32 +62,13 @@ pub async fn search(
             lang.t("Save this search")
         );
     }
-    let identifier = p.identifier.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.split_once('|')).map(|(a, b)| (a.to_owned(), b.to_owned()));
-    let status = match p.status.as_deref() {
-        Some("accepted") => Some(MessageStatus::Accepted),
-        Some("rejected") => Some(MessageStatus::Rejected),
-        Some("withheld") => Some(MessageStatus::Withheld),
-        _ => None,
-    };
-    let patient = p.patient.filter(|v| !v.is_empty());
-    let by_patient = identifier.is_some() || patient.is_some();
-    let text = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    let bound = |v: &Option<String>| {
-        v.as_deref().filter(|t| !t.trim().is_empty()).and_then(|t| passerelle_model::PartialDateTime::parse_fhir(t.trim()).and_then(|d| d.to_unix_ms()))
-    };
-    let (since_ms, until_ms) = (bound(&p.since), bound(&p.until));
-    let query = MessageQuery {
-        patient,
-        identifier,
-        control_id: text(p.control_id),
-        status,
-        sender: text(p.sender),
-        message_type: text(p.message_type),
-        document_type: text(p.document_type),
-        destination: text(p.destination),
-        since_ms,
-        until_ms,
-        limit: 200,
+    let by_patient = p.by_patient();
+    let query = match p.query(200, 200) {
+        Ok(q) => q,
+        Err(e) => {
+            let _ = write!(body, "<p class=\"bad\" id=\"error\">{}</p>", esc(&e));
+            return page(lang, lang.t("Messages"), &body, false);
+        }
     };
     let rows = match s.store.search(query).await {
         Ok(rows) => rows,
@@ -135,7 +116,49 @@ pub async fn search(
         );
     }
     body.push_str("</table>");
+    if !rows.is_empty() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/console/messages/bulk?{}\" id=\"search-bulk\"><b>{}</b> <select name=\"action\">\
+             <option value=\"replay\">{}</option><option value=\"retry\">{}</option><option value=\"dead-letter\">{}</option></select> \
+             <button type=\"submit\" name=\"dry_run\" value=\"true\">{}</button> <button type=\"submit\" name=\"dry_run\" value=\"false\">{}</button></form>",
+            esc(&query_string),
+            lang.t("Act on the rows of these messages"),
+            lang.t("Replay"),
+            lang.t("Retry"),
+            lang.t("Dead-letter"),
+            lang.t("Dry run"),
+            lang.t("Run"),
+        );
+    }
     page(lang, lang.t("Messages"), &body, false)
+}
+
+/// A search for the audit trail: the conditions by name, patient values left out.
+pub fn describe(p: &SearchParams) -> String {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let mut parts: Vec<String> = Vec::new();
+    for (name, value) in [("identifier", &p.identifier), ("patient", &p.patient)] {
+        if given(value) {
+            parts.push(name.to_owned());
+        }
+    }
+    let shown = [
+        ("control_id", &p.control_id),
+        ("status", &p.status),
+        ("sender", &p.sender),
+        ("message_type", &p.message_type),
+        ("document_type", &p.document_type),
+        ("destination", &p.destination),
+        ("since", &p.since),
+        ("until", &p.until),
+    ];
+    for (name, value) in shown {
+        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    if parts.is_empty() { "every message".into() } else { parts.join(" ") }
 }
 
 /// ER7 shown segment by segment, each field in a span titled with its position (`PID-3`).

@@ -1,12 +1,13 @@
 //! The operator's console on the admin port: `/` (dashboard), `/messages` (search by patient
 //! identifier), `/messages/<id>` (lineage), `/identity` (identity alerts, acknowledged there), `/outbox` (rows by destination and
-//! status, bulk actions by filter with a dry run), pausing and resuming a destination on this node, saved searches, and the operator's actions on a delivery row (replay
+//! status, bulk actions by filter with a dry run, also from a search, run as jobs with a progress bar at `/jobs/<id>`), pausing and resuming a destination on this node, saved searches, and the operator's actions on a delivery row (replay
 //! a delivered one, retry a dead letter, dead-letter a pending one), as form posts from the pages
 //! and as `POST /api/outbox/<id>/replay|retry|dead-letter`. Server-rendered HTML, French or
 //! English by the browser's language, no script and nothing fetched from elsewhere. The admin
 //! port's access rules apply (roles, Host check); a form post must also come from the console's
 //! own origin (no cross-site request can act), and every action is written to the audit trail.
 
+mod bulk;
 mod dashboard;
 mod identity;
 mod login;
@@ -14,6 +15,8 @@ mod messages;
 mod outbox;
 mod page;
 mod searches;
+
+pub use bulk::Jobs;
 
 use crate::admin::AdminState;
 use crate::admin_auth::Caller;
@@ -40,6 +43,10 @@ pub fn routes() -> Router<AdminState> {
         .route("/console/searches", post(searches::save_form))
         .route("/console/outbox/bulk", post(bulk_form))
         .route("/api/outbox/bulk", post(bulk_api))
+        .route("/api/messages/bulk", post(search_bulk_api))
+        .route("/console/messages/bulk", post(search_bulk_form))
+        .route("/jobs/{id}", get(job_page))
+        .route("/api/jobs/{id}", get(job_api))
         .route("/api/destinations/{name}/{verb}", post(pause_api))
         .route("/console/destinations/{name}/{verb}", post(pause_form))
         .route("/console/outbox/{id}/{verb}", post(form_action))
@@ -142,22 +149,120 @@ async fn acknowledge(State(s): State<AdminState>, Extension(caller): Extension<C
     }
 }
 
+fn json_error(status: StatusCode, text: String) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": text }))).into_response()
+}
+
 /// `POST /api/outbox/bulk?destination=&status=&action=&dry_run=` (role operator): `{"matched",
-/// "done", "skipped", "dry_run"}`.
+/// "done", "skipped", "dry_run"}` when every row has moved.
 async fn bulk_api(State(s): State<AdminState>, Extension(caller): Extension<Caller>, Query(p): Query<outbox::BulkParams>) -> Response {
-    match outbox::bulk(&s, &caller, &p).await {
+    let selection = match p.selection() {
+        Ok(sel) => sel,
+        Err((status, text)) => return json_error(status, text),
+    };
+    match bulk::run_now(&s, &caller, selection, &p.action, p.dry_run).await {
         Ok(outcome) => axum::Json(outcome).into_response(),
-        Err((status, text)) => (status, axum::Json(serde_json::json!({ "error": text }))).into_response(),
+        Err((status, text)) => json_error(status, text),
     }
 }
 
+/// The console's bulk form: a dry run answers the count; a run starts a job and shows its progress.
 async fn bulk_form(State(s): State<AdminState>, Extension(caller): Extension<Caller>, headers: HeaderMap, Query(p): Query<outbox::BulkParams>) -> Response {
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
     }
-    match outbox::bulk(&s, &caller, &p).await {
-        Ok(outcome) => outbox::bulk_page(page::Lang::from_headers(&headers), &p, &outcome),
+    let back = format!("/outbox?destination={}&status={}", identity::url_encode(&p.destination), identity::url_encode(&p.status));
+    let selection = match p.selection() {
+        Ok(sel) => sel,
+        Err(e) => return e.into_response(),
+    };
+    start_or_count(&s, &caller, &headers, selection, &p.action, p.dry_run, &back).await
+}
+
+async fn start_or_count(s: &AdminState, caller: &Caller, headers: &HeaderMap, selection: bulk::Selection, action: &str, dry_run: bool, back: &str) -> Response {
+    let lang = page::Lang::from_headers(headers);
+    if dry_run {
+        return match bulk::run_now(s, caller, selection, action, true).await {
+            Ok(outcome) => outbox::dry_run_page(lang, &outcome, back),
+            Err(e) => e.into_response(),
+        };
+    }
+    match bulk::start_job(s, caller, selection, action).await {
+        Ok(id) => Redirect::to(&format!("/jobs/{id}")).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchBulk {
+    action: String,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// A search's bulk selection; a search by patient needs the `phi` role.
+fn search_selection(caller: &Caller, p: crate::admin::MessagesParams) -> Result<bulk::Selection, (StatusCode, String)> {
+    if p.by_patient() && caller.role < crate::admin_auth::Role::Phi {
+        return Err((StatusCode::FORBIDDEN, "a bulk action by patient needs the phi role".into()));
+    }
+    let described = messages::describe(&p);
+    let query = p.query(bulk::BULK_LIMIT, bulk::BULK_LIMIT).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    Ok(bulk::Selection::Search { query: Box::new(query), described })
+}
+
+/// `POST /api/messages/bulk?<the parameters of /api/messages>&action=&dry_run=` (role operator,
+/// `phi` by patient): the rows of the messages found (of `destination=` only, when given) whose
+/// status the action moves from; `{"matched", "done", "skipped", "dry_run"}` when done.
+async fn search_bulk_api(
+    State(s): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<crate::admin::MessagesParams>,
+    Query(b): Query<SearchBulk>,
+) -> Response {
+    let selection = match search_selection(&caller, p) {
+        Ok(sel) => sel,
+        Err((status, text)) => return json_error(status, text),
+    };
+    match bulk::run_now(&s, &caller, selection, &b.action, b.dry_run).await {
+        Ok(outcome) => axum::Json(outcome).into_response(),
+        Err((status, text)) => json_error(status, text),
+    }
+}
+
+async fn search_bulk_form(
+    State(s): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    Query(p): Query<crate::admin::MessagesParams>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "a console action must come from the console's own page").into_response();
+    }
+    // The search is the page's query string; the action and the dry run, the form's fields.
+    let Some(action) = page::form_field(&body, "action") else { return (StatusCode::BAD_REQUEST, "no action").into_response() };
+    let dry_run = page::form_field(&body, "dry_run").as_deref() == Some("true");
+    let back = format!("/messages?{}", raw.unwrap_or_default());
+    match search_selection(&caller, p) {
+        Ok(selection) => start_or_count(&s, &caller, &headers, selection, &action, dry_run, &back).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn job_page(State(s): State<AdminState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
+    let lang = page::Lang::from_headers(&headers);
+    match s.jobs.get(id) {
+        Some(job) => outbox::job_page(lang, &job),
+        None => (StatusCode::NOT_FOUND, page::page(lang, lang.t("Unknown job"), &format!("<h1>{}</h1>", lang.t("Unknown job")), false)).into_response(),
+    }
+}
+
+/// `GET /api/jobs/<id>`: a bulk job's `{"id", "action", "filter", "total", "done", "skipped", "finished"}`.
+async fn job_api(State(s): State<AdminState>, Path(id): Path<u64>) -> Response {
+    match s.jobs.get(id) {
+        Some(job) => axum::Json(job).into_response(),
+        None => json_error(StatusCode::NOT_FOUND, format!("no job {id} on this node")),
     }
 }
 

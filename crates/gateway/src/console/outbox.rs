@@ -1,21 +1,17 @@
 //! The outbox view (`/outbox?destination=&status=`): the rows of a destination by status with
 //! their retry and dead-letter buttons, and the bulk action by filter: a dry run says how many
-//! rows the action will touch, then the same form runs it (`POST /api/outbox/bulk` for scripts).
-//! Each bulk run is one audit record with its filter and counts; each row moves with the same
-//! store transition as a single action, so a row that changed meanwhile is counted as skipped.
+//! rows the action will touch, then the same form starts it as a job whose progress bar
+//! `/jobs/<id>` shows (`POST /api/outbox/bulk` for scripts; see `bulk`).
 
+use super::bulk::{BulkOutcome, Job, Selection};
 use super::page::{Lang, esc, page, time};
 use crate::admin::AdminState;
-use crate::admin_auth::Caller;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use passerelle_store::{AuditEntry, OutboxFilter, OutboxStatus, Transition};
-use serde::{Deserialize, Serialize};
+use passerelle_store::{OutboxFilter, OutboxStatus};
+use serde::Deserialize;
 use std::fmt::Write;
-
-/// At most this many rows in one bulk run.
-pub const BULK_LIMIT: usize = 10_000;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct OutboxParams {
@@ -35,57 +31,15 @@ pub struct BulkParams {
     pub dry_run: bool,
 }
 
-#[derive(Serialize)]
-pub struct BulkOutcome {
-    pub matched: usize,
-    pub done: usize,
-    pub skipped: usize,
-    pub dry_run: bool,
+impl BulkParams {
+    pub fn selection(&self) -> Result<Selection, (StatusCode, String)> {
+        let status = status_of(&self.status).ok_or((StatusCode::BAD_REQUEST, format!("unknown status {} (pending, delivered, dead)", self.status)))?;
+        Ok(Selection::Outbox { destination: self.destination.clone(), status })
+    }
 }
 
 fn status_of(text: &str) -> Option<OutboxStatus> {
     OutboxStatus::parse(text)
-}
-
-/// Runs (or, dry, counts) `action` over the rows `destination`/`status` holds now.
-pub async fn bulk(s: &AdminState, caller: &Caller, p: &BulkParams) -> Result<BulkOutcome, (StatusCode, String)> {
-    let status = status_of(&p.status).ok_or((StatusCode::BAD_REQUEST, format!("unknown status {} (pending, delivered, dead)", p.status)))?;
-    let fits =
-        matches!((p.action.as_str(), status), ("retry", OutboxStatus::Dead) | ("dead-letter", OutboxStatus::Pending) | ("replay", OutboxStatus::Delivered));
-    if !fits {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("{} does not apply to {} rows (retry: dead, dead-letter: pending, replay: delivered)", p.action, p.status),
-        ));
-    }
-    let unavailable = |e: passerelle_store::StoreError| (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"));
-    let rows = s.store.list(OutboxFilter { destination: Some(p.destination.clone()), status: Some(status), limit: BULK_LIMIT }).await.map_err(unavailable)?;
-    let mut outcome = BulkOutcome { matched: rows.len(), done: 0, skipped: 0, dry_run: p.dry_run };
-    if p.dry_run {
-        return Ok(outcome);
-    }
-    let target = format!("outbox destination={} status={} ({} rows)", p.destination, p.status, rows.len());
-    let entry = AuditEntry {
-        at_ms: crate::pipeline::now_ms(),
-        role: caller.role.as_str().into(),
-        remote: caller.remote.clone(),
-        action: format!("bulk {}", p.action),
-        target,
-    };
-    s.store.audit(entry).await.map_err(unavailable)?;
-    for row in rows {
-        let now = crate::pipeline::now_ms();
-        let moved = match p.action.as_str() {
-            "retry" => s.store.requeue(row.id, now).await,
-            "replay" => s.store.replay(row.id, now).await,
-            _ => s.store.dead_letter(row.id, format!("dead-lettered in bulk by an operator ({})", caller.role.as_str()), now).await,
-        };
-        match moved.map_err(unavailable)? {
-            Transition::Done => outcome.done += 1,
-            _ => outcome.skipped += 1,
-        }
-    }
-    Ok(outcome)
 }
 
 pub async fn view(State(s): State<AdminState>, headers: HeaderMap, Query(p): Query<OutboxParams>) -> Response {
@@ -157,20 +111,40 @@ pub async fn view(State(s): State<AdminState>, headers: HeaderMap, Query(p): Que
     page(lang, lang.t("Outbox"), &body, false)
 }
 
-/// The bulk form's answer: the counts, and the way back to the view.
-pub fn bulk_page(lang: Lang, p: &BulkParams, outcome: &BulkOutcome) -> Response {
-    let what = if outcome.dry_run { lang.t("Dry run") } else { lang.t("Done") };
+/// A dry run's answer: how many rows the action would touch, and the way back to `back`.
+pub fn dry_run_page(lang: Lang, outcome: &BulkOutcome, back: &str) -> Response {
     let body = format!(
-        "<h1>{what}</h1><p id=\"bulk-outcome\" data-matched=\"{m}\" data-done=\"{d}\">{}: {m} · {}: {d} · {}: {sk}</p><p><a href=\"/outbox?destination={du}&status={st}\">{}</a></p>",
+        "<h1>{what}</h1><p id=\"bulk-outcome\" data-matched=\"{m}\" data-done=\"0\">{}: {m}</p><p><a href=\"{}\">{}</a></p>",
         lang.t("Matching rows"),
+        esc(back),
+        lang.t("Back"),
+        what = lang.t("Dry run"),
+        m = outcome.matched,
+    );
+    page(lang, lang.t("Dry run"), &body, false)
+}
+
+/// A bulk job's progress (`/jobs/<id>`), reloaded every second until it has finished.
+pub fn job_page(lang: Lang, job: &Job) -> Response {
+    let moved = job.done + job.skipped;
+    let state = match (&job.error, job.finished) {
+        (Some(e), _) => format!("<span class=\"bad\">{}</span>", esc(e)),
+        (None, true) => format!("<span class=\"ok\">{}</span>", lang.t("Finished")),
+        (None, false) => lang.t("Running").to_owned(),
+    };
+    let body = format!(
+        "<h1>{} · {}</h1><p><code>{}</code></p><progress id=\"progress\" value=\"{moved}\" max=\"{total}\"></progress> {moved} / {total}\
+         <p id=\"job\" data-finished=\"{fin}\" data-done=\"{done}\" data-skipped=\"{sk}\">{state} · {}: {done} · {}: {sk}</p><p><a href=\"/outbox\">{}</a></p>",
+        lang.t("Bulk action"),
+        esc(&job.action),
+        esc(&job.filter),
         lang.t("Done"),
         lang.t("Skipped"),
         lang.t("Outbox"),
-        m = outcome.matched,
-        d = outcome.done,
-        sk = outcome.skipped,
-        du = super::identity::url_encode(&p.destination),
-        st = esc(&p.status),
+        total = job.total,
+        fin = job.finished,
+        done = job.done,
+        sk = job.skipped,
     );
-    page(lang, what, &body, false)
+    if job.finished { page(lang, lang.t("Bulk action"), &body, false) } else { super::page::page_refreshed(lang, lang.t("Bulk action"), &body, 1) }
 }

@@ -125,6 +125,12 @@ impl Lang {
             "Refused" => "Refusés",
             "Not stored" => "Non enregistrés",
             "Document type" => "Type de document",
+            "Back" => "Retour",
+            "Finished" => "Terminé",
+            "Bulk action" => "Action groupée",
+            "Unknown job" => "Tâche inconnue",
+            "Act on the rows of these messages" => "Agir sur les lignes de ces messages",
+            "Run" => "Lancer",
             _ => key,
         };
         match self {
@@ -183,11 +189,16 @@ pre{background:#fff;border:1px solid #d0d7de;padding:.6rem;overflow:auto;max-hei
 .spark{vertical-align:middle}.bar{display:inline-block;height:.7rem;background:#2f81f7;vertical-align:middle;margin-left:.4rem}\
 .seg{display:block;white-space:pre}.seg span:hover{background:#fff3b0}\
 .ok{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}form.inline{display:inline}\
-input[type=text]{width:28rem;padding:.25rem}button{padding:.25rem .7rem}";
+input[type=text]{width:28rem;padding:.25rem}progress{width:24rem;height:1.1rem;vertical-align:middle}button{padding:.25rem .7rem}";
 
 /// A whole page: `title`, the navigation, `body`; `refresh` adds a reload every 10 seconds.
 pub fn page(lang: Lang, title: &str, body: &str, refresh: bool) -> Response {
-    let meta = if refresh { "<meta http-equiv=\"refresh\" content=\"10\">" } else { "" };
+    page_refreshed(lang, title, body, if refresh { 10 } else { 0 })
+}
+
+/// A whole page reloaded every `seconds` (0: never).
+pub fn page_refreshed(lang: Lang, title: &str, body: &str, seconds: u32) -> Response {
+    let meta = if seconds > 0 { format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">") } else { String::new() };
     let html = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">{meta}<title>{title} · Passerelle</title><style>{STYLE}</style></head><body>\
          <header><b>Passerelle</b><a href=\"/\">{dashboard}</a><a href=\"/messages\">{messages}</a><a href=\"/outbox\">{outbox}</a><a href=\"/identity\">{identity}</a></header><main>{body}</main></body></html>",
