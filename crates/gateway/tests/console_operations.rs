@@ -67,3 +67,28 @@ async fn a_document_is_found_by_its_type_and_an_unrouted_admission_is_counted() 
     }
     gw.shutdown().await;
 }
+
+/// Found while extending the dashboard: its destination table looked for outcomes `retry` and
+/// `dead`, but the counter's labels are `retried` and `dead_lettered`, so it always said 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_counted_no_retries_nor_dead_letters() {
+    passerelle_gateway::delivery::install_tls_provider();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let extra = format!(
+        "[[destination]]\nname = \"down\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nmax_attempts = 2\nbackoff_ms = 50\nmax_backoff_ms = 100\ntimeout_ms = 500\n\
+         [[route]]\nname = \"all\"\nto = [\"down\"]\n"
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&adt("DOWN-1", "P-DOWN", 0)).await;
+    assert_eq!(code, "AA");
+    wait_for_outbox(gw.store.as_ref(), OutboxStatus::Dead, 1, Duration::from_secs(10)).await;
+    let admin = gw.address("admin").expect("admin");
+    let dashboard = reqwest::get(format!("http://{admin}/")).await.expect("dashboard").text().await.unwrap_or_default();
+    let row = dashboard.split("<tr data-destination=\"down\">").nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_default().to_owned();
+    let cells: Vec<&str> = row.split("<td class=\"n\">").skip(1).map(|c| c.split('<').next().unwrap_or_default()).collect();
+    // Retried, dead letters, queued, oldest queued.
+    assert_eq!(cells.get(..3), Some(&["1", "1", "0"][..]), "{row}");
+    gw.shutdown().await;
+}
