@@ -94,6 +94,7 @@ fn an_operator_finds_a_message_by_ipp_and_ins_sees_its_lineage_and_replays_it() 
     assert_eq!(lineage["msh10"], "FR-A01-0001");
     assert_eq!(lineage["status"], "delivered");
     assert_eq!(lineage["routes"], "all", "the route that matches is named: {seen}");
+    assert_eq!(lineage["atReception"], "all", "and the one that matched at reception: {seen}");
     assert_eq!(lineage["attempts"], "1");
     assert!(lineage["model"].as_u64() > Some(100), "the model is shown: {seen}");
     assert_eq!(seen["afterReplay"], serde_json::json!({"attempts": "2", "status": "delivered"}), "the replay was sent again: {seen}");

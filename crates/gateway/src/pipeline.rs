@@ -277,10 +277,19 @@ impl Pipeline {
                 let tokens = decoded.hl7v2.as_ref();
                 let mut deliveries = Vec::new();
                 let mut withheld: Option<String> = None;
+                let mut matched_routes: Option<String> = None;
                 if !issues.iter().any(|i| i.severity == Severity::Error) {
                     let key = partition_key(msg);
                     let source = Source { model: msg, hl7v2: tokens, documents: &decoded.documents };
-                    let routed = route_counted(&routing.routes, msg, |name| self.metrics.route_matches.with_label_values(&[name]).inc());
+                    let mut names = String::new();
+                    let routed = route_counted(&routing.routes, msg, |name| {
+                        self.metrics.route_matches.with_label_values(&[name]).inc();
+                        if !names.is_empty() {
+                            names.push(',');
+                        }
+                        names.push_str(name);
+                    });
+                    matched_routes = Some(names);
                     if routed.iter().any(|d| routing.dmp_destinations.contains(d)) {
                         match consent::dmp_withheld_reason(self.store.as_ref(), msg).await {
                             Ok(reason) => withheld = reason,
@@ -322,6 +331,7 @@ impl Pipeline {
                 let diagnostics = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
                 let mut record = self.record(listener, format, received_at_ms, raw_bytes.clone(), Some(msg), status, &reply, diagnostics, deliveries);
                 record.withheld = withheld.filter(|_| !refused);
+                record.routes = matched_routes;
                 record.consent = consent::feeding_code(msg).map(str::to_owned);
                 record.visit_state = crate::visit::state(msg);
                 (reply, verdict, record)
@@ -470,6 +480,7 @@ impl Pipeline {
             identifiers: msg.map(identifier_rows).unwrap_or_default(),
             withheld: None,
             document_type: msg.and_then(document_type),
+            routes: None,
             consent: None,
             visit_state: None,
             raw,

@@ -179,6 +179,23 @@ impl LiveConfig {
         known
     }
 
+    /// Whether destination `name` runs on this node.
+    pub fn runs(&self, name: &str) -> bool {
+        self.workers.lock().is_ok_and(|w| w.contains_key(name))
+    }
+
+    /// Follows the pauses the store holds for the whole hub (read with each heartbeat): each
+    /// running destination is paused exactly when it is in `paused`.
+    pub fn follow_paused(&self, paused: &[String]) {
+        let running: Vec<String> = self.workers.lock().map(|w| w.keys().cloned().collect()).unwrap_or_default();
+        for name in running {
+            let wanted = paused.contains(&name);
+            if wanted != self.is_paused(&name) {
+                self.set_paused(&name, wanted);
+            }
+        }
+    }
+
     /// Whether `name` is paused on this node.
     pub fn is_paused(&self, name: &str) -> bool {
         self.context.paused.read().is_ok_and(|p| p.contains(name))

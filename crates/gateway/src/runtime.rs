@@ -104,8 +104,12 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         lease: Duration::from_secs(config.store.lease_secs),
         shutdown: workers.clone(),
         tracker: worker_tasks.clone(),
-        paused: Arc::default(),
+        // A node that starts holds what the hub holds paused before its workers claim anything.
+        paused: Arc::new(std::sync::RwLock::new(store.paused_destinations().await.unwrap_or_default().into_iter().collect())),
     };
+    for name in context.paused.read().map(|p| p.iter().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        metrics.destination_paused.with_label_values(&[&name]).set(1);
+    }
     let live = Arc::new(crate::reload::LiveConfig::new(config.clone(), Arc::clone(&pipeline), context, &listeners, intake.max_connections));
     for d in &config.destinations {
         live.start_worker(d, transport_for(d).map_err(StartError::Destination)?);
@@ -152,7 +156,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let state =
         AdminState { store: Arc::clone(&store), metrics: Arc::clone(&metrics), live: Arc::clone(&live), lease_ms, alerts, history, jobs: Arc::default() };
     let app = router(state, auth);
-    worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live.version), workers.clone()));
+    worker_tasks.spawn(heartbeat(Arc::clone(&store), &config, Arc::clone(&live), workers.clone()));
     // The admin port is served like an HTTP listener: capped, timed, TLS when configured.
     let admin_listener = ListenerConfig {
         name: "admin".into(),
@@ -203,10 +207,11 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
 
 /// Beats every third of a lease (at most every 5 s) until `shutdown`, so that the hub's nodes
 /// and their configuration versions are visible from any node (`GET /api/nodes`, metrics).
+/// Records this node's heartbeat, and follows the destinations paused hub-wide, until `shutdown`.
 fn heartbeat(
     store: Arc<dyn Store>,
     config: &Config,
-    version: Arc<std::sync::RwLock<String>>,
+    live: Arc<crate::reload::LiveConfig>,
     shutdown: CancellationToken,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let every = Duration::from_millis((config.store.lease_secs * 1000 / 3).clamp(100, 5000));
@@ -218,7 +223,7 @@ fn heartbeat(
                 node: node.clone(),
                 started_ms,
                 seen_ms: now_ms(),
-                config_version: version.read().map(|v| v.clone()).unwrap_or_default(),
+                config_version: live.version.read().map(|v| v.clone()).unwrap_or_default(),
                 binary_version: env!("CARGO_PKG_VERSION").to_owned(),
             };
             match store.heartbeat(beat).await {
@@ -228,6 +233,9 @@ fn heartbeat(
                     failing = true;
                 }
                 Err(_) => {}
+            }
+            if let Ok(paused) = store.paused_destinations().await {
+                live.follow_paused(&paused);
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}

@@ -57,6 +57,12 @@ impl Journal for BrokenStore {
     fn delete_search(&self, _: String) -> BoxFuture<'_, Result<bool>> {
         fail()
     }
+    fn set_destination_paused(&self, _: String, _: bool, _: i64) -> BoxFuture<'_, Result<()>> {
+        fail()
+    }
+    fn paused_destinations(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        fail()
+    }
     fn purge(&self, _: i64) -> BoxFuture<'_, Result<u64>> {
         fail()
     }

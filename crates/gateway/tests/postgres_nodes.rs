@@ -66,3 +66,57 @@ async fn two_nodes_on_one_database_deliver_each_message_once_in_patient_order() 
     b.shutdown().await;
     pg.drop_schema().await;
 }
+
+/// A destination paused from one node of the hub is paused on every node (each follows the store
+/// with its heartbeat); resumed from the other, both deliver what waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_paused_on_one_node_is_paused_on_the_whole_hub() {
+    let Some(pg) = PgSchema::create("hub_pause").await else { return };
+    let (receiver, port) = recording_receiver(Duration::ZERO).await;
+    let a = passerelle_gateway::start(node(&pg, "node-a", port)).await.expect("start a");
+    let b = passerelle_gateway::start(node(&pg, "node-b", port)).await.expect("start b");
+    passerelle_gateway::delivery::install_tls_provider();
+    let http = reqwest::Client::new();
+    let admin = |gw: &passerelle_gateway::RunningGateway| gw.address("admin").expect("admin");
+    let paused = http.post(format!("http://{}/api/destinations/ehr/pause", admin(&a))).send().await.expect("pause");
+    assert_eq!(paused.status().as_u16(), 200);
+    // Node b follows within a heartbeat (lease 2 s: every 666 ms).
+    let listed_paused = |gw: &passerelle_gateway::RunningGateway| {
+        let url = format!("http://{}/api/destinations", admin(gw));
+        async move {
+            let v: serde_json::Value = reqwest::get(url).await.expect("get").json().await.expect("json");
+            v[0]["paused"] == true
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !listed_paused(&b).await {
+        assert!(std::time::Instant::now() < deadline, "node b never paused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut to_b = MllpClient::connect(b.address("mllp-in").expect("b")).await;
+    let mut to_a = MllpClient::connect(a.address("mllp-in").expect("a")).await;
+    for seq in 0..4 {
+        let client = if seq % 2 == 0 { &mut to_a } else { &mut to_b };
+        let (code, _, _) = client.send(&adt(&format!("HUBP-{seq}"), "HUBP", seq)).await;
+        assert_eq!(code, "AA");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 0, "no node delivers a destination paused on the hub");
+    // A node that starts now holds it paused too.
+    let c = passerelle_gateway::start(node(&pg, "node-c", port)).await.expect("start c");
+    assert!(listed_paused(&c).await, "a node that joins holds the pause at once");
+    let resumed = http.post(format!("http://{}/api/destinations/ehr/resume", admin(&b))).send().await.expect("resume");
+    assert_eq!(resumed.status().as_u16(), 200);
+    let r = Arc::clone(&receiver);
+    wait_until(Duration::from_secs(15), move || r.count() >= 4).await;
+    assert_in_patient_order(&receiver.delivered(), 1, 4);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while listed_paused(&a).await {
+        assert!(std::time::Instant::now() < deadline, "node a never followed the resume");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for gw in [a, b, c] {
+        gw.shutdown().await;
+    }
+    pg.drop_schema().await;
+}

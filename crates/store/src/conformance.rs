@@ -24,6 +24,7 @@ fn message(control_id: &str, patient: &str, destinations: &[&str]) -> NewMessage
         identifiers: vec![NewIdentifier { kind: "ipp".into(), system: "CHU-TEST".into(), value: patient.into() }],
         withheld: None,
         document_type: None,
+        routes: None,
         consent: None,
         visit_state: None,
         raw: format!("MSH|{control_id}").into_bytes().into(),
@@ -72,6 +73,7 @@ pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(ope
     a_visit_keeps_the_state_its_last_accepted_message_left(store).await;
     the_audit_trail_keeps_every_read_in_order(store).await;
     saved_searches_are_kept_replaced_and_forgotten(store).await;
+    a_paused_destination_is_seen_paused_from_every_node(&open).await;
     every_node_is_listed_with_its_last_heartbeat(&open).await;
 }
 
@@ -89,6 +91,18 @@ async fn every_node_is_listed_with_its_last_heartbeat<S: Store, F: std::future::
     a.heartbeat(beat("node-a", 6_000, "c2")).await.expect("beat");
     let nodes = b.nodes().await.expect("nodes");
     assert_eq!(nodes, vec![beat("node-a", 6_000, "c2"), beat("node-b", 5_100, "c1")], "one row per node, its last beat, seen from any node");
+}
+
+async fn a_paused_destination_is_seen_paused_from_every_node<S: Store, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {
+    let (a, b) = (open("node-a", 60_000).await, open("node-b", 60_000).await);
+    a.set_destination_paused("dpi".into(), true, 1_000).await.expect("pause");
+    a.set_destination_paused("dpi".into(), true, 2_000).await.expect("pause again");
+    a.set_destination_paused("labo".into(), true, 1_000).await.expect("pause");
+    assert_eq!(b.paused_destinations().await.expect("paused"), ["dpi", "labo"]);
+    b.set_destination_paused("dpi".into(), false, 3_000).await.expect("resume");
+    assert_eq!(a.paused_destinations().await.expect("paused"), ["labo"]);
+    a.set_destination_paused("labo".into(), false, 3_000).await.expect("resume");
+    assert!(b.paused_destinations().await.expect("paused").is_empty());
 }
 
 async fn saved_searches_are_kept_replaced_and_forgotten(store: &impl Store) {
@@ -413,6 +427,7 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     let mut other = message("s-2", "IPP-S2", &["d-filter"]);
     (other.sender, other.message_type, other.received_at_ms) = ("LAB|CHU".into(), "ORU^R01".into(), 5_000);
     other.document_type = Some("11502-2".into());
+    other.routes = Some("labs,all".into());
     stored(store, other).await;
     let ids = |rows: Vec<MessageSummary>| rows.into_iter().map(|r| r.control_id).collect::<Vec<_>>();
     let by = |q: MessageQuery| async move { ids(store.search(MessageQuery { limit: 100, ..q }).await.expect("search")) };
@@ -423,6 +438,9 @@ async fn search_by_identifier_and_depth(store: &impl Store) {
     assert_eq!(by(MessageQuery { destination: Some("d-filter".into()), ..Default::default() }).await, ["s-2"]);
     assert_eq!(by(MessageQuery { document_type: Some("11502-2".into()), ..Default::default() }).await, ["s-2"]);
     assert!(by(MessageQuery { document_type: Some("11488-4".into()), ..Default::default() }).await.is_empty());
+    let found = store.search(MessageQuery { control_id: Some("s-2".into()), ..Default::default() }).await.expect("search");
+    let stored = store.message(found[0].id).await.expect("message").expect("found");
+    assert_eq!(stored.routes.as_deref(), Some("labs,all"), "the routes that matched at reception are kept");
     assert_eq!(by(MessageQuery { since_ms: Some(4_000), until_ms: Some(6_000), ..Default::default() }).await, ["s-2"]);
     assert!(by(MessageQuery { since_ms: Some(5_001), sender: Some("LAB|CHU".into()), ..Default::default() }).await.is_empty());
 }

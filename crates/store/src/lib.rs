@@ -91,6 +91,10 @@ pub trait Journal: Send + Sync {
     fn saved_searches(&self) -> BoxFuture<'_, Result<Vec<SavedSearch>>>;
     /// Forgets the search `name`; false when there was none.
     fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>>;
+    /// Pauses (or resumes) delivery to `destination` on every node sharing this store.
+    fn set_destination_paused(&self, destination: String, paused: bool, at_ms: i64) -> BoxFuture<'_, Result<()>>;
+    /// The destinations paused on every node, by name.
+    fn paused_destinations(&self) -> BoxFuture<'_, Result<Vec<String>>>;
     /// One message in full, with the outbox rows made from it.
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>>;
     /// The normalised models of accepted messages received since `since_ms`, newest first, at

@@ -149,8 +149,12 @@ pub const SQLITE: &[&str] = &[
     // 11 → 12: the console's saved searches (a name and the query string of /messages).
     "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;",
     // 12 → 13: the type of the document a message carries (LOINC in France), for the console's
-    // search; a partial index, so a message without a document writes no index entry.
+    // search (a partial index: a message without a document writes no index entry); and the
+    // routes that matched it at reception, for its lineage; the destinations an operator paused
+    // (every node sharing the journal holds their deliveries).
     "ALTER TABLE messages ADD COLUMN document_type TEXT;
+    ALTER TABLE messages ADD COLUMN routes TEXT;
+    CREATE TABLE paused_destinations (destination TEXT PRIMARY KEY, paused_ms INTEGER NOT NULL) WITHOUT ROWID;
     CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
 ];
 
@@ -338,7 +342,10 @@ pub const POSTGRES: &[&str] = &[
     CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox_id, at_ms);",
     // 4 → 5: the console's saved searches.
     "CREATE TABLE saved_searches (name TEXT PRIMARY KEY, query TEXT NOT NULL, created_ms BIGINT NOT NULL);",
-    // 5 → 6: the type of the document a message carries, searched through a partial index.
+    // 5 → 6: the type of the document a message carries, searched through a partial index; the
+    // routes that matched it at reception; the destinations paused on every node of the hub.
     "ALTER TABLE messages ADD COLUMN document_type TEXT;
+    ALTER TABLE messages ADD COLUMN routes TEXT;
+    CREATE TABLE paused_destinations (destination TEXT PRIMARY KEY, paused_ms BIGINT NOT NULL);
     CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
 ];

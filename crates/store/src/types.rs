@@ -103,6 +103,9 @@ pub struct NewMessage {
     pub withheld: Option<String>,
     /// The type code of the document the message carries (LOINC `11488-4`…), if any.
     pub document_type: Option<String>,
+    /// The routes that matched at reception, comma-separated (`""`: none did); `None` when the
+    /// message was refused before routing.
+    pub routes: Option<String>,
     /// The patient's DMP feeding choice this message states (ZFA-9 code), remembered per identifier.
     pub consent: Option<String>,
     /// The visit this message moves, by its identifier (system, value), and the state it leaves
@@ -259,6 +262,8 @@ pub struct StoredMessage {
     pub normalised: Option<Vec<u8>>,
     pub ack: Vec<u8>,
     pub deliveries: Vec<OutboxRow>,
+    /// The routes that matched at reception (see [`NewMessage::routes`]).
+    pub routes: Option<String>,
     /// Every delivery attempt of those rows, oldest first.
     pub attempts: Vec<DeliveryAttempt>,
 }

@@ -54,6 +54,7 @@ const { chromium } = require('playwright-core');
       attempts: await page.locator('#deliveries .attempts').first().innerText(),
       model: (await page.locator('#model').innerText()).length,
       routes: await page.locator('#routing tr.route[data-matched="true"] td').first().innerText(),
+      atReception: await page.locator('#routed').getAttribute('data-routes'),
     };
     await page.screenshot({ path: out + '/lineage.png', fullPage: true });
     await page.click('#deliveries button:has-text("Replay")');

@@ -238,6 +238,12 @@ pub async fn lineage(State(s): State<AdminState>, Extension(caller): Extension<C
     body.push_str(&if m.raw.starts_with(b"MSH") { er7(&m.raw) } else { pretty(&m.raw) });
     let _ = write!(body, "<h2>{}</h2>{}", lang.t("ACK sent"), er7(&m.ack).replace("id=\"raw\"", "id=\"ack\""));
     let _ = write!(body, "<h2>{}</h2>", lang.t("Routing and deliveries"));
+    let at_reception = match m.routes.as_deref() {
+        None => lang.t("not routed (refused before routing, or journaled by an earlier version)").to_owned(),
+        Some("") => lang.t("no route matched").to_owned(),
+        Some(names) => format!("{}: <b>{}</b>", lang.t("matched"), esc(&names.replace(',', ", "))),
+    };
+    let _ = write!(body, "<p id=\"routed\" data-routes=\"{}\">{}: {at_reception}</p>", esc(m.routes.as_deref().unwrap_or_default()), lang.t("At reception"));
     if let Some(model) = m.normalised.as_deref().and_then(|n| serde_json::from_slice::<passerelle_model::Message>(n).ok()) {
         let version = s.live.version.read().map(|v| v.clone()).unwrap_or_default();
         let _ = write!(body, "<p>{} <code>{}</code>:</p><table id=\"routing\">", lang.t("The routes of the running configuration"), esc(&version));

@@ -280,14 +280,19 @@ async fn pause(s: &AdminState, caller: &Caller, name: &str, verb: &str) -> (Stat
         action: format!("{verb} destination"),
         target: name.to_owned(),
     };
-    if let Err(e) = s.store.audit(entry).await {
+    if !s.live.runs(name) {
+        return (StatusCode::NOT_FOUND, format!("no destination {name} runs on this node"));
+    }
+    // The store first: every node of a hub follows it within a heartbeat; this node at once.
+    let stored = match s.store.audit(entry).await {
+        Ok(()) => s.store.set_destination_paused(name.to_owned(), paused, crate::pipeline::now_ms()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"));
     }
-    if s.live.set_paused(name, paused) {
-        (StatusCode::OK, format!("destination {name} {}", if paused { "paused on this node" } else { "resumed" }))
-    } else {
-        (StatusCode::NOT_FOUND, format!("no destination {name} runs on this node"))
-    }
+    s.live.set_paused(name, paused);
+    (StatusCode::OK, format!("destination {name} {} on every node", if paused { "paused" } else { "resumed" }))
 }
 
 /// `POST /api/destinations/<name>/pause|resume` (role operator).

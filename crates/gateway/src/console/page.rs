@@ -131,6 +131,12 @@ impl Lang {
             "Unknown job" => "Tâche inconnue",
             "Act on the rows of these messages" => "Agir sur les lignes de ces messages",
             "Run" => "Lancer",
+            "At reception" => "À la réception",
+            "matched" => "routes retenues",
+            "no route matched" => "aucune route retenue",
+            "not routed (refused before routing, or journaled by an earlier version)" => {
+                "non routé (refusé avant le routage, ou journalisé par une version antérieure)"
+            }
             _ => key,
         };
         match self {

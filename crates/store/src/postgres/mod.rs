@@ -208,6 +208,24 @@ impl Journal for PostgresStore {
     fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>> {
         Box::pin(async move { Ok(self.pool.get().await?.client.execute("DELETE FROM saved_searches WHERE name = $1", &[&name]).await? == 1) })
     }
+    fn set_destination_paused(&self, destination: String, paused: bool, at_ms: i64) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await?;
+            if paused {
+                let sql = "INSERT INTO paused_destinations (destination, paused_ms) VALUES ($1, $2) ON CONFLICT (destination) DO NOTHING";
+                conn.client.execute(sql, &[&destination, &at_ms]).await?;
+            } else {
+                conn.client.execute("DELETE FROM paused_destinations WHERE destination = $1", &[&destination]).await?;
+            }
+            Ok(())
+        })
+    }
+    fn paused_destinations(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let rows = self.pool.get().await?.client.query("SELECT destination FROM paused_destinations ORDER BY destination", &[]).await?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
     fn message(&self, id: i64) -> BoxFuture<'_, Result<Option<StoredMessage>>> {
         Box::pin(async move { ops::message(&*self.pool.get().await?, id).await })
     }

@@ -51,8 +51,8 @@ pub fn period_of(received_at_ms: i64) -> i32 {
 /// An accepted message is inserted unless an accepted copy exists in any period (the unique
 /// index covers the message's own period, including a racing copy, which it waits for).
 const APPEND: &str = "WITH m AS (
-    INSERT INTO messages (week, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, withheld, document_type)
-    SELECT ($1::bigint / 604800000)::int, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $31
+    INSERT INTO messages (week, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, withheld, document_type, routes)
+    SELECT ($1::bigint / 604800000)::int, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $31, $32
     WHERE $8::text <> 'accepted'
        OR NOT EXISTS (SELECT 1 FROM messages d WHERE d.control_id = $5 AND d.sender = $6 AND d.content_hash = $7 AND d.status = 'accepted')
     ON CONFLICT DO NOTHING RETURNING id, week
@@ -100,7 +100,7 @@ pub async fn append(conn: &Conn, m: &NewMessage) -> Result<AppendOutcome> {
     let references: Vec<&str> = m.deliveries.iter().map(|d| d.rendering.reference.as_str()).collect();
     let status = if accepted { "accepted" } else { m.status.as_str() };
     let raw: &[u8] = &m.raw;
-    let params: [&(dyn ToSql + Sync); 31] = [
+    let params: [&(dyn ToSql + Sync); 32] = [
         &m.received_at_ms,
         &m.listener,
         &m.format,
@@ -132,6 +132,7 @@ pub async fn append(conn: &Conn, m: &NewMessage) -> Result<AppendOutcome> {
         &content_types,
         &references,
         &m.document_type,
+        &m.routes,
     ];
     let statement = conn.prepared(APPEND).await?;
     if let Some(row) = conn.client.query_opt(&statement, &params).await? {

@@ -118,7 +118,7 @@ fn summary_row(r: &Row) -> MessageSummary {
 }
 
 pub async fn message(conn: &Conn, id: i64) -> Result<Option<StoredMessage>> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack FROM messages WHERE id = $1");
+    let sql = format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack, routes FROM messages WHERE id = $1");
     let Some(row) = conn.client.query_opt(&sql, &[&id]).await? else { return Ok(None) };
     let deliveries = super::ops::deliveries_of(conn, id).await?;
     let attempts = conn
@@ -132,7 +132,15 @@ pub async fn message(conn: &Conn, id: i64) -> Result<Option<StoredMessage>> {
         .iter()
         .map(|r| DeliveryAttempt { outbox_id: r.get(0), at_ms: r.get(1), outcome: r.get(2), detail: r.get(3) })
         .collect();
-    Ok(Some(StoredMessage { summary: summary_row(&row), raw: row.get(13), normalised: row.get(14), ack: row.get(15), deliveries, attempts }))
+    Ok(Some(StoredMessage {
+        summary: summary_row(&row),
+        raw: row.get(13),
+        normalised: row.get(14),
+        ack: row.get(15),
+        deliveries,
+        routes: row.get(16),
+        attempts,
+    }))
 }
 
 pub async fn search(conn: &Conn, q: &MessageQuery) -> Result<Vec<MessageSummary>> {

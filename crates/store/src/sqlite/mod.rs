@@ -225,6 +225,24 @@ impl Journal for SqliteStore {
     fn delete_search(&self, name: String) -> BoxFuture<'_, Result<bool>> {
         self.write(move |c| Ok(c.prepare_cached("DELETE FROM saved_searches WHERE name = ?1")?.execute(rusqlite::params![name])? == 1))
     }
+    fn set_destination_paused(&self, destination: String, paused: bool, at_ms: i64) -> BoxFuture<'_, Result<()>> {
+        self.write(move |c| {
+            if paused {
+                c.prepare_cached("INSERT OR IGNORE INTO paused_destinations (destination, paused_ms) VALUES (?1, ?2)")?
+                    .execute(rusqlite::params![destination, at_ms])?;
+            } else {
+                c.prepare_cached("DELETE FROM paused_destinations WHERE destination = ?1")?.execute(rusqlite::params![destination])?;
+            }
+            Ok(())
+        })
+    }
+    fn paused_destinations(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        self.read(|c| {
+            let mut select = c.prepare_cached("SELECT destination FROM paused_destinations ORDER BY destination")?;
+            let rows = select.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        })
+    }
     fn visit_state(&self, system: String, value: String) -> BoxFuture<'_, Result<Option<String>>> {
         self.read(move |c| ops::visit_state(c, &system, &value))
     }

@@ -26,8 +26,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
     // The unique index decides: a resend of an accepted message inserts nothing, atomically.
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe, withheld, document_type)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            "INSERT INTO messages (received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, niss, ipp, raw, normalised, ack, diagnostics, dedupe, withheld, document_type, routes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
              ON CONFLICT DO NOTHING RETURNING id",
         )?
         .query_row(
@@ -49,7 +49,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
                 m.diagnostics,
                 accepted.then_some(1),
                 m.withheld,
-                m.document_type
+                m.document_type,
+                m.routes
             ],
             |r| r.get::<_, i64>(0),
         )
@@ -414,12 +415,18 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
 
 pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
     let found = conn
-        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack, {MESSAGE_BLOB_ID} FROM messages WHERE id = ?1"))?
+        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS}, raw, normalised, ack, {MESSAGE_BLOB_ID}, routes FROM messages WHERE id = ?1"))?
         .query_row(params![id], |r| {
-            Ok((summary_row(r)?, r.get::<_, Vec<u8>>(13)?, r.get::<_, Option<Vec<u8>>>(14)?, r.get::<_, Vec<u8>>(15)?, r.get::<_, Option<i64>>(16)?))
+            Ok((
+                (summary_row(r)?, r.get::<_, Option<String>>(17)?),
+                r.get::<_, Vec<u8>>(13)?,
+                r.get::<_, Option<Vec<u8>>>(14)?,
+                r.get::<_, Vec<u8>>(15)?,
+                r.get::<_, Option<i64>>(16)?,
+            ))
         })
         .optional()?;
-    let Some((summary, raw, normalised, ack, large)) = found else { return Ok(None) };
+    let Some(((summary, routes), raw, normalised, ack, large)) = found else { return Ok(None) };
     let raw = large_blobs::resolve(conn, raw, large)?;
     let mut rows = conn.prepare_cached(&format!("{LIST_SELECT} WHERE o.message_id = ?1 ORDER BY o.id"))?;
     let deliveries = rows.query_map(params![id], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -430,7 +437,7 @@ pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
         )?
         .query_map(params![id], |r| Ok(DeliveryAttempt { outbox_id: r.get(0)?, at_ms: r.get(1)?, outcome: r.get(2)?, detail: r.get(3)? }))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries, attempts }))
+    Ok(Some(StoredMessage { summary, raw, normalised, ack, deliveries, routes, attempts }))
 }
 
 pub fn search(conn: &Connection, q: &MessageQuery) -> Result<Vec<MessageSummary>> {
