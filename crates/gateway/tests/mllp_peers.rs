@@ -79,3 +79,44 @@ async fn late_or_mismatched_acks_are_never_matched() {
     assert_eq!(connections.load(Ordering::SeqCst), 3, "each failure reconnects");
     gw.shutdown().await;
 }
+
+/// A receiver that refuses: AE first (retried), then AR (dead-lettered). Each attempt of the
+/// lineage keeps the receiver's whole ACK, its ERR segment included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_receivers_ack_is_kept_with_each_attempt() {
+    let peer = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = peer.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut answered = 0;
+        while let Ok((stream, _)) = peer.accept().await {
+            let mut framed = Framed::new(stream, MllpCodec::default());
+            while let Some(Ok(frame)) = framed.next().await {
+                let text = String::from_utf8_lossy(&frame).into_owned();
+                let control = text.split('|').nth(9).unwrap_or("").to_owned();
+                let code = if answered == 0 { "AE" } else { "AR" };
+                answered += 1;
+                let ack = format!("MSH|^~\\&|PEER|X|||20261123||ACK^A01^ACK|P{answered}|P|2.5\rMSA|{code}|{control}\rERR|||207^Application internal error^HL70357|E||||PV1-3 unknown unit\r");
+                if framed.send(ack.into_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let extra = format!(
+        "[[destination]]\nname = \"ehr\"\nkind = \"mllp\"\naddress = \"127.0.0.1:{port}\"\ntimeout_ms = 500\nbackoff_ms = 10\nmax_backoff_ms = 20\n\
+         [[route]]\nname = \"all\"\nto = [\"ehr\"]\n"
+    );
+    let gw = passerelle_gateway::start(config(&tmp.path().join("j.db"), &extra)).await.expect("start");
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    assert_eq!(client.send(&adt("REFUSED-1", "IPP-REFUSED", 1)).await.0, "AA");
+    let dead = wait_for_outbox(gw.store.as_ref(), OutboxStatus::Dead, 1, Duration::from_secs(5)).await;
+    let message = gw.store.message(dead[0].message_id).await.expect("message").expect("found");
+    let attempts: Vec<(&str, &str)> = message.attempts.iter().map(|a| (a.outcome.as_str(), a.detail.as_str())).collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0].0, "retry");
+    assert!(attempts[0].1.starts_with("peer answered AE: MSH|") && attempts[0].1.contains("ERR|||207"), "{attempts:?}");
+    assert_eq!(attempts[1].0, "dead");
+    assert!(attempts[1].1.contains("MSA|AR|REFUSED-1") && attempts[1].1.contains("PV1-3 unknown unit"), "{attempts:?}");
+    gw.shutdown().await;
+}

@@ -100,15 +100,17 @@ impl Transport for MllpTransport {
                     *guard = None;
                     Outcome::Retry { error: "ack does not match the message sent (MSA-2 differs from MSH-10)".into(), after: None }
                 }
-                Some((code, _)) => match code.as_str() {
-                    "AA" | "CA" => {
-                        // The ACK as the receiver sent it, segments on one line, bounded.
-                        let text = String::from_utf8_lossy(&frame[..frame.len().min(2048)]).replace('\r', " / ");
-                        Outcome::Delivered { answer: text.trim_end_matches([' ', '/']).to_owned() }
+                Some((code, _)) => {
+                    // The ACK as the receiver sent it, segments on one line, bounded: kept with
+                    // the attempt, whatever it said (an AE's ERR says what the receiver refused).
+                    let text = String::from_utf8_lossy(&frame[..frame.len().min(2048)]).replace('\r', " / ");
+                    let ack = text.trim_end_matches([' ', '/']).to_owned();
+                    match code.as_str() {
+                        "AA" | "CA" => Outcome::Delivered { answer: ack },
+                        "AR" | "CR" => Outcome::Dead { error: format!("peer answered {code}: {ack}") },
+                        _ => Outcome::Retry { error: format!("peer answered {code}: {ack}"), after: None },
                     }
-                    "AR" | "CR" => Outcome::Dead { error: format!("peer answered {code}") },
-                    _ => Outcome::Retry { error: format!("peer answered {code}"), after: None },
-                },
+                }
                 None => {
                     *guard = None;
                     Outcome::Retry { error: "unreadable ack".into(), after: None }

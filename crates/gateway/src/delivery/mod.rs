@@ -227,7 +227,8 @@ pub fn http_outcome(status: u16, retry_after: Option<&str>, body: &[u8]) -> Outc
     let body = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
     match status {
         200..=299 => Outcome::Delivered { answer: format!("http {status}: {body}") },
-        408 | 429 | 500..=599 => Outcome::Retry { error: format!("http {status}"), after },
+        408 | 429 | 500..=599 if body.is_empty() => Outcome::Retry { error: format!("http {status}"), after },
+        408 | 429 | 500..=599 => Outcome::Retry { error: format!("http {status}: {body}"), after },
         _ => Outcome::Dead { error: format!("http {status}: {body}") },
     }
 }
@@ -241,6 +242,7 @@ mod tests {
         assert_eq!(http_outcome(201, None, b""), Outcome::Delivered { answer: "http 201: ".into() });
         assert_eq!(http_outcome(503, Some("7"), b""), Outcome::Retry { error: "http 503".into(), after: Some(Duration::from_secs(7)) });
         assert_eq!(http_outcome(429, None, b""), Outcome::Retry { error: "http 429".into(), after: None });
+        assert_eq!(http_outcome(500, None, b"database down"), Outcome::Retry { error: "http 500: database down".into(), after: None });
         assert!(matches!(http_outcome(422, None, b"{\"resourceType\":\"OperationOutcome\"}"), Outcome::Dead { error } if error.contains("OperationOutcome")));
     }
 
