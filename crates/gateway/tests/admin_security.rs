@@ -29,13 +29,18 @@ async fn start_with_tokens(dir: &std::path::Path) -> passerelle_gateway::Running
     passerelle_gateway::start(config).await.expect("start")
 }
 
+/// Journals one admission of a patient with a qualified INS (the fixture's `279035121518989`).
+async fn admit_a_qualified_ins(gw: &passerelle_gateway::RunningGateway) {
+    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
+    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
+    assert_eq!(code, "AA");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_reads_only_what_it_may_and_patient_data_reads_are_audited() {
     let tmp = tempfile::tempdir().expect("tmp");
     let gw = start_with_tokens(tmp.path()).await;
-    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
-    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
-    assert_eq!(code, "AA");
+    admit_a_qualified_ins(&gw).await;
     let admin = gw.address("admin").expect("admin");
     let http = reqwest::Client::new();
     let get = |path: &str, token: Option<&str>, host: Option<&str>| {
@@ -138,9 +143,7 @@ fn the_hardened_example_configuration_loads() {
 async fn a_browser_logs_in_with_its_token_and_the_session_cookie_opens_the_console() {
     let tmp = tempfile::tempdir().expect("tmp");
     let gw = start_with_tokens(tmp.path()).await;
-    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
-    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
-    assert_eq!(code, "AA");
+    admit_a_qualified_ins(&gw).await;
     let admin = gw.address("admin").expect("admin");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let origin = format!("http://{admin}");
@@ -214,9 +217,7 @@ async fn a_saved_search_by_patient_belongs_to_the_phi_role() {
 async fn a_bulk_action_from_a_search_by_patient_belongs_to_the_phi_role() {
     let tmp = tempfile::tempdir().expect("tmp");
     let gw = start_with_tokens(tmp.path()).await;
-    let mut client = MllpClient::connect(gw.address("mllp-in").expect("mllp")).await;
-    let (code, _, _) = client.send(&std::fs::read(workspace_root().join("fixtures/hl7v2/ok/fr_a01_ins_qualified_utf8.hl7")).expect("fixture")).await;
-    assert_eq!(code, "AA");
+    admit_a_qualified_ins(&gw).await;
     let admin = gw.address("admin").expect("admin");
     let http = reqwest::Client::new();
     let post = |path: &str, token: &str| http.post(format!("http://{admin}{path}")).bearer_auth(token).send();
