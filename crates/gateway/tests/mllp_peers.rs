@@ -95,7 +95,9 @@ async fn a_refusing_receivers_ack_is_kept_with_each_attempt() {
                 let control = text.split('|').nth(9).unwrap_or("").to_owned();
                 let code = if answered == 0 { "AE" } else { "AR" };
                 answered += 1;
-                let ack = format!("MSH|^~\\&|PEER|X|||20261123||ACK^A01^ACK|P{answered}|P|2.5\rMSA|{code}|{control}\rERR|||207^Application internal error^HL70357|E||||PV1-3 unknown unit\r");
+                let ack = format!(
+                    "MSH|^~\\&|PEER|X|||20261123||ACK^A01^ACK|P{answered}|P|2.5\rMSA|{code}|{control}\rERR|||207^Application internal error^HL70357|E||||PV1-3 unknown unit\r"
+                );
                 if framed.send(ack.into_bytes()).await.is_err() {
                     break;
                 }
