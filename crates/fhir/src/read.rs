@@ -51,6 +51,8 @@ struct Read {
     patient: Parsed<m::Patient>,
     intent: &'static str,
     sent_at: Option<m::PartialDateTime>,
+    /// Bundle.identifier's value, the sender's message id (empty without one).
+    message_id: String,
     encounter: Option<(m::Encounter, m::EventKind)>,
     /// The Patient declares an FR Core profile: a French sender (PAM-FR on the HL7 v2 side).
     fr_core: bool,
@@ -97,7 +99,7 @@ fn merge_of(p: &Patient<'_>) -> Option<(m::MergeInfo, m::EventKind)> {
 fn read(json: &[u8]) -> Result<Read, ReadError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let text = std::str::from_utf8(json).map_err(|e| ReadError::Invalid { message: format!("not utf-8: {e}"), path: None })?;
-    let crate::read_input::InputParts { patient, method, timestamp, encounter, message_event, patient_by_reference, results, documents, .. } =
+    let crate::read_input::InputParts { patient, method, timestamp, message_id, encounter, message_event, patient_by_reference, results, documents, .. } =
         crate::read_input::parse_input(text)?;
     let reports = if results.is_empty() { Vec::new() } else { crate::read_clinical::to_model(&results)? };
     let document = read_documents(&documents, json, text)?;
@@ -113,7 +115,8 @@ fn read(json: &[u8]) -> Result<Read, ReadError> {
     let encounter = encounter.map(|e| crate::read_encounter::to_model(&e));
     let merge = merge_of(&patient);
     let hl7_event = message_event.filter(|(system, code)| system == V2_0003 && !code.is_empty()).map(|(_, code)| code);
-    Ok(Read { patient: to_model(&patient), intent, sent_at, encounter, fr_core, merge, hl7_event, reports, document })
+    let message_id = message_id.map(|id| id.into_owned()).unwrap_or_default();
+    Ok(Read { patient: to_model(&patient), intent, sent_at, message_id, encounter, fr_core, merge, hl7_event, reports, document })
 }
 
 /// The DocumentReferences as one model document (the first) and its companions, their content
@@ -138,7 +141,7 @@ fn read_documents(documents: &crate::read_input::Documents<'_>, json: &[u8], tex
 /// FHIR JSON → a model message: the patient, and the event its request says (`create` is a new
 /// person, HL7 v2 A28; `update` a person update, A31).
 pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
-    let Read { patient, intent, sent_at, encounter, fr_core, merge, hl7_event, reports, document } = read(json)?;
+    let Read { patient, intent, sent_at, message_id, encounter, fr_core, merge, hl7_event, reports, document } = read(json)?;
     let mut msg = m::Message::new(m::Format::Fhir);
     let (mut kind, structure) = match (&merge, &encounter) {
         _ if document.is_some() => (m::EventKind::Document, "DocumentReference"),
@@ -164,6 +167,7 @@ pub fn read_message(json: &[u8]) -> Result<Parsed<m::Message>, ReadError> {
         msg.content = m::Content::Administrative(m::Administrative { encounter: encounter.map(|(e, _)| e), merge: merge.map(|(m, _)| m) });
     }
     msg.envelope.sent_at = sent_at;
+    msg.envelope.message_id = message_id;
     msg.envelope.french_profile = fr_core || patient.value.identifiers.iter().any(|i| i.kind.country() == Some(m::Country::Fr));
     msg.patient = Some(patient.value);
     Ok(Parsed::new(msg, patient.issues))
@@ -280,4 +284,22 @@ fn to_model(p: &Patient<'_>) -> Parsed<m::Patient> {
         });
     }
     Parsed::new(out, issues)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found while building the load scenarios (issue 14): FHIR input was journaled without a
+    /// control id, so the console could not find it by its message id; Bundle.identifier is it.
+    #[test]
+    fn a_fhir_bundle_was_journaled_without_its_message_id() {
+        let bundle = br#"{"resourceType":"Bundle","type":"transaction","identifier":{"system":"urn:ietf:rfc:3986","value":"MSG-42"},
+            "entry":[{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP1"}]},
+            "request":{"method":"POST","url":"Patient"}}]}"#;
+        let msg = read_message(bundle).map(|p| p.value).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(msg.envelope.message_id, "MSG-42");
+        let alone = br#"{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.999.1.1","value":"IPP1"}]}"#;
+        assert_eq!(read_message(alone).map(|p| p.value.envelope.message_id).unwrap_or_else(|e| panic!("{e:?}")), "");
+    }
 }

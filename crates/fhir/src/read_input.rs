@@ -17,6 +17,8 @@ pub struct InputParts<'a> {
     pub patient: Box<Patient<'a>>,
     pub method: Option<String>,
     pub timestamp: Option<Str<'a>>,
+    /// The Bundle's business identifier (its value): the sender's message id.
+    pub message_id: Option<Str<'a>>,
     pub encounter: Option<Box<Encounter<'a>>>,
     /// A message Bundle's MessageHeader.eventCoding (system, code).
     pub message_event: Option<(String, String)>,
@@ -101,7 +103,7 @@ impl<'a> Collector<'a> {
 
     /// The parts, once the Bundle's entries are consistent: one Patient (and at most one
     /// Encounter) whose conditional update and references all name that person.
-    fn finish(self, bundle_type: Option<&str>, timestamp: Option<Str<'a>>) -> Result<InputParts<'a>, ReadError> {
+    fn finish(self, bundle_type: Option<&str>, timestamp: Option<Str<'a>>, message_id: Option<Str<'a>>) -> Result<InputParts<'a>, ReadError> {
         if let Some(t) = bundle_type.filter(|t| !matches!(*t, "transaction" | "batch" | "message" | "collection")) {
             return Err(ReadError::invalid(format!("a {t} Bundle is not ingested: post a transaction, batch or message"), "Bundle.type".into()));
         }
@@ -139,6 +141,7 @@ impl<'a> Collector<'a> {
             patient,
             method: request.map(|r| r.method.into_owned()),
             timestamp,
+            message_id,
             encounter: self.encounter.map(|(e, _)| e),
             message_event: self.message_event,
             results: self.results,
@@ -192,6 +195,7 @@ fn referenced(encounter: Box<Encounter<'_>>) -> Result<InputParts<'_>, ReadError
         patient,
         method: None,
         timestamp: None,
+        message_id: None,
         encounter: Some(encounter),
         message_event: None,
         results: Default::default(),
@@ -226,6 +230,8 @@ struct FastBundle<'a> {
     bundle_type: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     timestamp: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    identifier: Option<crate::read_json::BundleIdentifier<'a>>,
     #[serde(default, borrow)]
     entry: Vec<FastEntry<'a>>,
 }
@@ -296,7 +302,7 @@ fn fast(text: &str) -> Option<Result<InputParts<'_>, ReadError>> {
                     _ => {}
                 }
             }
-            return Some(collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp));
+            return Some(collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp, bundle.identifier.and_then(|i| i.value)));
         }
         FastResource::Encounter(e) => return Some(referenced(e)),
         _ => return Some(Err(ReadError::NoPatient)),
@@ -327,7 +333,7 @@ fn located(text: &str) -> Result<InputParts<'_>, ReadError> {
                     unknown => return Err(ReadError::invalid(format!("unknown resource type {unknown:?}"), format!("{at}.resourceType"))),
                 }
             }
-            collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp)
+            collected.finish(bundle.bundle_type.as_deref(), bundle.timestamp, bundle.identifier.and_then(|i| i.value))
         }
         "Encounter" => referenced(Box::new(typed(text, "Encounter")?)),
         other if is_r4_resource_type(other) => Err(ReadError::NoPatient),
@@ -394,6 +400,7 @@ impl<'a> InputParts<'a> {
             patient,
             method: None,
             timestamp: None,
+            message_id: None,
             encounter: None,
             message_event: None,
             results: Default::default(),

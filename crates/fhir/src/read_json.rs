@@ -62,7 +62,16 @@ pub struct RawBundle<'a> {
     #[serde(default)]
     pub timestamp: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    pub identifier: Option<BundleIdentifier<'a>>,
+    #[serde(default, borrow)]
     pub entry: Vec<RawEntry<'a>>,
+}
+
+/// `Bundle.identifier`: its value is the sender's message id.
+#[derive(Deserialize)]
+pub struct BundleIdentifier<'a> {
+    #[serde(default, borrow)]
+    pub value: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
