@@ -9,6 +9,8 @@
 pub enum Scenario {
     /// ADT^A01 over MLLP.
     Adt,
+    /// Over MLLP, every other message an ORU^R01 carrying a 50 KB CDA (CI-SIS), the others ADT^A01.
+    OruCda,
     /// FHIR message Bundles over HTTP (`POST /fhir`).
     Fhir,
     /// Both, over a quarter of the connections for FHIR, from many senders and patients.
@@ -26,7 +28,7 @@ impl Scenario {
     /// The transport of connection `c` (a mix sends FHIR on every fourth connection).
     pub fn transport(self, c: usize) -> Transport {
         match self {
-            Self::Adt => Transport::Mllp,
+            Self::Adt | Self::OruCda => Transport::Mllp,
             Self::Fhir => Transport::Http,
             Self::Mix if c % 4 == 3 => Transport::Http,
             Self::Mix => Transport::Mllp,
@@ -39,9 +41,64 @@ pub fn message_id(run: u128, n: usize) -> String {
     format!("LG{run}-{n}")
 }
 
-/// The message number of the first visit number `VN<nine digits>` in a body.
+/// The message number of the first visit number `VN<nine digits>` (or document id
+/// `DOC<nine digits>`) in a body.
 pub fn visit_number(body: &[u8]) -> Option<usize> {
-    body.windows(11).find(|w| w.starts_with(b"VN") && w[2..].iter().all(u8::is_ascii_digit)).and_then(|w| std::str::from_utf8(&w[2..]).ok()?.parse().ok())
+    let tagged = |tag: &[u8], w: &[u8]| w.starts_with(tag) && w[tag.len()..tag.len() + 9].iter().all(u8::is_ascii_digit);
+    body.windows(12).find_map(|w| {
+        let digits = if tagged(b"VN", w) {
+            &w[2..11]
+        } else if tagged(b"DOC", w) {
+            &w[3..12]
+        } else {
+            return None;
+        };
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    })
+}
+
+/// The CDA the `oru-cda` scenario carries: a CI-SIS biology report of the fixtures, its patient
+/// and id made the message's, its narrative grown to about 50 KB.
+const CDA: &str = include_str!("../../../../fixtures/cda/ok/fr_cr_bio_structured_ins.xml");
+const CDA_BYTES: usize = 50 * 1024;
+
+fn cda(n: usize, p: usize) -> String {
+    let mut doc = CDA
+        .replacen("<id root=\"1.2.250.1.213.1.4.10\" extension=\"279035121518989\"/>", "", 1)
+        .replacen("IPP100234", &format!("IPP{p:07}"), 1)
+        .replacen("CRBIO-2026-0001", &format!("DOC{n:09}"), 1);
+    let line = "<paragraph>Commentaire du biologiste : résultat dans les valeurs de référence du laboratoire, à contrôler.</paragraph>";
+    let mut padding = String::new();
+    while doc.len() + padding.len() < CDA_BYTES {
+        padding.push_str(line);
+    }
+    if let Some(at) = doc.find("</text>") {
+        doc.insert_str(at, &padding);
+    }
+    doc
+}
+
+/// An ORU^R01 carrying a CDA in OBX-5 (ED, base64), for patient `n % patients` (an IPP only).
+pub fn oru_cda(run: u128, n: usize, patients: usize, senders: usize) -> Vec<u8> {
+    let (p, s, id) = (n % patients, n % senders.max(1), message_id(run, n));
+    let document = passerelle_model::base64::encode(cda(n, p).as_bytes());
+    format!(
+        "MSH|^~\\&|LOADGEN{s}|CHU-TEST|DMP|DMP|20261123101500+0100||ORU^R01^ORU_R01|{id}|P|2.5|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2\r\
+PID|1||IPP{p:07}^^^CHU-TEST&1.2.250.1.999.1.1&ISO^PI||TESTCHARGE^PATIENT{p}^^^M.^^L||19800101|M\r\
+PV1|1|I|||||||||||||||||VN{n:09}^^^CHU-TEST&1.2.250.1.999.1.3&ISO^VN\r\
+ORC|NW\r\
+OBR|1|||11502-2^CR d'examens biologiques^LN\r\
+OBX|1|ED|11502-2^CR d'examens biologiques^LN||^TEXT^XML^Base64^{document}||||||F\r"
+    )
+    .into_bytes()
+}
+
+/// Message `n` of an MLLP connection in `scenario`.
+pub fn mllp_message(scenario: Scenario, run: u128, n: usize, patients: usize, senders: usize) -> Vec<u8> {
+    match scenario {
+        Scenario::OruCda if n % 2 == 1 => oru_cda(run, n, patients, senders),
+        _ => adt(run, n, patients, senders),
+    }
 }
 
 pub fn adt(run: u128, n: usize, patients: usize, senders: usize) -> Vec<u8> {
@@ -118,6 +175,10 @@ mod tests {
         assert_eq!(visit_number(&adt(7, 1234, 10, 3)), Some(1234));
         assert_eq!(visit_number(&fhir_bundle(7, 99, 10, 3)), Some(99));
         assert_eq!(visit_number(b"PV1|1|I|||^VN|VN12"), None);
+        assert_eq!(visit_number(b"TXA|1|CR|||||||||DOC000000017^^1.2.3"), Some(17));
+        let oru = oru_cda(7, 5, 10, 3);
+        assert!(oru.len() > 60 * 1024 && oru.len() < 80 * 1024, "{}", oru.len());
+        assert_eq!(visit_number(&oru), Some(5));
     }
 
     #[test]

@@ -147,7 +147,7 @@ async fn connection(args: Arc<LoadgenArgs>, c: usize, addr: String, run: u128, t
         let sent = Instant::now();
         tracker.sent(n);
         let accepted = if let Some(framed) = mllp.as_mut() {
-            framed.send(messages::adt(run, n, args.patients, args.senders)).await?;
+            framed.send(messages::mllp_message(args.scenario, run, n, args.patients, args.senders)).await?;
             let ack = framed.next().await.ok_or_else(|| anyhow::anyhow!("connection closed"))??;
             ack.windows(7).any(|w| w == b"MSA|AA|")
         } else if let Some(stream) = http.as_mut() {

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The benchmark scenario suite (issue 14): end-to-end durable throughput of a release `passerelle
+run` on its SQLite default (fsync on every commit, per-patient order, delivery running), each
+message delivered twice (HL7 v2 over MLLP, a FHIR Bundle over HTTP) to the sinks `passerelle
+loadgen` runs in its own process (config/examples/scenarios.toml). With two cores or more the
+gateway is pinned to core 0 and the load generator with its sinks to core 1 (taskset), so that the
+gateway's CPU seconds (from /proc, its process only) are its own.
+
+For each scenario and each run it reports acknowledged msg/s, delivered msg/s (both sinks), ACK
+and end-to-end latency p50/p99/p99.9, the gateway's idle and peak RSS and its CPU per message in
+and out; then each figure as a range over the runs.
+
+    cargo build --release -p passerelle && python3 benches/scenarios.py [--runs 3] [--messages 20000]
+        [--rate 0] [--connections 32] [SCENARIO...]
+
+Scenarios: adt (ADT^A01 over MLLP, 1,000 patients), oru-cda (every other message an ORU^R01
+carrying a 50 KB CDA, the others ADT), fhir (FHIR message Bundles over HTTP), mix (a
+quarter of the connections FHIR, 100 senders, 10,000 patients). Default: all four. `--rate 5000`
+paces the load (the latency goal is stated at 5,000 msg/s). PASSERELLE_BIN compares another build.
+"""
+import argparse, os, pathlib, re, shutil, subprocess, tempfile, time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = os.environ.get("PASSERELLE_BIN", str(ROOT / "target/release/passerelle"))
+CONFIG = ROOT / "config/examples/scenarios.toml"
+TICKS = os.sysconf("SC_CLK_TCK")
+SCENARIOS = {
+    "adt": ["--scenario", "adt", "--patients", "1000"],
+    "oru-cda": ["--scenario", "oru-cda", "--patients", "1000"],
+    "fhir": ["--scenario", "fhir", "--patients", "1000"],
+    "mix": ["--scenario", "mix", "--senders", "100", "--patients", "10000"],
+}
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mib(pid, field):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_port(port):
+    import socket
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"port {port} never opened")
+
+
+def pinned(core):
+    """taskset to one core when the machine has two or more and taskset is there."""
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+def number(pattern, text, group=1):
+    m = re.search(pattern, text)
+    return float(m.group(group)) if m else float("nan")
+
+
+def run_once(name, args):
+    with tempfile.TemporaryDirectory() as tmp:
+        gateway = subprocess.Popen(pinned(0) + [BIN, "run", "--config", str(CONFIG)], cwd=tmp,
+                                   env=dict(os.environ, RUST_LOG="warn"), stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        try:
+            for port in (2576, 2579, 9191):
+                wait_port(port)
+            time.sleep(0.5)
+            idle = rss_mib(gateway.pid, "VmRSS")
+            cpu_before = cpu_seconds(gateway.pid)
+            load = [BIN, "loadgen", "--mllp", "127.0.0.1:2576", "--http", "127.0.0.1:2579", "--admin", "127.0.0.1:9191",
+                    "--sink-port", "2577", "--http-sink-port", "2578", "--messages", str(args.messages),
+                    "--connections", str(args.connections), "--rate", str(args.rate), "--gateway-pid", str(gateway.pid)] + SCENARIOS[name]
+            out = subprocess.run(pinned(1) + load, capture_output=True, text=True, check=True).stdout
+            cpu = cpu_seconds(gateway.pid) - cpu_before
+        finally:
+            gateway.terminate()
+            gateway.wait(30)
+    lat = r"p50 ([\d.]+) ms, p99 ([\d.]+) ms, p99.9 ([\d.]+) ms"
+    ack = re.search(r"ack latency: " + lat, out)
+    sinks = re.findall(r"(mllp|http) sink: (\d+) delivered, (\d+) msg/s end to end; latency " + lat, out)
+    if not ack or len(sinks) != 2:
+        raise SystemExit(f"{name}: unexpected loadgen output:\n{out}")
+    e2e = [max(float(s[i]) for s in sinks) for i in (3, 4, 5)]
+    return {
+        "acknowledged msg/s": number(r"acknowledged: (\d+) msg/s", out),
+        "not AA": number(r"\((\d+) not AA\)", out),
+        "delivered msg/s": min(float(s[2]) for s in sinks),
+        "ACK p50 ms": float(ack.group(1)), "ACK p99 ms": float(ack.group(2)), "ACK p99.9 ms": float(ack.group(3)),
+        "e2e p50 ms": e2e[0], "e2e p99 ms": e2e[1], "e2e p99.9 ms": e2e[2],
+        "idle RSS MiB": idle, "peak RSS MiB": number(r"gateway peak RSS: ([\d.]+) MiB", out),
+        "gateway CPU µs/msg": cpu / args.messages * 1e6,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=int, default=0)
+    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    args = parser.parse_args()
+    print(f"{BIN}: {args.messages} messages, {args.connections} connections, rate {args.rate or 'as fast as ACKs come'}, "
+          f"{args.runs} runs; gateway on {'core 0' if pinned(0) else 'any core'}, load generator and sinks on {'core 1' if pinned(1) else 'any core'}", flush=True)
+    table = []
+    for name in args.scenarios:
+        runs = []
+        for r in range(args.runs):
+            result = run_once(name, args)
+            runs.append(result)
+            print(f"{name} run {r + 1}: " + ", ".join(f"{k} {v:.0f}" if v >= 100 else f"{k} {v:.2f}" for k, v in result.items()), flush=True)
+        table.append((name, {k: (min(r[k] for r in runs), max(r[k] for r in runs)) for k in runs[0]}))
+    keys = list(table[0][1]) if table else []
+    print("\n| scenario | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
+    for name, ranges in table:
+        cells = [(f"{lo:,.0f}–{hi:,.0f}" if lo >= 100 else f"{lo:.2f}–{hi:.2f}") for lo, hi in ranges.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
