@@ -16,12 +16,15 @@ and out; then each figure as a range over the runs.
 Scenarios: adt (ADT^A01 over MLLP, 1,000 patients), oru-cda (every other message an ORU^R01
 carrying a 50 KB CDA, the others ADT), fhir (FHIR message Bundles over HTTP), mix (a
 quarter of the connections FHIR, 100 senders, 10,000 patients). Default: all four. `--rate 5000`
-paces the load (the latency goal is stated at 5,000 msg/s). PASSERELLE_BIN compares another build.
+paces the load (the latency goal is stated at 5,000 msg/s). PASSERELLE_BIN runs another build of
+the gateway (PASSERELLE_LOADGEN_BIN another load generator), to compare side by side.
 """
 import argparse, os, pathlib, re, shutil, subprocess, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = os.environ.get("PASSERELLE_BIN", str(ROOT / "target/release/passerelle"))
+# The load generator of this tree, also when PASSERELLE_BIN is an older gateway to compare with.
+LOADGEN = os.environ.get("PASSERELLE_LOADGEN_BIN", str(ROOT / "target/release/passerelle"))
 CONFIG = ROOT / "config/examples/scenarios.toml"
 TICKS = os.sysconf("SC_CLK_TCK")
 SCENARIOS = {
@@ -78,10 +81,13 @@ def run_once(name, args):
             time.sleep(0.5)
             idle = rss_mib(gateway.pid, "VmRSS")
             cpu_before = cpu_seconds(gateway.pid)
-            load = [BIN, "loadgen", "--mllp", "127.0.0.1:2576", "--http", "127.0.0.1:2579", "--admin", "127.0.0.1:9191",
+            load = [LOADGEN, "loadgen", "--mllp", "127.0.0.1:2576", "--http", "127.0.0.1:2579", "--admin", "127.0.0.1:9191",
                     "--sink-port", "2577", "--http-sink-port", "2578", "--messages", str(args.messages),
                     "--connections", str(args.connections), "--rate", str(args.rate), "--gateway-pid", str(gateway.pid)] + SCENARIOS[name]
-            out = subprocess.run(pinned(1) + load, capture_output=True, text=True, check=True).stdout
+            done = subprocess.run(pinned(1) + load, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: loadgen failed:\n{done.stderr}")
+            out = done.stdout
             cpu = cpu_seconds(gateway.pid) - cpu_before
         finally:
             gateway.terminate()
