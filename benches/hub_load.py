@@ -11,6 +11,7 @@ for PostgreSQL the database transactions per message (pg_stat_database).
 Scenarios: sqlite, pg1, pg3 (default: all three).
 """
 import os, pathlib, re, subprocess, sys, tempfile, time
+from gateway_process import cpu_seconds, wait_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # PASSERELLE_BIN: another build to compare side by side (the same configs and load).
@@ -19,28 +20,12 @@ args = sys.argv[1:]
 MESSAGES = int(args.pop(0)) if args and args[0].isdigit() else 20000
 SCENARIOS = args or ["sqlite", "pg1", "pg3"]
 PG = os.environ.get("PASSERELLE_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def psql(sql):
     return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-Atqc", sql], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def cpu_seconds(pid):
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def wait_port(port):
-    import socket
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"port {port} never opened")
 
 
 def run(scenario):

@@ -20,13 +20,13 @@ paces the load (the latency goal is stated at 5,000 msg/s). PASSERELLE_BIN runs 
 the gateway (PASSERELLE_LOADGEN_BIN another load generator), to compare side by side.
 """
 import argparse, os, pathlib, re, shutil, subprocess, tempfile, time
+from gateway_process import cpu_seconds, rss_mib, wait_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = os.environ.get("PASSERELLE_BIN", str(ROOT / "target/release/passerelle"))
 # The load generator of this tree, also when PASSERELLE_BIN is an older gateway to compare with.
 LOADGEN = os.environ.get("PASSERELLE_LOADGEN_BIN", str(ROOT / "target/release/passerelle"))
 CONFIG = ROOT / "config/examples/scenarios.toml"
-TICKS = os.sysconf("SC_CLK_TCK")
 SCENARIOS = {
     "adt": ["--scenario", "adt", "--patients", "1000"],
     "oru-cda": ["--scenario", "oru-cda", "--patients", "1000"],
@@ -35,28 +35,6 @@ SCENARIOS = {
 }
 
 
-def cpu_seconds(pid):
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def rss_mib(pid, field):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def wait_port(port):
-    import socket
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"port {port} never opened")
 
 
 def pinned(core):
