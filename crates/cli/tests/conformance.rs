@@ -9,7 +9,7 @@
 mod common;
 
 use common::workspace_root;
-use passerelle_testkit::{free_port, start_peer, verify_dir};
+use passerelle_testkit::{free_port, start_peer, verify_dir, wait_for_port};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -21,14 +21,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -3,26 +3,8 @@
 //! `mix` scenario (ADT over MLLP and FHIR Bundles over HTTP, many senders and patients) and the
 //! `oru-cda` one (50 KB documents), and its two sinks receive every message, timed.
 
-use passerelle_testkit::{free_port, workspace_root};
+use passerelle_testkit::{Peer, free_port, wait_for_port, workspace_root};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "port {port} never opened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn every_scenario_message_reaches_both_sinks_and_is_timed() {
@@ -36,11 +18,10 @@ fn every_scenario_message_reaches_both_sinks_and_is_timed() {
     let path = dir.path().join("scenarios.toml");
     std::fs::write(&path, config).expect("write config");
     let bin = env!("CARGO_BIN_EXE_passerelle");
-    let _gateway = Running(
-        Command::new(bin).args(["run", "--config"]).arg(&path).current_dir(dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("run"),
-    );
+    let _gateway =
+        Peer(Command::new(bin).args(["run", "--config"]).arg(&path).current_dir(dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("run"));
     for port in [mllp, http, admin] {
-        wait_for(port);
+        wait_for_port(port);
     }
     for (scenario, messages) in [("mix", 200), ("oru-cda", 20)] {
         let out = Command::new(bin)
