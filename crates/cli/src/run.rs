@@ -38,6 +38,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let config = load_config(args.config.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
+        // Before anything binds: a SIGTERM sent as soon as a port accepts stops the gateway
+        // cleanly (it used to arrive before the handler and kill the process outright).
+        let stop = StopSignals::install()?;
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let gateway = passerelle_gateway::start(config).await?;
         let mut names: Vec<_> = gateway.addresses.iter().collect();
         names.sort();
@@ -45,8 +49,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             eprintln!("passerelle: {name} listening on {addr}");
         }
         let gateway = std::sync::Arc::new(gateway);
-        let reloads = tokio::spawn(reload_on_sighup(std::sync::Arc::clone(&gateway)));
-        wait_for_stop_signal().await;
+        let reloads = tokio::spawn(reload_on_sighup(std::sync::Arc::clone(&gateway), hangups));
+        stop.wait().await;
         reloads.abort();
         let _ = reloads.await;
         let Ok(gateway) = std::sync::Arc::try_unwrap(gateway) else { anyhow::bail!("the gateway is still in use at shutdown") };
@@ -58,8 +62,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 /// Each SIGHUP reads the configuration file again; a refused one is logged and the running one stays.
-async fn reload_on_sighup(gateway: std::sync::Arc<passerelle_gateway::RunningGateway>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+async fn reload_on_sighup(gateway: std::sync::Arc<passerelle_gateway::RunningGateway>, mut hangups: tokio::signal::unix::Signal) {
     while hangups.recv().await.is_some() {
         match gateway.reload().await {
             Ok(report) => eprintln!(
@@ -77,15 +80,25 @@ async fn reload_on_sighup(gateway: std::sync::Arc<passerelle_gateway::RunningGat
     }
 }
 
-async fn wait_for_stop_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
+/// SIGTERM and SIGINT (Ctrl-C), handled from the moment they are installed.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
     }
 }
