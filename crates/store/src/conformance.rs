@@ -2,6 +2,8 @@
 //! the backend's tests with an async function that opens the same fresh, empty store for a given
 //! node (id and lease duration), so leases and concurrent claims are tested across nodes.
 
+mod attempts;
+
 use crate::Store;
 use crate::types::*;
 
@@ -75,6 +77,7 @@ pub async fn run_all<S: Store + 'static, F: std::future::Future<Output = S>>(ope
     saved_searches_are_kept_replaced_and_forgotten(store).await;
     a_paused_destination_is_seen_paused_from_every_node(&open).await;
     every_node_is_listed_with_its_last_heartbeat(&open).await;
+    attempts::a_rounds_outcomes_are_recorded_in_one_write(&open).await;
 }
 
 async fn every_node_is_listed_with_its_last_heartbeat<S: Store, F: std::future::Future<Output = S>>(open: &impl Fn(&str, i64) -> F) {

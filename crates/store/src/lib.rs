@@ -128,6 +128,21 @@ pub trait Outbox: Send + Sync {
         let _ = answer;
         self.mark_delivered(id, now_ms)
     }
+    /// The outcomes of several attempts (`(row id, outcome)`) in one write and one commit, each
+    /// `true` as its `mark_*` call would be; a backend without a batched write records them one by one.
+    fn record_attempts(&self, attempts: Vec<(i64, AttemptRecord)>, now_ms: i64) -> BoxFuture<'_, Result<Vec<bool>>> {
+        Box::pin(async move {
+            let mut recorded = Vec::with_capacity(attempts.len());
+            for (id, attempt) in attempts {
+                recorded.push(match attempt {
+                    AttemptRecord::Delivered { answer } => self.mark_delivered_answered(id, now_ms, answer).await?,
+                    AttemptRecord::Retry { next_attempt_ms, error } => self.mark_retry(id, next_attempt_ms, error).await?,
+                    AttemptRecord::Dead { error } => self.mark_dead(id, error, now_ms).await?,
+                });
+            }
+            Ok(recorded)
+        })
+    }
     /// Back to pending with a later due time; the row keeps blocking its partition.
     fn mark_retry(&self, id: i64, next_attempt_ms: i64, error: String) -> BoxFuture<'_, Result<bool>>;
     fn mark_dead(&self, id: i64, error: String, now_ms: i64) -> BoxFuture<'_, Result<bool>>;

@@ -156,6 +156,11 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE messages ADD COLUMN routes TEXT;
     CREATE TABLE paused_destinations (destination TEXT PRIMARY KEY, paused_ms INTEGER NOT NULL) WITHOUT ROWID;
     CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
+    // 13 → 14: a row's successful attempt is kept on the row itself (when, and the receiver's
+    // answer): the hot path writes no attempt row and no attempt index entry per delivery. A
+    // replay moves it into delivery_attempts before the row is sent again.
+    "ALTER TABLE outbox ADD COLUMN delivered_ms INTEGER;
+    ALTER TABLE outbox ADD COLUMN answer TEXT;",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -348,4 +353,9 @@ pub const POSTGRES: &[&str] = &[
     ALTER TABLE messages ADD COLUMN routes TEXT;
     CREATE TABLE paused_destinations (destination TEXT PRIMARY KEY, paused_ms BIGINT NOT NULL);
     CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
+    // 13 → 14: a row's successful attempt is kept on the row itself (when, and the receiver's
+    // answer): the hot path writes no attempt row and no attempt index entry per delivery. A
+    // replay moves it into delivery_attempts before the row is sent again.
+    "ALTER TABLE outbox ADD COLUMN delivered_ms INTEGER;
+    ALTER TABLE outbox ADD COLUMN answer TEXT;",
 ];

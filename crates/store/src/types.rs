@@ -180,6 +180,23 @@ impl OutboxStatus {
     }
 }
 
+/// What one delivery attempt concluded, as a worker records it ([`crate::Outbox::record_attempts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptRecord {
+    /// Taken, with what the receiver answered.
+    Delivered {
+        answer: String,
+    },
+    /// Back to pending until `next_attempt_ms`.
+    Retry {
+        next_attempt_ms: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+}
+
 /// A claimed delivery with what the worker needs to render it.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {

@@ -11,7 +11,7 @@ pub mod render;
 use crate::config::{DestinationConfig, DestinationKind};
 use crate::metrics::Metrics;
 use crate::pipeline::now_ms;
-use passerelle_store::{BoxFuture, OutboxItem, Store};
+use passerelle_store::{AttemptRecord, BoxFuture, OutboxItem, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -93,8 +93,8 @@ impl Worker {
     ///
     /// Each round claims a batch (only the oldest row of each patient is eligible, so the rows
     /// of a batch belong to different patients), spreads it over `concurrency` lanes that send
-    /// in order, and records the outcomes without waiting for each commit: they join the
-    /// journal's group commit. The next round starts once every outcome is recorded.
+    /// in order, and records every outcome of the round in one write (one commit for the round).
+    /// The next round starts once they are recorded.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let name = self.config.name.clone();
         let lanes = self.transport.concurrency().max(1);
@@ -138,9 +138,15 @@ impl Worker {
             // While the batch is being sent, its leases are renewed: only a dead node loses them.
             let mut renew = tokio::time::interval(self.renew_every);
             renew.tick().await;
+            let mut outcomes = Vec::with_capacity(claimed.len());
             loop {
                 tokio::select! {
-                    joined = set.join_next() => if joined.is_none() { break },
+                    joined = set.join_next() => match joined {
+                        None => break,
+                        Some(Ok(sent)) => outcomes.extend(sent),
+                        // A lane that panicked sent nothing more: its rows' leases expire and they are sent again.
+                        Some(Err(e)) => tracing::error!(destination = %name, error = %e, "a delivery lane stopped"),
+                    },
                     _ = renew.tick() => {
                         let asked = now_ms();
                         match self.store.renew(claimed.clone(), asked).await {
@@ -154,11 +160,13 @@ impl Worker {
                     }
                 }
             }
+            self.record(outcomes).await;
         }
     }
 
-    async fn run_lane(self: Arc<Self>, items: Vec<OutboxItem>, fence: &Fence) {
-        let mut records = tokio::task::JoinSet::new();
+    /// Sends a lane's rows in order; returns each row sent with its outcome.
+    async fn run_lane(self: Arc<Self>, items: Vec<OutboxItem>, fence: &Fence) -> Vec<(OutboxItem, Outcome)> {
+        let mut sent = Vec::with_capacity(items.len());
         for item in items {
             // Fenced off: the lease may be gone; the rest of the lane is left to whoever claims
             // it next (this node included, once the store answers again).
@@ -167,10 +175,9 @@ impl Worker {
                 break;
             }
             let outcome = self.attempt(&item).await;
-            let this = Arc::clone(&self);
-            records.spawn(async move { this.record(item, outcome).await });
+            sent.push((item, outcome));
         }
-        while records.join_next().await.is_some() {}
+        sent
     }
 
     async fn attempt(&self, item: &OutboxItem) -> Outcome {
@@ -189,33 +196,48 @@ impl Worker {
         }
     }
 
-    async fn record(&self, item: OutboxItem, outcome: Outcome) {
+    /// Counts the round's outcomes and records them in one write.
+    async fn record(&self, outcomes: Vec<(OutboxItem, Outcome)>) {
+        if outcomes.is_empty() {
+            return;
+        }
         let name = &self.config.name;
         let now = now_ms();
-        let recorded = match &outcome {
-            Outcome::Delivered { answer } => {
-                self.metrics.deliveries.with_label_values(&[name, "delivered"]).inc();
-                let latency = (now - item.received_at_ms).max(0) as f64 / 1000.0;
-                self.metrics.end_to_end_latency.with_label_values(&[name]).observe(latency);
-                self.store.mark_delivered_answered(item.id, now, answer.clone()).await
+        let mut ids = Vec::with_capacity(outcomes.len());
+        let attempts: Vec<(i64, AttemptRecord)> = outcomes
+            .into_iter()
+            .map(|(item, outcome)| {
+                ids.push(item.id);
+                let attempt = match outcome {
+                    Outcome::Delivered { answer } => {
+                        self.metrics.deliveries.with_label_values(&[name, "delivered"]).inc();
+                        let latency = (now - item.received_at_ms).max(0) as f64 / 1000.0;
+                        self.metrics.end_to_end_latency.with_label_values(&[name]).observe(latency);
+                        AttemptRecord::Delivered { answer }
+                    }
+                    Outcome::Retry { error, after } => {
+                        self.metrics.deliveries.with_label_values(&[name, "retried"]).inc();
+                        let wait = after.unwrap_or_else(|| backoff(&self.config, item.attempts, item.id as u64 ^ now as u64));
+                        AttemptRecord::Retry { next_attempt_ms: now + wait.as_millis() as i64, error }
+                    }
+                    Outcome::Dead { error } => {
+                        self.metrics.deliveries.with_label_values(&[name, "dead_lettered"]).inc();
+                        tracing::warn!(destination = %name, outbox_id = item.id, "delivery dead-lettered");
+                        AttemptRecord::Dead { error }
+                    }
+                };
+                (item.id, attempt)
+            })
+            .collect();
+        match self.store.record_attempts(attempts, now).await {
+            Ok(recorded) => {
+                // The lease expired and another node took the row over: its outcome is the one kept.
+                for (id, _) in ids.iter().zip(recorded).filter(|(_, held)| !held) {
+                    tracing::warn!(destination = %name, outbox_id = id, "lease lost before the outcome was recorded");
+                }
             }
-            Outcome::Retry { error, after } => {
-                self.metrics.deliveries.with_label_values(&[name, "retried"]).inc();
-                let wait = after.unwrap_or_else(|| backoff(&self.config, item.attempts, item.id as u64 ^ now as u64));
-                self.store.mark_retry(item.id, now + wait.as_millis() as i64, error.clone()).await
-            }
-            Outcome::Dead { error } => {
-                self.metrics.deliveries.with_label_values(&[name, "dead_lettered"]).inc();
-                tracing::warn!(destination = %name, outbox_id = item.id, "delivery dead-lettered");
-                self.store.mark_dead(item.id, error.clone(), now).await
-            }
-        };
-        match recorded {
-            Ok(true) => {}
-            // The lease expired and another node took the row over: its outcome is the one kept.
-            Ok(false) => tracing::warn!(destination = %name, outbox_id = item.id, "lease lost before the outcome was recorded"),
-            // The row stays in flight; its lease expires and it is sent again.
-            Err(e) => tracing::error!(destination = %name, error = %e, "cannot record a delivery outcome"),
+            // The rows stay in flight; their leases expire and they are sent again.
+            Err(e) => tracing::error!(destination = %name, error = %e, rows = ids.len(), "cannot record delivery outcomes"),
         }
     }
 }

@@ -274,6 +274,10 @@ impl Outbox for PostgresStore {
         let (period, lease) = (self.period_of_claim(id, true), &self.lease);
         Box::pin(async move { ops::record_outcome(&*self.pool.get().await?, (id, period), OutboxStatus::Dead, now_ms, (Some(&error), None), lease).await })
     }
+    fn record_attempts(&self, attempts: Vec<(i64, AttemptRecord)>, now_ms: i64) -> BoxFuture<'_, Result<Vec<bool>>> {
+        let rows: Vec<(i64, Option<i32>, AttemptRecord)> = attempts.into_iter().map(|(id, a)| (id, self.period_of_claim(id, true), a)).collect();
+        Box::pin(async move { ops::record_attempts(&*self.pool.get().await?, &rows, now_ms, &self.lease).await })
+    }
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         Box::pin(async move { ops::transition(&*self.pool.get().await?, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None).await })
     }

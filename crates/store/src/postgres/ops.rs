@@ -234,6 +234,33 @@ pub async fn record_outcome(
     Ok(changed == 1)
 }
 
+/// A round's outcomes in one transaction: one WAL flush for the round instead of one per row.
+pub async fn record_attempts(conn: &Conn, rows: &[(i64, Option<i32>, AttemptRecord)], now_ms: i64, lease: &Lease) -> Result<Vec<bool>> {
+    conn.client.batch_execute("BEGIN").await?;
+    let mut recorded = Vec::with_capacity(rows.len());
+    let mut failed = None;
+    for (id, week, attempt) in rows {
+        let (status, next_ms, texts) = match attempt {
+            AttemptRecord::Delivered { answer } => (OutboxStatus::Delivered, now_ms, (None, Some(answer.as_str()))),
+            AttemptRecord::Retry { next_attempt_ms, error } => (OutboxStatus::Pending, *next_attempt_ms, (Some(error.as_str()), None)),
+            AttemptRecord::Dead { error } => (OutboxStatus::Dead, now_ms, (Some(error.as_str()), None)),
+        };
+        match record_outcome(conn, (*id, *week), status, next_ms, texts, lease).await {
+            Ok(held) => recorded.push(held),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let ended = conn.client.batch_execute(if failed.is_none() { "COMMIT" } else { "ROLLBACK" }).await;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    ended?;
+    Ok(recorded)
+}
+
 pub async fn transition(conn: &Conn, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<Transition> {
     const TRANSITION: &str =
         "UPDATE outbox SET status = $3, next_attempt_ms = $4, updated_ms = $4, last_error = COALESCE($5, last_error) WHERE id = $1 AND status = $2";

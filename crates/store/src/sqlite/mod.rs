@@ -284,6 +284,10 @@ impl Outbox for SqliteStore {
         let lease = Arc::clone(&self.lease);
         self.write(move |c| ops::record_outcome(c, id, OutboxStatus::Dead, now_ms, Some(&error), None, &lease))
     }
+    fn record_attempts(&self, attempts: Vec<(i64, AttemptRecord)>, now_ms: i64) -> BoxFuture<'_, Result<Vec<bool>>> {
+        let lease = Arc::clone(&self.lease);
+        self.write(move |c| attempts.iter().map(|(id, attempt)| ops::record_attempt(c, *id, attempt, now_ms, &lease)).collect())
+    }
     fn requeue(&self, id: i64, now_ms: i64) -> BoxFuture<'_, Result<Transition>> {
         self.write(move |c| ops::transition(c, id, OutboxStatus::Dead, OutboxStatus::Pending, now_ms, None))
     }

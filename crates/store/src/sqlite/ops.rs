@@ -179,6 +179,18 @@ pub fn record_outcome(
     answer: Option<&str>,
     lease: &Lease,
 ) -> Result<bool> {
+    if status == OutboxStatus::Delivered {
+        // The successful attempt stays on the row (see migration 14): one row written, not two.
+        let n = conn
+            .prepare_cached(
+                "UPDATE outbox SET status = 'delivered', next_attempt_ms = ?2, updated_ms = ?2, answer = ?3,
+                 delivered_ms = CAST(unixepoch('subsec') * 1000 AS INTEGER),
+                 attempts = attempts + 1, lease_owner = NULL, lease_expires_ms = NULL
+                 WHERE id = ?1 AND status = 'inflight' AND lease_owner = ?4",
+            )?
+            .execute(params![id, next_ms, answer.unwrap_or_default(), lease.owner])?;
+        return Ok(n == 1);
+    }
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET status = ?2, next_attempt_ms = ?3, updated_ms = ?3, last_error = COALESCE(?4, last_error),
@@ -195,6 +207,14 @@ pub fn record_outcome(
     Ok(n == 1)
 }
 
+pub fn record_attempt(conn: &Connection, id: i64, attempt: &AttemptRecord, now_ms: i64, lease: &Lease) -> Result<bool> {
+    match attempt {
+        AttemptRecord::Delivered { answer } => record_outcome(conn, id, OutboxStatus::Delivered, now_ms, None, Some(answer), lease),
+        AttemptRecord::Retry { next_attempt_ms, error } => record_outcome(conn, id, OutboxStatus::Pending, *next_attempt_ms, Some(error), None, lease),
+        AttemptRecord::Dead { error } => record_outcome(conn, id, OutboxStatus::Dead, now_ms, Some(error), None, lease),
+    }
+}
+
 /// How an attempt that left its row in `status` is named.
 pub fn attempt_outcome(status: OutboxStatus) -> &'static str {
     match status {
@@ -205,6 +225,15 @@ pub fn attempt_outcome(status: OutboxStatus) -> &'static str {
 }
 
 pub fn transition(conn: &Connection, id: i64, from: OutboxStatus, to: OutboxStatus, now_ms: i64, error: Option<&str>) -> Result<Transition> {
+    if from == OutboxStatus::Delivered {
+        // The successful attempt kept on the row joins the row's attempts before it is sent again.
+        conn.prepare_cached(
+            "INSERT INTO delivery_attempts (outbox_id, at_ms, outcome, detail)
+             SELECT id, delivered_ms, 'delivered', COALESCE(answer, '') FROM outbox WHERE id = ?1 AND status = 'delivered' AND delivered_ms IS NOT NULL",
+        )?
+        .execute(params![id])?;
+        conn.prepare_cached("UPDATE outbox SET delivered_ms = NULL, answer = NULL WHERE id = ?1 AND status = 'delivered'")?.execute(params![id])?;
+    }
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET status = ?3, next_attempt_ms = ?4, updated_ms = ?4, last_error = COALESCE(?5, last_error) WHERE id = ?1 AND status = ?2",
@@ -432,8 +461,10 @@ pub fn message(conn: &Connection, id: i64) -> Result<Option<StoredMessage>> {
     let deliveries = rows.query_map(params![id], outbox_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
     let attempts = conn
         .prepare_cached(
-            "SELECT a.outbox_id, a.at_ms, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id
-              WHERE o.message_id = ?1 ORDER BY a.at_ms, a.rowid",
+            // The attempt kept on its row (on_row = 1) is the latest: a replay moves it first.
+            "SELECT a.outbox_id, a.at_ms, a.outcome, a.detail, 0 AS on_row, a.rowid FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.message_id = ?1
+             UNION ALL SELECT id, delivered_ms, 'delivered', COALESCE(answer, ''), 1, 0 FROM outbox WHERE message_id = ?1 AND delivered_ms IS NOT NULL
+             ORDER BY 5, 2, 6",
         )?
         .query_map(params![id], |r| Ok(DeliveryAttempt { outbox_id: r.get(0)?, at_ms: r.get(1)?, outcome: r.get(2)?, detail: r.get(3)? }))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
