@@ -161,6 +161,10 @@ pub const SQLITE: &[&str] = &[
     // replay moves it into delivery_attempts before the row is sent again.
     "ALTER TABLE outbox ADD COLUMN delivered_ms INTEGER;
     ALTER TABLE outbox ADD COLUMN answer TEXT;",
+    // 14 → 15: a row's rendering in a table of its own, written once: the outbox row itself is
+    // small and rewritten at each claim and outcome, and a page of them holds dozens of rows
+    // instead of two or three renderings (rows of before keep theirs in outbox.payload).
+    "CREATE TABLE renderings (outbox_id INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE, payload BLOB NOT NULL);",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by
@@ -353,9 +357,4 @@ pub const POSTGRES: &[&str] = &[
     ALTER TABLE messages ADD COLUMN routes TEXT;
     CREATE TABLE paused_destinations (destination TEXT PRIMARY KEY, paused_ms BIGINT NOT NULL);
     CREATE INDEX messages_document_type ON messages (document_type, id) WHERE document_type IS NOT NULL;",
-    // 13 → 14: a row's successful attempt is kept on the row itself (when, and the receiver's
-    // answer): the hot path writes no attempt row and no attempt index entry per delivery. A
-    // replay moves it into delivery_attempts before the row is sent again.
-    "ALTER TABLE outbox ADD COLUMN delivered_ms INTEGER;
-    ALTER TABLE outbox ADD COLUMN answer TEXT;",
 ];

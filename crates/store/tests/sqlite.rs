@@ -158,3 +158,34 @@ async fn large_blobs_are_stored_apart_and_purged_with_their_message() {
     assert_eq!(store.purge(100).await.expect("purge"), 1);
     assert_eq!(count(&path).0, 0, "purging the message deleted its large blobs");
 }
+
+/// A schema-14 journal keeps its undelivered renderings in `outbox.payload`: after the upgrade
+/// that moves new renderings to their own table, they are still claimed and read byte for byte.
+#[tokio::test]
+async fn a_schema_14_journals_pending_renderings_are_still_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("journal.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        for step in &passerelle_store::migrations_for_tests()[..14] {
+            conn.execute_batch(step).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 14).expect("version");
+        conn.execute_batch(
+            "INSERT INTO messages (id, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, raw, ack, dedupe)
+               VALUES (1, 1000, 'mllp', 'hl7v2', 'ADT^A01', 'OLD-14', 'APP|FAC', 'h14', 'accepted', x'4d5348', x'41434b', 1);
+             INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
+               VALUES (1, 'd', 'ipp:IPP14', 'pending', 0, 0, CAST('MSH|^~\\&|OLD-14' AS BLOB), 'x-application/hl7-v2+er7', 'OLD-14');",
+        )
+        .expect("old rows");
+    }
+    let store = SqliteStore::open(&path).expect("upgrade");
+    let claimed = store.claim("d", 10, 5_000).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].rendering.bytes, &b"MSH|^~\\&|OLD-14"[..]);
+    assert_eq!(store.rendering(claimed[0].id).await.expect("rendering").map(|r| r.bytes.to_vec()), Some(b"MSH|^~\\&|OLD-14".to_vec()));
+    let new = passerelle_store::conformance::sample_message("NEW-15", "IPP15", &["d"]);
+    store.append(new).await.expect("append");
+    let next = store.claim("d", 10, 5_000).await.expect("claim");
+    assert_eq!(next.iter().map(|i| i.rendering.bytes.to_vec()).collect::<Vec<_>>(), [b"d:NEW-15".to_vec()], "a new row's rendering comes from its own table");
+}

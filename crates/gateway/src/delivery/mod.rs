@@ -55,6 +55,10 @@ pub fn backoff(config: &DestinationConfig, attempt: u32, seed: u64) -> Duration 
     Duration::from_millis(exp / 2 + x % (exp / 2 + 1))
 }
 
+/// Rows claimed per round at least, so that a single-connection destination (MLLP sends one
+/// message at a time) pays one commit per this many sends, not one per few.
+const CLAIM_AT_LEAST: usize = 256;
+
 pub struct Worker {
     pub config: DestinationConfig,
     pub store: Arc<dyn Store>,
@@ -93,14 +97,18 @@ impl Worker {
     ///
     /// Each round claims a batch (only the oldest row of each patient is eligible, so the rows
     /// of a batch belong to different patients), spreads it over `concurrency` lanes that send
-    /// in order, and records every outcome of the round in one write (one commit for the round).
-    /// The next round starts once they are recorded.
+    /// in order, and records every outcome of the round in one write. The next round's claim is
+    /// queued right behind that write, so both share one commit (SQLite runs them in order in
+    /// one transaction: the claim sees the round's outcomes, and its rows are only sent once the
+    /// outcomes are durable, since the claim answers after the commit).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let name = self.config.name.clone();
         let lanes = self.transport.concurrency().max(1);
-        let batch = (lanes * 8).max(32);
+        let batch = (lanes * 8).max(CLAIM_AT_LEAST);
+        let mut finished: Vec<(OutboxItem, Outcome)> = Vec::new();
         while !shutdown.is_cancelled() {
             if self.paused.read().is_ok_and(|p| p.contains(&name)) {
+                self.record(std::mem::take(&mut finished)).await;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_millis(200)) => {}
                     () = shutdown.cancelled() => {}
@@ -108,7 +116,8 @@ impl Worker {
                 continue;
             }
             let claimed_at = now_ms();
-            let items = match self.store.claim(&name, batch, claimed_at).await {
+            let ((), claim) = tokio::join!(self.record(std::mem::take(&mut finished)), self.store.claim(&name, batch, claimed_at));
+            let items = match claim {
                 Ok(items) => items,
                 Err(e) => {
                     tracing::error!(destination = %name, error = %e, "cannot claim outbox rows");
@@ -160,8 +169,9 @@ impl Worker {
                     }
                 }
             }
-            self.record(outcomes).await;
+            finished = outcomes;
         }
+        self.record(finished).await;
     }
 
     /// Sends a lane's rows in order; returns each row sent with its outcome.

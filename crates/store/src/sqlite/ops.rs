@@ -85,20 +85,15 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
         .execute(params![system, value, state, m.received_at_ms])?;
     }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, content_type, reference)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6)",
     )?;
+    let mut rendering = conn.prepare_cached("INSERT INTO renderings (outbox_id, payload) VALUES (?1, ?2)")?;
     for d in &m.deliveries {
-        insert.execute(params![
-            message_id,
-            d.destination,
-            d.partition_key,
-            m.received_at_ms,
-            large_blobs::inline(&d.rendering.bytes),
-            d.rendering.content_type,
-            d.rendering.reference
-        ])?;
-        large_blobs::store(conn, Owner::Outbox(conn.last_insert_rowid()), &d.rendering.bytes)?;
+        insert.execute(params![message_id, d.destination, d.partition_key, m.received_at_ms, d.rendering.content_type, d.rendering.reference])?;
+        let outbox_id = conn.last_insert_rowid();
+        rendering.execute(params![outbox_id, large_blobs::inline(&d.rendering.bytes)])?;
+        large_blobs::store(conn, Owner::Outbox(outbox_id), &d.rendering.bytes)?;
     }
     Ok(AppendOutcome::Stored { message_id })
 }
@@ -122,7 +117,7 @@ pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64, le
 
 fn claim_sql(due: &str) -> String {
     format!(
-        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, o.payload, o.content_type, o.reference, {OUTBOX_BLOB_ID}
+        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, {PAYLOAD}, o.content_type, o.reference, {OUTBOX_BLOB_ID}
          FROM outbox o JOIN messages m ON m.id = o.message_id
          WHERE o.destination = ?1 AND {due}
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination AND p.partition_key = o.partition_key
@@ -130,6 +125,9 @@ fn claim_sql(due: &str) -> String {
          ORDER BY o.id LIMIT ?3"
     )
 }
+
+/// A row's rendering: in `renderings` (schema 15), or in the row itself for rows of before.
+const PAYLOAD: &str = "COALESCE((SELECT r.payload FROM renderings r WHERE r.outbox_id = o.id), o.payload)";
 
 const DUE_EXPIRED: &str = "o.status = 'inflight' AND o.lease_expires_ms <= ?2";
 const DUE_PENDING: &str = "o.status = 'pending' AND o.next_attempt_ms <= ?2";
@@ -295,7 +293,7 @@ pub fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxRow>> {
 
 pub fn rendering(conn: &Connection, id: i64) -> Result<Option<Rendering>> {
     let found = conn
-        .prepare_cached(&format!("SELECT payload, content_type, reference, {OUTBOX_BLOB_ID} FROM outbox o WHERE id = ?1"))?
+        .prepare_cached(&format!("SELECT {PAYLOAD}, content_type, reference, {OUTBOX_BLOB_ID} FROM outbox o WHERE id = ?1"))?
         .query_row(params![id], |r| {
             Ok((
                 Rendering { bytes: r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default().into(), content_type: r.get(1)?, reference: r.get(2)? },
