@@ -9,6 +9,7 @@ use crate::types::*;
 use crate::{BoxFuture, Journal, Outbox, Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -59,11 +60,13 @@ fn open_connection(path: &Path) -> Result<Connection> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;",
     )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
+
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` for the default node and applies pending
@@ -74,6 +77,12 @@ impl SqliteStore {
 
     /// Opens the database for the node that `lease` names.
     pub fn open_as(path: impl AsRef<Path>, lease: Lease) -> Result<Self> {
+        Self::open_with_wal_limit(path, lease, WAL_RESTART_BYTES)
+    }
+
+    /// [`Self::open_as`] with the WAL size from which the writer restarts it (tests use a small one).
+    #[doc(hidden)]
+    pub fn open_with_wal_limit(path: impl AsRef<Path>, lease: Lease, wal_restart_bytes: u64) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         private_files(&path)?;
         let writer = open_connection(&path)?;
@@ -81,18 +90,22 @@ impl SqliteStore {
         // Checkpoints run on their own connection and thread (PASSIVE: they never block the
         // writer), so a commit never pays for copying the WAL back into the database.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // A restarted WAL is cut back to this size (it is reused from its start, not grown).
+        writer.pragma_update(None, "journal_size_limit", wal_restart_bytes as i64)?;
         let checkpointer = open_connection(&path)?;
         let reader = open_connection(&path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
+        let restart = Arc::new(AtomicBool::new(false));
+        let restart_wanted = Arc::clone(&restart);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(&writer, &queue))
+            .spawn(move || writer_loop(&writer, &queue, &restart_wanted))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         let alive = Arc::new(());
         let watch = Arc::downgrade(&alive);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &watch))
+            .spawn(move || checkpoint_loop(&checkpointer, &watch, wal_restart_bytes / PAGE_BYTES, &restart))
             .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(Self { jobs, reader: Arc::new(Mutex::new(reader)), path, lease: Arc::new(lease), _alive: alive })
     }
@@ -149,16 +162,42 @@ fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> Result<T>)
     }
 }
 
+/// From this size the WAL is restarted (two seconds of the ADT scenario at full load).
+const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
+/// SQLite's default page size, which the journal keeps.
+const PAGE_BYTES: u64 = 4096;
+
 /// Every 250 ms, a PASSIVE checkpoint; stops when the store is dropped.
-fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<()>) {
+///
+/// Under sustained load a PASSIVE checkpoint never catches up with the writer, so the WAL never
+/// starts again from its beginning and grows by every byte written (160 MB for 8,000 ADT
+/// messages in the benchmark scenario, without bound). Past `restart_frames` frames, each pass
+/// asks the writer to restart the WAL as soon as it ends, when only the frames written during the
+/// pass are left to copy (a short pause), and passes follow each other until it has restarted.
+fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<()>, restart_frames: u64, restart: &AtomicBool) {
     while alive.upgrade().is_some() {
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)).unwrap_or(0);
+        let too_long = u64::try_from(frames).is_ok_and(|f| f >= restart_frames);
+        restart.store(too_long, Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(if too_long { 5 } else { 250 }));
     }
 }
 
-fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
+/// Restarts the WAL between two transactions: copies the frames the checkpointer has not, and
+/// when no reader is in the WAL the next transaction writes it from its start (cut back to
+/// `journal_size_limit`). It never waits for a reader (busy timeout 0 for the call): when one is
+/// there, the checkpointer asks again after its next pass.
+fn restart_wal(conn: &Connection) {
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+}
+
+fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Job>, restart: &AtomicBool) {
     while let Ok(first) = queue.recv() {
+        if restart.swap(false, Ordering::Relaxed) {
+            restart_wal(conn);
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
