@@ -165,6 +165,9 @@ pub const SQLITE: &[&str] = &[
     // small and rewritten at each claim and outcome, and a page of them holds dozens of rows
     // instead of two or three renderings (rows of before keep theirs in outbox.payload).
     "CREATE TABLE renderings (outbox_id INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE, payload BLOB NOT NULL);",
+    // 15 → 16: the reception time on the outbox row, so that a claim reads no page of the
+    // (large) messages table; rows of before look it up in their message.
+    "ALTER TABLE outbox ADD COLUMN received_at_ms INTEGER;",
 ];
 
 /// The PostgreSQL schema, versioned in `passerelle_schema` and applied under an advisory lock by

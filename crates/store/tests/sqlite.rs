@@ -159,8 +159,9 @@ async fn large_blobs_are_stored_apart_and_purged_with_their_message() {
     assert_eq!(count(&path).0, 0, "purging the message deleted its large blobs");
 }
 
-/// A schema-14 journal keeps its undelivered renderings in `outbox.payload`: after the upgrade
-/// that moves new renderings to their own table, they are still claimed and read byte for byte.
+/// A schema-14 journal keeps its undelivered renderings in `outbox.payload` (and its rows no
+/// reception time): after the upgrades that move new renderings to their own table and copy the
+/// reception time onto the row, they are still claimed, timed and read byte for byte.
 #[tokio::test]
 async fn a_schema_14_journals_pending_renderings_are_still_sent() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -183,6 +184,7 @@ async fn a_schema_14_journals_pending_renderings_are_still_sent() {
     let claimed = store.claim("d", 10, 5_000).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].rendering.bytes, &b"MSH|^~\\&|OLD-14"[..]);
+    assert_eq!(claimed[0].received_at_ms, 1000, "an old row's reception time comes from its message");
     assert_eq!(store.rendering(claimed[0].id).await.expect("rendering").map(|r| r.bytes.to_vec()), Some(b"MSH|^~\\&|OLD-14".to_vec()));
     let new = passerelle_store::conformance::sample_message("NEW-15", "IPP15", &["d"]);
     store.append(new).await.expect("append");

@@ -11,6 +11,7 @@ pub async fn a_rounds_outcomes_are_recorded_in_one_write<S: Store, F: std::futur
     let ids: Vec<i64> = stored_in_order(&a, &["ra-1", "ra-2", "ra-3", "ra-4"]).await;
     let claimed = a.claim("d-round", 10, 10_000).await.expect("claim");
     assert_eq!(claimed.iter().map(|i| i.message_id).collect::<Vec<_>>(), ids);
+    assert!(claimed.iter().all(|i| i.received_at_ms == 1_000), "a claim carries its message's reception time (end-to-end latency)");
     // The fourth row's lease runs out and node B takes it over before A records its outcome.
     let taken = b.claim("d-round", 10, 11_500).await.expect("claim");
     assert_eq!(taken.iter().map(|i| i.id).collect::<Vec<_>>(), claimed.iter().map(|i| i.id).collect::<Vec<_>>(), "every lease expired");

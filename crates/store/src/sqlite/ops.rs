@@ -85,8 +85,8 @@ pub fn append(conn: &Connection, m: &NewMessage) -> Result<AppendOutcome> {
         .execute(params![system, value, state, m.received_at_ms])?;
     }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, content_type, reference)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6)",
+        "INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, received_at_ms, content_type, reference)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4, ?5, ?6)",
     )?;
     let mut rendering = conn.prepare_cached("INSERT INTO renderings (outbox_id, payload) VALUES (?1, ?2)")?;
     for d in &m.deliveries {
@@ -117,8 +117,10 @@ pub fn claim(conn: &Connection, destination: &str, limit: usize, now_ms: i64, le
 
 fn claim_sql(due: &str) -> String {
     format!(
-        "SELECT o.id, o.message_id, o.partition_key, o.attempts, m.received_at_ms, {PAYLOAD}, o.content_type, o.reference, {OUTBOX_BLOB_ID}
-         FROM outbox o JOIN messages m ON m.id = o.message_id
+        "SELECT o.id, o.message_id, o.partition_key, o.attempts,
+                COALESCE(o.received_at_ms, (SELECT m.received_at_ms FROM messages m WHERE m.id = o.message_id)),
+                {PAYLOAD}, o.content_type, o.reference, {OUTBOX_BLOB_ID}
+         FROM outbox o
          WHERE o.destination = ?1 AND {due}
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination AND p.partition_key = o.partition_key
                            AND p.id < o.id AND p.status IN ('pending', 'inflight'))
