@@ -23,9 +23,10 @@ import argparse, os, pathlib, re, shutil, subprocess, tempfile, time
 from gateway_process import cpu_seconds, rss_mib, wait_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = os.environ.get("PASSERELLE_BIN", str(ROOT / "target/release/passerelle"))
+# Paths relative to where the suite is started (each gateway runs in its own directory).
+BIN = str(pathlib.Path(os.environ.get("PASSERELLE_BIN", ROOT / "target/release/passerelle")).resolve())
 # The load generator of this tree, also when PASSERELLE_BIN is an older gateway to compare with.
-LOADGEN = os.environ.get("PASSERELLE_LOADGEN_BIN", str(ROOT / "target/release/passerelle"))
+LOADGEN = str(pathlib.Path(os.environ.get("PASSERELLE_LOADGEN_BIN", ROOT / "target/release/passerelle")).resolve())
 CONFIG = ROOT / "config/examples/scenarios.toml"
 SCENARIOS = {
     "adt": ["--scenario", "adt", "--patients", "1000"],
@@ -51,11 +52,16 @@ def number(pattern, text, group=1):
 
 def run_once(name, args):
     with tempfile.TemporaryDirectory() as tmp:
+        log = open(pathlib.Path(tmp) / "gateway.log", "w+")
         gateway = subprocess.Popen(pinned(0) + [BIN, "run", "--config", str(CONFIG)], cwd=tmp,
-                                   env=dict(os.environ, RUST_LOG="warn"), stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                                   env=dict(os.environ, RUST_LOG="warn"), stderr=log, stdout=subprocess.DEVNULL)
         try:
-            for port in (2576, 2579, 9191):
-                wait_port(port)
+            try:
+                for port in (2576, 2579, 9191):
+                    wait_port(port)
+            except SystemExit:
+                log.seek(0)
+                raise SystemExit(f"{name}: the gateway did not start (exit {gateway.poll()}):\n{log.read()[-4000:]}")
             time.sleep(0.5)
             idle = rss_mib(gateway.pid, "VmRSS")
             cpu_before = cpu_seconds(gateway.pid)
