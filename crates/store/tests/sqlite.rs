@@ -62,24 +62,28 @@ async fn committed_messages_survive_reopen_and_concurrent_appends_group_commit()
     assert_eq!(store.depth().await.expect("depth"), vec![("d".to_string(), 200)]);
 }
 
+/// A journal at schema `version` (its first migrations only) holding `rows`, as an older release left it.
+fn journal_at_schema(path: &std::path::Path, version: usize, rows: &str) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    for step in &passerelle_store::migrations_for_tests()[..version] {
+        conn.execute_batch(step).expect("old schema");
+    }
+    conn.pragma_update(None, "user_version", version as i64).expect("version");
+    conn.execute_batch(rows).expect("old rows");
+}
+
 /// A journal written by the previous release (schema 3): its rows keep working after the upgrade.
 #[tokio::test]
 async fn a_schema_3_journal_upgrades_in_place() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("journal.db");
-    {
-        let conn = rusqlite::Connection::open(&path).expect("open");
-        for step in &passerelle_store::migrations_for_tests()[..3] {
-            conn.execute_batch(step).expect("old schema");
-        }
-        conn.pragma_update(None, "user_version", 3).expect("version");
-        conn.execute_batch(
-            "INSERT INTO messages (id, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, ipp, raw, ack)
+    journal_at_schema(
+        &path,
+        3,
+        "INSERT INTO messages (id, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, ins, ipp, raw, ack)
                VALUES (1, 1000, 'mllp', 'hl7v2', 'ADT^A01', 'OLD-1', 'APP|FAC', 'h1', 'accepted', '279035121518989', 'IPP1', x'4d5348', x'41434b');
              INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms) VALUES (1, 'd', 'ipp:IPP1', 'pending', 0, 0);",
-        )
-        .expect("old rows");
-    }
+    );
     let store = SqliteStore::open(&path).expect("upgrade");
     let by_value = store.search(MessageQuery { patient: Some("279035121518989".into()), ..Default::default() }).await.expect("search");
     assert_eq!(by_value.len(), 1, "old display keys are searchable through the identifiers table");
@@ -166,20 +170,14 @@ async fn large_blobs_are_stored_apart_and_purged_with_their_message() {
 async fn a_schema_14_journals_pending_renderings_are_still_sent() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("journal.db");
-    {
-        let conn = rusqlite::Connection::open(&path).expect("open");
-        for step in &passerelle_store::migrations_for_tests()[..14] {
-            conn.execute_batch(step).expect("old schema");
-        }
-        conn.pragma_update(None, "user_version", 14).expect("version");
-        conn.execute_batch(
-            "INSERT INTO messages (id, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, raw, ack, dedupe)
+    journal_at_schema(
+        &path,
+        14,
+        "INSERT INTO messages (id, received_at_ms, listener, format, message_type, control_id, sender, content_hash, status, raw, ack, dedupe)
                VALUES (1, 1000, 'mllp', 'hl7v2', 'ADT^A01', 'OLD-14', 'APP|FAC', 'h14', 'accepted', x'4d5348', x'41434b', 1);
              INSERT INTO outbox (message_id, destination, partition_key, status, next_attempt_ms, updated_ms, payload, content_type, reference)
                VALUES (1, 'd', 'ipp:IPP14', 'pending', 0, 0, CAST('MSH|^~\\&|OLD-14' AS BLOB), 'x-application/hl7-v2+er7', 'OLD-14');",
-        )
-        .expect("old rows");
-    }
+    );
     let store = SqliteStore::open(&path).expect("upgrade");
     let claimed = store.claim("d", 10, 5_000).await.expect("claim");
     assert_eq!(claimed.len(), 1);
