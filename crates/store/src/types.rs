@@ -197,6 +197,18 @@ pub enum AttemptRecord {
     },
 }
 
+impl AttemptRecord {
+    /// What the attempt makes of its row: the status, the next due time (`now_ms` unless retried
+    /// later), and the error or the receiver's answer it keeps.
+    pub fn row_update(&self, now_ms: i64) -> (OutboxStatus, i64, Option<&str>, Option<&str>) {
+        match self {
+            Self::Delivered { answer } => (OutboxStatus::Delivered, now_ms, None, Some(answer)),
+            Self::Retry { next_attempt_ms, error } => (OutboxStatus::Pending, *next_attempt_ms, Some(error), None),
+            Self::Dead { error } => (OutboxStatus::Dead, now_ms, Some(error), None),
+        }
+    }
+}
+
 /// A claimed delivery with what the worker needs to render it.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {

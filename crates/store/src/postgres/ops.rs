@@ -240,12 +240,8 @@ pub async fn record_attempts(conn: &Conn, rows: &[(i64, Option<i32>, AttemptReco
     let mut recorded = Vec::with_capacity(rows.len());
     let mut failed = None;
     for (id, week, attempt) in rows {
-        let (status, next_ms, texts) = match attempt {
-            AttemptRecord::Delivered { answer } => (OutboxStatus::Delivered, now_ms, (None, Some(answer.as_str()))),
-            AttemptRecord::Retry { next_attempt_ms, error } => (OutboxStatus::Pending, *next_attempt_ms, (Some(error.as_str()), None)),
-            AttemptRecord::Dead { error } => (OutboxStatus::Dead, now_ms, (Some(error.as_str()), None)),
-        };
-        match record_outcome(conn, (*id, *week), status, next_ms, texts, lease).await {
+        let (status, next_ms, error, answer) = attempt.row_update(now_ms);
+        match record_outcome(conn, (*id, *week), status, next_ms, (error, answer), lease).await {
             Ok(held) => recorded.push(held),
             Err(e) => {
                 failed = Some(e);

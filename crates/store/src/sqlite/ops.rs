@@ -208,11 +208,8 @@ pub fn record_outcome(
 }
 
 pub fn record_attempt(conn: &Connection, id: i64, attempt: &AttemptRecord, now_ms: i64, lease: &Lease) -> Result<bool> {
-    match attempt {
-        AttemptRecord::Delivered { answer } => record_outcome(conn, id, OutboxStatus::Delivered, now_ms, None, Some(answer), lease),
-        AttemptRecord::Retry { next_attempt_ms, error } => record_outcome(conn, id, OutboxStatus::Pending, *next_attempt_ms, Some(error), None, lease),
-        AttemptRecord::Dead { error } => record_outcome(conn, id, OutboxStatus::Dead, now_ms, Some(error), None, lease),
-    }
+    let (status, next_ms, error, answer) = attempt.row_update(now_ms);
+    record_outcome(conn, id, status, next_ms, error, answer, lease)
 }
 
 /// How an attempt that left its row in `status` is named.
