@@ -13,14 +13,14 @@ and out; then each figure as a range over the runs.
     cargo build --release -p passerelle && python3 benches/scenarios.py [--runs 3] [--messages 20000]
         [--rate 0] [--connections 32] [SCENARIO...]
 
-Scenarios: adt (ADT^A01 over MLLP, 1,000 patients), oru-cda (every other message an ORU^R01
+Scenarios: adt (ADT^A01 over MLLP, 1,000 patients), adt-cda (every other message an ORU^R01
 carrying a 50 KB CDA, the others ADT), fhir (FHIR message Bundles over HTTP), mix (a
 quarter of the connections FHIR, 100 senders, 10,000 patients). Default: all four. `--rate 5000`
 paces the load (the latency goal is stated at 5,000 msg/s). PASSERELLE_BIN runs another build of
 the gateway (PASSERELLE_LOADGEN_BIN another load generator), to compare side by side.
 """
-import argparse, os, pathlib, re, shutil, subprocess, tempfile, time
-from gateway_process import cpu_seconds, rss_mib, wait_port
+import argparse, json, os, pathlib, shutil, subprocess, tempfile, time
+from gateway_process import rss_mib, wait_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Paths relative to where the suite is started (each gateway runs in its own directory).
@@ -30,7 +30,7 @@ LOADGEN = str(pathlib.Path(os.environ.get("PASSERELLE_LOADGEN_BIN", ROOT / "targ
 CONFIG = ROOT / "config/examples/scenarios.toml"
 SCENARIOS = {
     "adt": ["--scenario", "adt", "--patients", "1000"],
-    "oru-cda": ["--scenario", "oru-cda", "--patients", "1000"],
+    "adt-cda": ["--scenario", "adt-cda", "--patients", "1000"],
     "fhir": ["--scenario", "fhir", "--patients", "1000"],
     "mix": ["--scenario", "mix", "--senders", "100", "--patients", "10000"],
 }
@@ -43,11 +43,6 @@ def pinned(core):
     if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         return ["taskset", "-c", str(core)]
     return []
-
-
-def number(pattern, text, group=1):
-    m = re.search(pattern, text)
-    return float(m.group(group)) if m else float("nan")
 
 
 def run_once(name, args):
@@ -64,32 +59,30 @@ def run_once(name, args):
                 raise SystemExit(f"{name}: the gateway did not start (exit {gateway.poll()}):\n{log.read()[-4000:]}")
             time.sleep(0.5)
             idle = rss_mib(gateway.pid, "VmRSS")
-            cpu_before = cpu_seconds(gateway.pid)
             load = [LOADGEN, "loadgen", "--mllp", "127.0.0.1:2576", "--http", "127.0.0.1:2579", "--admin", "127.0.0.1:9191",
                     "--sink-port", "2577", "--http-sink-port", "2578", "--messages", str(args.messages),
-                    "--connections", str(args.connections), "--rate", str(args.rate), "--gateway-pid", str(gateway.pid)] + SCENARIOS[name]
+                    "--connections", str(args.connections), "--rate", str(args.rate), "--gateway-pid", str(gateway.pid),
+                    "--json"] + SCENARIOS[name]
             done = subprocess.run(pinned(1) + load, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SystemExit(f"{name}: loadgen failed:\n{done.stderr}")
             out = done.stdout
-            cpu = cpu_seconds(gateway.pid) - cpu_before
         finally:
             gateway.terminate()
             gateway.wait(30)
-    lat = r"p50 ([\d.]+) ms, p99 ([\d.]+) ms, p99.9 ([\d.]+) ms"
-    ack = re.search(r"ack latency: " + lat, out)
-    sinks = re.findall(r"(mllp|http) sink: (\d+) delivered, (\d+) msg/s end to end; latency " + lat, out)
-    if not ack or len(sinks) != 2:
+    try:
+        r = json.loads(out)
+    except ValueError:
         raise SystemExit(f"{name}: unexpected loadgen output:\n{out}")
-    e2e = [max(float(s[i]) for s in sinks) for i in (3, 4, 5)]
+    nan = lambda v: float("nan") if v is None else float(v)
     return {
-        "acknowledged msg/s": number(r"acknowledged: (\d+) msg/s", out),
-        "not AA": number(r"\((\d+) not AA\)", out),
-        "delivered msg/s": min(float(s[2]) for s in sinks),
-        "ACK p50 ms": float(ack.group(1)), "ACK p99 ms": float(ack.group(2)), "ACK p99.9 ms": float(ack.group(3)),
-        "e2e p50 ms": e2e[0], "e2e p99 ms": e2e[1], "e2e p99.9 ms": e2e[2],
-        "idle RSS MiB": idle, "peak RSS MiB": number(r"gateway peak RSS: ([\d.]+) MiB", out),
-        "gateway CPU µs/msg": cpu / args.messages * 1e6,
+        "acknowledged msg/s": nan(r["acked_per_s"]),
+        "not AA": nan(r["not_accepted"]),
+        "delivered msg/s": nan(r["delivered_per_s"]),
+        "ACK p50 ms": nan(r["ack_p50_ms"]), "ACK p99 ms": nan(r["ack_p99_ms"]), "ACK p99.9 ms": nan(r["ack_p999_ms"]),
+        "e2e p50 ms": nan(r["e2e_p50_ms"]), "e2e p99 ms": nan(r["e2e_p99_ms"]), "e2e p99.9 ms": nan(r["e2e_p999_ms"]),
+        "idle RSS MiB": idle, "peak RSS MiB": nan(r["peak_rss_mib"]),
+        "gateway CPU µs/msg": nan(r["gateway_cpu_us_per_msg"]),
     }
 
 

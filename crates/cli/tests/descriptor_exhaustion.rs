@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use passerelle_testkit::free_port;
 
 async fn connect_from(from: &str, port: u16) -> std::io::Result<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4()?;

@@ -7,9 +7,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use passerelle_testkit::free_port;
 
 const NAMES: [&str; 4] = ["ZORGLUBIUSSE", "QUETZALINE", "IPP-ZX-99317", "279035121518989"];
 

@@ -73,9 +73,34 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
-/// A TCP port free on loopback right now.
+/// A TCP port free on loopback right now, for a process that binds it later.
+///
+/// Taken below the kernel's ephemeral range: a port the kernel hands out for `bind(0)` is also
+/// the one it hands the next outgoing connection, so a test flooding connections once took the
+/// port chosen for another test's gateway between the choice and the gateway's bind, and that
+/// gateway never started (`free_port_was_taken_by_an_outgoing_connection` in this crate's tests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static DRAWN: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u32>().ok()))
+        .unwrap_or(32768);
+    let (low, high) = (10_000u32, ephemeral_low.min(65_536));
+    if high <= low + 1_000 {
+        return std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let seed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
+    for _ in 0..1_000 {
+        let draw = DRAWN.fetch_add(1, Ordering::Relaxed);
+        let port = low + (seed.wrapping_add(draw.wrapping_mul(7_919)) % (high - low));
+        let port = u16::try_from(port).expect("port");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range {ephemeral_low}")
 }
 
 /// Every file under `dir` (recursively) whose name ends with `.ext`, sorted.
@@ -158,5 +183,19 @@ impl PgSchema {
 
     pub async fn drop_schema(self) {
         self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema)).await.expect("drop schema");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A port chosen for a later bind was handed by the kernel to another test's outgoing
+    /// connection in between, and the gateway given that port never started.
+    #[test]
+    fn free_port_was_taken_by_an_outgoing_connection() {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("the kernel's ephemeral range");
+        let low: u16 = range.split_whitespace().next().and_then(|l| l.parse().ok()).expect("low bound");
+        let drawn: std::collections::HashSet<u16> = (0..200).map(|_| super::free_port()).collect();
+        assert!(drawn.iter().all(|p| *p < low), "a port the kernel may give an outgoing connection: {drawn:?}");
+        assert!(drawn.len() > 190, "consecutive draws in one test differ: {}", drawn.len());
     }
 }

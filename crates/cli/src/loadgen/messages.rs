@@ -10,7 +10,8 @@ pub enum Scenario {
     /// ADT^A01 over MLLP.
     Adt,
     /// Over MLLP, every other message an ORU^R01 carrying a 50 KB CDA (CI-SIS), the others ADT^A01.
-    OruCda,
+    #[value(name = "adt-cda", alias = "oru-cda")]
+    AdtCda,
     /// FHIR message Bundles over HTTP (`POST /fhir`).
     Fhir,
     /// Both, over a quarter of the connections for FHIR, from many senders and patients.
@@ -28,7 +29,7 @@ impl Scenario {
     /// The transport of connection `c` (a mix sends FHIR on every fourth connection).
     pub fn transport(self, c: usize) -> Transport {
         match self {
-            Self::Adt | Self::OruCda => Transport::Mllp,
+            Self::Adt | Self::AdtCda => Transport::Mllp,
             Self::Fhir => Transport::Http,
             Self::Mix if c % 4 == 3 => Transport::Http,
             Self::Mix => Transport::Mllp,
@@ -57,7 +58,7 @@ pub fn visit_number(body: &[u8]) -> Option<usize> {
     })
 }
 
-/// The CDA the `oru-cda` scenario carries: a CI-SIS biology report of the fixtures, its patient
+/// The CDA the `adt-cda` scenario carries: a CI-SIS biology report of the fixtures, its patient
 /// and id made the message's, its narrative grown to about 50 KB.
 const CDA: &str = include_str!("../../../../fixtures/cda/ok/fr_cr_bio_structured_ins.xml");
 const CDA_BYTES: usize = 50 * 1024;
@@ -96,7 +97,7 @@ OBX|1|ED|11502-2^CR d'examens biologiques^LN||^TEXT^XML^Base64^{document}||||||F
 /// Message `n` of an MLLP connection in `scenario`.
 pub fn mllp_message(scenario: Scenario, run: u128, n: usize, patients: usize, senders: usize) -> Vec<u8> {
     match scenario {
-        Scenario::OruCda if n % 2 == 1 => oru_cda(run, n, patients, senders),
+        Scenario::AdtCda if n % 2 == 1 => oru_cda(run, n, patients, senders),
         _ => adt(run, n, patients, senders),
     }
 }

@@ -4,9 +4,11 @@
 //! (p50/p99/p99.9), and the gateway's peak RSS. A measuring tool, not a test.
 
 mod messages;
+mod report;
 mod sinks;
 
 use messages::{Scenario, Transport};
+use report::{Quantiles, Report, SinkFigures};
 use sinks::Tracker;
 use std::sync::Arc;
 
@@ -48,9 +50,14 @@ pub struct LoadgenArgs {
     /// deliveries via /metrics.
     #[arg(long)]
     admin: Option<String>,
-    /// Gateway process id, to report its peak RSS (VmHWM).
+    /// Gateway process id, to report its CPU seconds per message (from /proc, that process only)
+    /// and its peak RSS (VmHWM).
     #[arg(long)]
     gateway_pid: Option<u32>,
+    /// Print one JSON object (`acked_per_s`, `delivered_per_s`, `ack_p50_ms`, `ack_p99_ms`,
+    /// `ack_p999_ms`, `e2e_p99_ms`, `gateway_cpu_us_per_msg`, `peak_rss_mib`, ...) instead of text.
+    #[arg(long)]
+    json: bool,
     /// Also run a minimal MLLP receiver on this port that answers AA to everything (the
     /// downstream system of config/examples/loadtest.toml).
     #[arg(long)]
@@ -102,25 +109,6 @@ async fn delivered_count(admins: &str) -> Result<u64> {
             .sum::<f64>();
     }
     Ok(total as u64)
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// p50, p99 and p99.9 of `latencies` (µs), in ms, as one line.
-fn quantiles(latencies: &mut [u64]) -> String {
-    latencies.sort_unstable();
-    let ms = |p: f64| percentile(latencies, p) as f64 / 1000.0;
-    format!("p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms", ms(0.50), ms(0.99), ms(0.999), ms(1.0))
 }
 
 /// What one connection saw: ACK latencies (µs) and answers that were not AA (201 for HTTP).
@@ -191,6 +179,7 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
             Some(a) => delivered_count(a).await.context("cannot read the admin metrics")?,
             None => 0,
         };
+        let cpu_before = args.gateway_pid.and_then(report::cpu_seconds);
         let start = Instant::now();
         let mllp: Vec<String> = args.mllp.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
         let http: Vec<String> = args.http.iter().flat_map(|h| h.split(',')).map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
@@ -207,43 +196,60 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
             latencies.extend(l);
             not_accepted += bad;
         }
-        let acked_elapsed = start.elapsed();
+        let acked_in = start.elapsed();
         let n = latencies.len();
-        println!("sent {n} {:?} messages over {} connections in {:.2}s", args.scenario, args.connections, acked_elapsed.as_secs_f64());
-        println!("acknowledged: {:.0} msg/s ({} not AA)", n as f64 / acked_elapsed.as_secs_f64(), not_accepted);
-        println!("ack latency: {}", quantiles(&mut latencies));
         let deadline = Instant::now() + Duration::from_secs(300);
-        let sinks: Vec<(&str, &std::sync::Mutex<Vec<u64>>)> =
+        let sinks: Vec<(&'static str, &std::sync::Mutex<Vec<u64>>)> =
             [("mllp sink", args.sink_port.map(|_| &tracker.mllp)), ("http sink", args.http_sink_port.map(|_| &tracker.http))]
                 .into_iter()
                 .filter_map(|(name, s)| s.map(|s| (name, s)))
                 .collect();
-        if !sinks.is_empty() {
-            // Every message reaches every sink (the scenario configuration routes each to both).
-            while sinks.iter().any(|(_, s)| Tracker::count(s) < n) && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let secs = start.elapsed().as_secs_f64();
-            for (name, s) in &sinks {
-                let mut e2e = s.lock().map(|v| v.clone()).unwrap_or_default();
-                println!("{name}: {} delivered, {:.0} msg/s end to end; latency {}", e2e.len(), e2e.len() as f64 / secs, quantiles(&mut e2e));
-            }
+        // Every message reaches every sink (the scenario configuration routes each to both).
+        while sinks.iter().any(|(_, s)| Tracker::count(s) < n) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let mut delivered_in = (!sinks.is_empty()).then(|| start.elapsed());
+        let sinks: Vec<SinkFigures> = sinks
+            .into_iter()
+            .map(|(name, s)| {
+                let mut e2e = s.lock().map(|v| v.clone()).unwrap_or_default();
+                SinkFigures { name, received: e2e.len(), latency: Quantiles::of(&mut e2e) }
+            })
+            .collect();
+        let destinations = sinks.len().max(1);
+        let mut deliveries_counted = None;
         if let Some(admin) = &args.admin {
             loop {
                 let delivered = delivered_count(admin).await? - delivered_before;
-                if delivered >= (n * sinks.len().max(1)) as u64 || Instant::now() > deadline {
-                    let secs = start.elapsed().as_secs_f64();
-                    println!("delivered: {delivered} in {secs:.2}s = {:.0} msg/s end to end", delivered as f64 / secs / sinks.len().max(1) as f64);
+                if delivered >= (n * destinations) as u64 || Instant::now() > deadline {
+                    deliveries_counted = Some(delivered);
+                    delivered_in = Some(delivered_in.unwrap_or_else(|| start.elapsed()));
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        if let Some(pid) = args.gateway_pid {
-            match peak_rss_kib(pid) {
-                Some(kib) => println!("gateway peak RSS: {:.1} MiB", kib as f64 / 1024.0),
-                None => println!("gateway peak RSS: unavailable for pid {pid}"),
+        let gateway_cpu_seconds = args.gateway_pid.and_then(report::cpu_seconds).zip(cpu_before).map(|(after, before)| after - before);
+        let report = Report {
+            scenario: clap::ValueEnum::to_possible_value(&args.scenario).map_or_else(|| format!("{:?}", args.scenario), |v| v.get_name().to_owned()),
+            connections: args.connections,
+            messages: n,
+            not_accepted,
+            acked_in,
+            ack: Quantiles::of(&mut latencies),
+            sinks,
+            delivered_in,
+            deliveries_counted,
+            destinations,
+            gateway_cpu_seconds,
+            gateway_peak_rss_kib: args.gateway_pid.and_then(report::peak_rss_kib),
+        };
+        if args.json {
+            println!("{}", report.json());
+        } else {
+            print!("{}", report.text());
+            if let (Some(pid), None) = (args.gateway_pid, report.gateway_peak_rss_kib) {
+                println!("gateway peak RSS: unavailable for pid {pid}");
             }
         }
         Ok(())

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+pub use passerelle_testkit::free_port;
 
 /// A running gateway process, killed when dropped, so that a failing test never leaves one
 /// behind (a leftover gateway fed by a runaway sender once filled the disk).
@@ -75,10 +73,22 @@ impl GatewayFiles {
             Command::new(env!("CARGO_BIN_EXE_passerelle"))
                 .args(["run", "--config", self.config.to_str().expect("path")])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(self.log_file())
                 .spawn()
                 .expect("start gateway"),
         )
+    }
+
+    /// Where the gateway's stderr goes (appended across restarts), shown when it does not start.
+    pub fn log_path(&self) -> PathBuf {
+        self.config.with_extension("log")
+    }
+
+    fn log_file(&self) -> Stdio {
+        match std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()) {
+            Ok(file) => Stdio::from(file),
+            Err(_) => Stdio::null(),
+        }
     }
 
     /// A connection to the MLLP listener once it accepts (within 30 s).
@@ -89,7 +99,7 @@ impl GatewayFiles {
                 s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
                 return s;
             }
-            assert!(Instant::now() < deadline, "gateway did not start");
+            assert!(Instant::now() < deadline, "gateway did not start; its log:\n{}", std::fs::read_to_string(self.log_path()).unwrap_or_default());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
