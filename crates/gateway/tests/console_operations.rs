@@ -73,7 +73,7 @@ async fn a_document_is_found_by_its_type_and_an_unrouted_admission_is_counted() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_counted_no_retries_nor_dead_letters() {
     passerelle_gateway::delivery::install_tls_provider();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = passerelle_testkit::free_port();
     let tmp = tempfile::tempdir().expect("tmp");
     let extra = format!(
         "[[destination]]\nname = \"down\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nmax_attempts = 2\nbackoff_ms = 50\nmax_backoff_ms = 100\ntimeout_ms = 500\n\

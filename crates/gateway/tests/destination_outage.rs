@@ -13,7 +13,7 @@ use support::*;
 async fn a_destination_down_for_a_minute_gets_its_backlog_in_order_when_it_returns() {
     let outage = Duration::from_secs(std::env::var("PASSERELLE_OUTAGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60));
     // The destination's port, with nothing listening on it until the outage ends.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = passerelle_testkit::free_port();
     let tmp = tempfile::tempdir().expect("tmp");
     let extra = format!(
         "[[destination]]\nname = \"ehr\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/in\"\nformat = \"hl7v2\"\nconcurrency = 4\n\
