@@ -1,9 +1,10 @@
 //! SQLite backend: one writer thread with group commit (every job queued while a transaction runs
-//! joins the next one, each in its own savepoint), WAL with `synchronous = FULL` so a commit is
-//! fsync'd, and a separate read connection for searches.
+//! joins the next one, see `writer`), WAL with `synchronous = FULL` so a commit is fsync'd, and a
+//! separate read connection for searches.
 
 mod large_blobs;
 mod ops;
+mod writer;
 
 use crate::types::*;
 use crate::{BoxFuture, Journal, Outbox, Result, StoreError};
@@ -13,12 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-/// Called after the batch's COMMIT with its error, if any.
-type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
-
-/// Most jobs in one transaction; bounds the latency a full batch adds.
-const MAX_BATCH: usize = 512;
+type Job = Box<dyn writer::Job>;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -99,7 +95,7 @@ impl SqliteStore {
         let restart_wanted = Arc::clone(&restart);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(&writer, &queue, &restart_wanted))
+            .spawn(move || writer::writer_loop(&writer, &queue, &restart_wanted, BUSY_TIMEOUT))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         let alive = Arc::new(());
         let watch = Arc::downgrade(&alive);
@@ -114,19 +110,11 @@ impl SqliteStore {
         &self.path
     }
 
-    fn write<T: Send + 'static>(&self, op: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> BoxFuture<'_, Result<T>> {
+    /// Queues a write to the writer thread. `op` may run twice (see `writer::run_batch`): it
+    /// reads what it captured and writes only through the connection.
+    fn write<T: Send + 'static>(&self, op: impl Fn(&Connection) -> Result<T> + Send + 'static) -> BoxFuture<'_, Result<T>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = in_savepoint(conn, op);
-            Box::new(move |commit_error: Option<&StoreError>| {
-                let outcome = match (result, commit_error) {
-                    (Ok(v), None) => Ok(v),
-                    (Ok(_), Some(e)) => Err(StoreError::Database(format!("commit failed: {e}"))),
-                    (Err(e), _) => Err(e),
-                };
-                let _ = tx.send(outcome);
-            })
-        });
+        let job: Job = Box::new(writer::WriteJob::new(op, tx));
         let sent = self.jobs.send(job).map_err(|_| StoreError::Closed);
         Box::pin(async move {
             sent?;
@@ -144,21 +132,6 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?
         })
-    }
-}
-
-/// Runs one job in its own savepoint, so a failing job leaves the rest of the batch intact.
-fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    match op(conn) {
-        Ok(v) => {
-            conn.prepare_cached("RELEASE job")?.execute([])?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-            Err(e)
-        }
     }
 }
 
@@ -180,45 +153,6 @@ fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<()>, restart_frame
         let too_long = u64::try_from(frames).is_ok_and(|f| f >= restart_frames);
         restart.store(too_long, Ordering::Relaxed);
         std::thread::sleep(std::time::Duration::from_millis(if too_long { 5 } else { 250 }));
-    }
-}
-
-/// Restarts the WAL between two transactions: copies the frames the checkpointer has not, and
-/// when no reader is in the WAL the next transaction writes it from its start (cut back to
-/// `journal_size_limit`). It never waits for a reader (busy timeout 0 for the call): when one is
-/// there, the checkpointer asks again after its next pass.
-fn restart_wal(conn: &Connection) {
-    let _ = conn.busy_timeout(std::time::Duration::ZERO);
-    let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
-    let _ = conn.busy_timeout(BUSY_TIMEOUT);
-}
-
-fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Job>, restart: &AtomicBool) {
-    while let Ok(first) = queue.recv() {
-        if restart.swap(false, Ordering::Relaxed) {
-            restart_wal(conn);
-        }
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).is_err() {
-            // Without a transaction nothing may be reported durable: dropping the jobs closes
-            // their reply channels and every caller gets an error.
-            drop(batch);
-            continue;
-        }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
-        let commit = conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(StoreError::from);
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for reply in replies {
-            reply(commit.as_ref().err());
-        }
     }
 }
 
