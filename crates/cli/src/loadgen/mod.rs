@@ -1,7 +1,8 @@
 //! `passerelle loadgen`: sends N messages of a scenario (ADT over MLLP, FHIR Bundles over HTTP,
 //! or a mix from many senders and patients) over K connections to a running gateway and reports
 //! acknowledged msg/s, delivered msg/s, ACK latency and, through its own sinks, end-to-end latency
-//! (p50/p99/p99.9), and the gateway's peak RSS. A measuring tool, not a test.
+//! (p50/p99/p99.9), and the gateway's own CPU per message and peak RSS, as text or as one JSON
+//! object (`--json`, see `report`). A measuring tool, not a test.
 
 mod messages;
 mod report;
