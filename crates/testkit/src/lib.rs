@@ -80,22 +80,19 @@ pub fn wait_for_port(port: u16) {
 /// port chosen for another test's gateway between the choice and the gateway's bind, and that
 /// gateway never started (`free_port_was_taken_by_an_outgoing_connection` in this crate's tests).
 pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static DRAWN: AtomicU32 = AtomicU32::new(0);
+    use std::hash::BuildHasher;
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
-        .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u32>().ok()))
+        .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u64>().ok()))
         .unwrap_or(32768);
-    let (low, high) = (10_000u32, ephemeral_low.min(65_536));
+    let (low, high) = (10_000u64, ephemeral_low.min(65_536));
     if high <= low + 1_000 {
         return std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let seed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
-    for _ in 0..1_000 {
-        let draw = DRAWN.fetch_add(1, Ordering::Relaxed);
-        let port = low + (seed.wrapping_add(draw.wrapping_mul(7_919)) % (high - low));
-        let port = u16::try_from(port).expect("port");
+    // Randomly keyed per process and per call, so that tests running at once draw apart.
+    let random = std::collections::hash_map::RandomState::new();
+    for draw in 0..1_000u64 {
+        let port = u16::try_from(low + random.hash_one(draw) % (high - low)).expect("port");
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }

@@ -232,7 +232,7 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
         }
         let gateway_cpu_seconds = args.gateway_pid.and_then(report::cpu_seconds).zip(cpu_before).map(|(after, before)| after - before);
         let report = Report {
-            scenario: clap::ValueEnum::to_possible_value(&args.scenario).map_or_else(|| format!("{:?}", args.scenario), |v| v.get_name().to_owned()),
+            scenario: clap::ValueEnum::to_possible_value(&args.scenario).map(|v| v.get_name().to_owned()).unwrap_or_default(),
             connections: args.connections,
             messages: n,
             not_accepted,
@@ -243,15 +243,13 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
             deliveries_counted,
             destinations,
             gateway_cpu_seconds,
+            gateway_pid: args.gateway_pid,
             gateway_peak_rss_kib: args.gateway_pid.and_then(report::peak_rss_kib),
         };
         if args.json {
             println!("{}", report.json());
         } else {
             print!("{}", report.text());
-            if let (Some(pid), None) = (args.gateway_pid, report.gateway_peak_rss_kib) {
-                println!("gateway peak RSS: unavailable for pid {pid}");
-            }
         }
         Ok(())
     })

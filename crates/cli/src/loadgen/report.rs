@@ -75,6 +75,8 @@ pub struct Report {
     /// Destinations each message goes to (for the messages-per-second figure from /metrics).
     pub destinations: usize,
     pub gateway_cpu_seconds: Option<f64>,
+    /// The process whose CPU and RSS were read (`--gateway-pid`), if one was given.
+    pub gateway_pid: Option<u32>,
     pub gateway_peak_rss_kib: Option<u64>,
 }
 
@@ -124,8 +126,10 @@ impl Report {
         if let Some(us) = self.cpu_us_per_msg() {
             out += &format!("gateway CPU: {us:.0} µs/msg in and out\n");
         }
-        if let Some(kib) = self.gateway_peak_rss_kib {
-            out += &format!("gateway peak RSS: {:.1} MiB\n", kib as f64 / 1024.0);
+        match (self.gateway_peak_rss_kib, self.gateway_pid) {
+            (Some(kib), _) => out += &format!("gateway peak RSS: {:.1} MiB\n", kib as f64 / 1024.0),
+            (None, Some(pid)) => out += &format!("gateway peak RSS: unavailable for pid {pid}\n"),
+            (None, None) => {}
         }
         out
     }
@@ -193,6 +197,7 @@ mod tests {
             deliveries_counted: Some(2000),
             destinations: 2,
             gateway_cpu_seconds: Some(0.2),
+            gateway_pid: Some(1),
             gateway_peak_rss_kib: Some(2048),
         };
         let j = r.json();
